@@ -1,0 +1,20 @@
+import ArgumentParser
+
+@main
+struct CpaeMPI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cpae-mpi",
+        abstract: "Continuity-preserving autoencoders and latent Neural ODEs, data-parallel over MPI.",
+        subcommands: [
+            ModelCommand.self, TrainAECommand.self, ReconstructCommand.self,
+            GenerateCommand.self, InspectCommand.self, IngestCommand.self,
+            BenchCommand.self,
+        ])
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Throughput benchmarks, with GFLOP/s next to this machine's measured sgemm peak.",
+        subcommands: [BenchLayersCommand.self, BenchTrainCommand.self, BenchDataCommand.self, BenchScalingCommand.self])
+}
