@@ -8,7 +8,7 @@ struct CpaeMPI: ParsableCommand {
         subcommands: [
             ModelCommand.self, TrainAECommand.self, ReconstructCommand.self,
             GenerateCommand.self, InspectCommand.self, IngestCommand.self,
-            BenchCommand.self,
+            BenchCommand.self, MPISelfTestCommand.self,
         ])
 }
 
