@@ -1,0 +1,15 @@
+/// What Conv2d and ConvTranspose2d share, so a model block can hold either.
+public protocol ConvolutionLayer: AnyObject {
+    var inChannels: Int { get }
+    var outChannels: Int { get }
+    var weight: Param { get }
+    var bias: Param? { get }
+    func outputSize(height: Int, width: Int) -> (height: Int, width: Int)
+    func multiplyAdds(height: Int, width: Int) -> Int
+    func forward(_ x: Tensor) -> Tensor
+    @discardableResult
+    func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool) -> Tensor?
+}
+
+extension Conv2d: ConvolutionLayer {}
+extension ConvTranspose2d: ConvolutionLayer {}

@@ -1,0 +1,96 @@
+/// A CpAE, standard AE or circle model: encoder, decoder, the optional VPNet helper and the penalty,
+/// all parameters in one `ParameterStore` named as the reference's state_dict (prefix `ae.` for the
+/// convolutional part, `encoder_output`/`decoder_input` for the linear heads, `vpnet.` for the helper).
+public final class Autoencoder {
+    public let config: ModelConfig
+    public let store: ParameterStore
+    let encoder: Encoder
+    let decoder: Decoder
+    public let vpnet: VPNet?
+    /// The layer table (per-sample shapes, parameters, multiply-adds), encoder first.
+    public let layers: [LayerInfo]
+    private let regularizers: [ContinuityRegularizer]
+
+    /// Cross-replica reducer for synchronized BatchNorm (LocalReducer in one process).
+    public var reducer: Reducer = LocalReducer() {
+        didSet { for bn in batchNorms { bn.reducer = reducer } }
+    }
+    private let batchNorms: [BatchNorm2d]
+
+    public init(config: ModelConfig, seed: UInt64) throws {
+        try config.validate()
+        self.config = config
+        let store = ParameterStore(seed: seed)
+        self.store = store
+        let builder = NetworkBuilder(store: store, prefix: "ae.", input: config.inputShape)
+        encoder = Encoder(config: config, builder: builder)
+        decoder = Decoder(config: config, builder: builder)
+        vpnet = config.usesVPNet ? try VPNet(store: store, name: "vpnet", dimension: config.latent) : nil
+        var rows = builder.rows
+        if vpnet != nil {
+            let n = store.parameters.filter { $0.name.hasPrefix("vpnet.") }.reduce(0) { $0 + $1.count }
+            rows.append(LayerInfo(name: "vpnet", kind: "LA-VPNet (training helper)", output: [config.latent],
+                                  parameters: n, multiplyAdds: n))
+        }
+        layers = rows
+        regularizers = encoder.penalized.map {
+            let shape = store.parameters[$0.weight.index].shape
+            return ContinuityRegularizer(kernelHeight: shape[2], kernelWidth: shape[3])
+        }
+        var norms: [BatchNorm2d] = []
+        for block in encoder.blocks { if let n = block.norm { norms.append(n) } }
+        for stage in decoder.stages { if let n = stage.main.norm { norms.append(n) } }
+        batchNorms = norms
+    }
+
+    public var parameterCount: Int { store.parameterCount }
+
+    /// Per-sample forward multiply-adds of one encoder and one decoder pass.
+    public var multiplyAdds: (encoder: Int, decoder: Int) {
+        var enc = 0, dec = 0, inDecoder = false
+        for row in layers where row.name != "vpnet" {
+            if row.name == "decoder_input" { inDecoder = true }
+            if inDecoder { dec += row.multiplyAdds } else { enc += row.multiplyAdds }
+        }
+        return (enc, dec)
+    }
+
+    /// The tensors the penalty applies to, by name.
+    public var penalizedWeights: [String] { encoder.penalized.map { store.parameters[$0.weight.index].name } }
+
+    // MARK: Inference
+
+    /// Images N×C×H×W (values in [0,1]) → latents N×d. Eval mode uses BatchNorm's running statistics.
+    public func encode(_ x: Tensor, mode: Mode = .eval) -> Tensor { encoder.forward(x, mode: mode).0 }
+
+    /// Latents N×d → images N×C×H×W.
+    public func decode(_ z: Tensor, mode: Mode = .eval) -> Tensor { decoder.forward(z, mode: mode).0 }
+
+    /// VPNet's two-frame step ẑ(t+2) = Φ(z(t)) (reference objective only).
+    public func advance(_ z: Tensor) -> Tensor? { vpnet?.forward(z).0 }
+
+    // MARK: Penalty
+
+    /// penaltyWeight · Σ J(W) (or the L2 ablation) over the large encoder kernels; adds its gradient to
+    /// the store's gradient buffer when asked. Depends on the weights only, so in data-parallel training
+    /// every rank computes the same value and adds it after the data gradient has been averaged.
+    @discardableResult
+    public func accumulatePenalty(gradient: Bool = true) -> Double {
+        guard config.penalty != .none, config.penaltyWeight != 0 else { return 0 }
+        var total = 0.0
+        for (conv, reg) in zip(encoder.penalized, regularizers) {
+            let w = store.value(conv.weight)
+            let g = gradient ? store.gradient(conv.weight) : nil
+            switch config.penalty {
+            case .continuity:
+                total += reg.apply(weight: w, outChannels: conv.outChannels, inChannels: conv.inChannels,
+                                   scale: config.penaltyWeight, gradient: g)
+            case .l2:
+                total += l2Penalty(weight: w, count: conv.weight.count, scale: config.penaltyWeight, gradient: g)
+            case .none:
+                break
+            }
+        }
+        return total
+    }
+}

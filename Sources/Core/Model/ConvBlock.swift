@@ -1,0 +1,41 @@
+/// conv → optional BatchNorm → optional activation, the unit every CpAE stage is made of
+/// ("conv-bn-relu", "deconv-bn-relu", the side branches, the final deconv-sigmoid).
+final class ConvBlock {
+    let conv: ConvolutionLayer
+    let norm: BatchNorm2d?
+    let activation: Activation?
+
+    /// What backward needs: the block input (for the conv's dW and dx), BatchNorm's cache and the
+    /// activation output (every activation's derivative is a function of its output).
+    struct Tape {
+        let input: Tensor
+        let norm: BatchNormCache?
+        let output: Tensor
+    }
+
+    init(conv: ConvolutionLayer, norm: BatchNorm2d?, activation: Activation?) {
+        self.conv = conv
+        self.norm = norm
+        self.activation = activation
+    }
+
+    func forward(_ x: Tensor, mode: Mode) -> (Tensor, Tape) {
+        var y = conv.forward(x)
+        var cache: BatchNormCache? = nil
+        if let norm {
+            let (normalized, c) = norm.forward(y, mode: mode)
+            y = normalized
+            cache = c
+        }
+        if let activation { y = activation.forward(y) }
+        return (y, Tape(input: x, norm: cache, output: y))
+    }
+
+    @discardableResult
+    func backward(_ dy: Tensor, tape: Tape, inputGradient: Bool = true) -> Tensor? {
+        var g = dy
+        if let activation { g = activation.backward(g, output: tape.output) }
+        if let norm, let cache = tape.norm { g = norm.backward(g, cache: cache) }
+        return conv.backward(g, input: tape.input, inputGradient: inputGradient)
+    }
+}

@@ -1,0 +1,99 @@
+/// The linear head (`decoder_input`) and the transposed-convolution decoder: d → C×H×W.
+///
+/// cpae/ae (§2.5): each stage k has a main deconv-bn-relu branch and a side "predict" branch
+/// (3×3 conv to C channels, then a bias-free transposed conv of the same geometry and a sigmoid); its
+/// output is the channel concatenation [main, side]. The last stage is a deconv with bias and a
+/// sigmoid. circle (§2.7): one full-frame transposed conv with a single output bias and a sigmoid.
+final class Decoder {
+    struct Stage {
+        let main: ConvBlock
+        let predict: ConvBlock
+        let upsample: ConvBlock
+    }
+
+    let head: Linear
+    let stages: [Stage]
+    let final: ConvBlock
+    /// Feature map the head's output is reshaped to: T×1×1.
+    let seedShape: [Int]
+
+    struct Tape {
+        let latent: Tensor
+        let stages: [(main: ConvBlock.Tape, predict: ConvBlock.Tape, upsample: ConvBlock.Tape)]
+        let final: ConvBlock.Tape
+    }
+
+    init(config: ModelConfig, builder b: NetworkBuilder) {
+        let top = config.architecture == .circle ? config.widths[0] : config.widths[2]
+        b.shape = [config.latent]
+        head = b.linear("decoder_input", out: top)
+        seedShape = [top, 1, 1]
+        b.shape = seedShape
+        let c = config.channels
+        switch config.architecture {
+        case .circle:
+            let k = config.kernel
+            stages = []
+            final = b.block("ldeconv_1", transposed: true, out: c, kernel: (k, k), stride: (2, 2), padding: (0, 0),
+                            norm: false, activation: .sigmoid)
+        case .cpae, .ae:
+            // Stage numbers mirror the encoder stacks: the first stage undoes the last stack.
+            let total = 3 + config.tailStacks + 1
+            var stages: [Stage] = []
+            for k in stride(from: total, to: 1, by: -1) {
+                let first = k == total
+                let (kernel, strides) = first ? ((3, 4), (1, 2)) : ((4, 4), (2, 2))
+                let out: Int
+                switch k {
+                case 3: out = config.widths[1]
+                case 2: out = config.widths[0]
+                default: out = top
+                }
+                let input = b.shape
+                let main = b.block("deconv_\(k)", transposed: true, out: out, kernel: kernel, stride: strides,
+                                   padding: (1, 1), norm: true, activation: .relu)
+                let mainShape = b.shape
+                b.shape = input
+                let predict = b.block("predict_\(k)", out: c, kernel: (3, 3), stride: (1, 1), padding: (1, 1),
+                                      norm: false, activation: nil, convName: "\(b.prefix)predict_\(k)")
+                let upsample = b.block("up_sample_\(k)", transposed: true, out: c, kernel: kernel, stride: strides,
+                                       padding: (1, 1), bias: false, norm: false, activation: .sigmoid)
+                b.shape = [mainShape[0] + c, mainShape[1], mainShape[2]]
+                stages.append(Stage(main: main, predict: predict, upsample: upsample))
+            }
+            self.stages = stages
+            final = b.block("deconv_1", transposed: true, out: c, kernel: (4, 4), stride: (2, 2), padding: (1, 1),
+                            norm: false, activation: .sigmoid)
+        }
+    }
+
+    func forward(_ z: Tensor, mode: Mode) -> (Tensor, Tape) {
+        let seed = head.forward(z)
+        var h = seed.reshaped([z.shape[0]] + seedShape)
+        var tapes: [(main: ConvBlock.Tape, predict: ConvBlock.Tape, upsample: ConvBlock.Tape)] = []
+        for stage in stages {
+            let (m, mt) = stage.main.forward(h, mode: mode)
+            let (p, pt) = stage.predict.forward(h, mode: mode)
+            let (u, ut) = stage.upsample.forward(p, mode: mode)
+            tapes.append((mt, pt, ut))
+            h = concatChannels(m, u)
+        }
+        let (out, ft) = final.forward(h, mode: mode)
+        return (out, Tape(latent: z, stages: tapes, final: ft))
+    }
+
+    /// Accumulates parameter gradients and returns dL/dz.
+    func backward(_ dy: Tensor, tape: Tape) -> Tensor {
+        var g = final.backward(dy, tape: tape.final)!
+        for i in stride(from: stages.count - 1, through: 0, by: -1) {
+            let stage = stages[i], t = tape.stages[i]
+            let (dMain, dSide) = splitChannels(g, first: stage.main.conv.outChannels)
+            let dFromMain = stage.main.backward(dMain, tape: t.main)!
+            let dPredict = stage.upsample.backward(dSide, tape: t.upsample)!
+            let dFromSide = stage.predict.backward(dPredict, tape: t.predict)!
+            for j in 0..<dFromMain.count { dFromMain.data[j] += dFromSide.data[j] }
+            g = dFromMain
+        }
+        return head.backward(g.reshaped([g.shape[0], g.count / g.shape[0]]), input: tape.latent)
+    }
+}

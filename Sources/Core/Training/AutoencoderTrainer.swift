@@ -1,0 +1,97 @@
+import Foundation
+
+/// What one optimizer step did, as rank 0 logs it. Loss terms are averages over the global batch.
+public struct StepReport: Sendable {
+    public var step: Int              // 1-based count of steps taken
+    public var epoch: Int
+    public var terms: LossTerms
+    public var learningRate: Float
+    public var seconds: Double        // wall time of the whole step on this rank
+    public var allreduceSeconds: Double
+    public var samples: Int           // global batch
+    public var skipped: Bool
+}
+
+/// The data-parallel training loop of phase 1. One code path for every rank count: local forward
+/// and backward → one allreduce of the flat gradient buffer (plus the loss terms) → the penalty
+/// gradient added identically on every rank → the same Adam step everywhere.
+public final class AutoencoderTrainer {
+    public let model: Autoencoder
+    public let group: ReplicaGroup
+    public let source: BatchSource
+    public let settings: TrainerSettings
+    public let optimizer: Adam
+    /// Optimizer steps taken so far (restored on resume).
+    public var stepsTaken = 0
+
+    public init(model: Autoencoder, group: ReplicaGroup, source: BatchSource, settings: TrainerSettings) throws {
+        _ = try settings.localBatch(replicas: group.replicas)
+        self.model = model
+        self.group = group
+        self.source = source
+        self.settings = settings
+        optimizer = Adam(parameterCount: model.store.parameterCount, weightDecay: settings.weightDecay)
+        if settings.syncBatchNorm { model.reducer = group }
+    }
+
+    /// Makes every replica identical to rank 0: parameters, BatchNorm statistics, optimizer state.
+    public func synchronizeFromRoot() {
+        let store = model.store
+        group.broadcast(store.values, count: store.parameterCount, root: 0)
+        group.broadcast(store.bufferValues, count: store.bufferCount, root: 0)
+        optimizer.broadcastState(from: 0, over: group)
+    }
+
+    /// One optimizer step. Throws `TrainingError.nonFinite` (on every rank alike) under the stop policy.
+    public func step() throws -> StepReport {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let epoch = source.position.epoch
+        let batch = try source.nextBatch()
+        let store = model.store
+        store.zeroGradients()
+        var terms = model.accumulateDataGradients(x: batch.x, y: batch.y)
+
+        // The gradient and the loss terms travel together: the averaged buffer is identical on every
+        // rank, so the finiteness verdict below is too; the count says on how many ranks it began.
+        let reduceStart = DispatchTime.now().uptimeNanoseconds
+        let replicas = Float(group.replicas)
+        var packed: [Double] = [terms.reconstruction, terms.latent, terms.prediction,
+                                terms.allFinite && gradientIsFinite() ? 0 : 1]
+        if group.replicas > 1 {
+            group.sum(store.gradients, count: store.parameterCount)
+            packed.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: $0.count) }
+            let scale = 1 / replicas
+            let g = store.gradients
+            for i in 0..<store.parameterCount { g[i] *= scale }
+            for i in 0..<3 { packed[i] /= Double(group.replicas) }
+        }
+        let reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
+        terms.reconstruction = packed[0]; terms.latent = packed[1]; terms.prediction = packed[2]
+        terms.penalty = model.accumulatePenalty()
+
+        var skipped = false
+        if packed[3] > 0 || !terms.allFinite {
+            let bad = terms.named.filter { !$0.1.isFinite }.map { $0.0 }
+            let what = (bad.isEmpty ? "gradient" : "loss term " + bad.joined(separator: ", "))
+                + " (first seen on \(Int(packed[3])) of \(group.replicas) rank(s))"
+            if settings.nonFinite == .stop { throw TrainingError.nonFinite(step: stepsTaken + 1, what: what) }
+            skipped = true
+        }
+        let lr = settings.learningRate(atStep: stepsTaken)
+        if !skipped {
+            optimizer.update(parameters: store.values, gradients: store.gradients, learningRate: lr)
+        }
+        stepsTaken += 1
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return StepReport(step: stepsTaken, epoch: epoch, terms: terms, learningRate: lr, seconds: seconds,
+                          allreduceSeconds: reduceSeconds, samples: settings.globalBatch, skipped: skipped)
+    }
+
+    private func gradientIsFinite() -> Bool {
+        let g = model.store.gradients
+        var acc: Float = 0
+        // 0·x is NaN exactly when x is NaN or ±Inf, so one pass of multiply-adds decides it.
+        for i in 0..<model.store.parameterCount { acc += 0 * g[i] }
+        return acc == 0
+    }
+}

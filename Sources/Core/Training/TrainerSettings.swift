@@ -1,0 +1,65 @@
+/// What to do when a loss term or the averaged gradient is NaN or Inf.
+public enum NonFinitePolicy: String, Codable, Sendable, CaseIterable {
+    /// Stop the job, naming the step and the term (the default: never a silently poisoned model).
+    case stop
+    /// Skip the optimizer step on every rank and go on.
+    case skip
+}
+
+/// The optimisation side of a run (the model side is `ModelConfig`). Saved in the run directory.
+public struct TrainerSettings: Codable, Sendable, Equatable {
+    /// Samples per optimizer step summed over all ranks.
+    public var globalBatch: Int
+    /// Total optimizer steps of the run.
+    public var steps: Int
+    public var learningRate: Float
+    /// When set, the rate decays exponentially from `learningRate` to this value over `steps`.
+    public var finalLearningRate: Float?
+    public var weightDecay: Float
+    /// Checkpoint every this many steps (0: only at the end).
+    public var checkpointEvery: Int
+    public var nonFinite: NonFinitePolicy
+    public var seed: UInt64
+    /// Synchronized BatchNorm (statistics over the global batch) rather than per-rank statistics.
+    public var syncBatchNorm: Bool
+
+    public init(globalBatch: Int, steps: Int, learningRate: Float = 1e-3, finalLearningRate: Float? = nil,
+                weightDecay: Float = 0, checkpointEvery: Int = 0, nonFinite: NonFinitePolicy = .stop,
+                seed: UInt64 = 0, syncBatchNorm: Bool = true) {
+        self.globalBatch = globalBatch; self.steps = steps; self.learningRate = learningRate
+        self.finalLearningRate = finalLearningRate; self.weightDecay = weightDecay
+        self.checkpointEvery = checkpointEvery; self.nonFinite = nonFinite; self.seed = seed
+        self.syncBatchNorm = syncBatchNorm
+    }
+
+    /// Per-rank batch; a global batch that does not split evenly is an error, not a silent change.
+    public func localBatch(replicas: Int) throws -> Int {
+        guard globalBatch > 0 else { throw TrainingError.invalidSetting("--global-batch must be positive (got \(globalBatch))") }
+        guard globalBatch % replicas == 0 else {
+            throw TrainingError.invalidSetting("--global-batch \(globalBatch) does not divide evenly over \(replicas) ranks; choose a multiple of \(replicas)")
+        }
+        let local = globalBatch / replicas
+        return local
+    }
+
+    public func learningRate(atStep step: Int) -> Float {
+        guard let final = finalLearningRate, steps > 0 else { return learningRate }
+        let t = Double(min(step, steps)) / Double(steps)
+        return Float(Double(learningRate) * pow(Double(final) / Double(learningRate), t))
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case invalidSetting(String)
+    case nonFinite(step: Int, what: String)
+
+    public var description: String {
+        switch self {
+        case .invalidSetting(let s): return s
+        case .nonFinite(let step, let what):
+            return "step \(step): non-finite \(what); lower the learning rate, check the data, or pass --on-nan skip"
+        }
+    }
+}
+
+import Foundation
