@@ -45,8 +45,8 @@ final class Decoder {
                 let (kernel, strides) = first ? ((3, 4), (1, 2)) : ((4, 4), (2, 2))
                 let out: Int
                 switch k {
-                case 3: out = config.widths[1]
-                case 2: out = config.widths[0]
+                case 3: out = config.decoderWidths[1]
+                case 2: out = config.decoderWidths[0]
                 default: out = top
                 }
                 let input = b.shape

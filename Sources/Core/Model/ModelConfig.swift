@@ -44,6 +44,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var kernel: Int
     /// Output channels of encoder stacks 1, 2, 3; the tail stacks keep the third.
     public var widths: [Int]
+    /// Output channels of decoder stages 2 and 3 (the reference keeps the CpAE's 16/32 for the AE too).
+    public var decoderWidths: [Int]
     public var penalty: WeightPenalty
     /// Weight of the penalty; the circle preset's ×10 of the reference is folded in here.
     public var penaltyWeight: Float
@@ -52,9 +54,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var latentWeight: Float
 
     public init(architecture: Architecture, channels: Int, height: Int, latent: Int, kernel: Int, widths: [Int],
-                penalty: WeightPenalty, penaltyWeight: Float, objective: Objective, latentWeight: Float = 1) {
+                decoderWidths: [Int], penalty: WeightPenalty, penaltyWeight: Float, objective: Objective, latentWeight: Float = 1) {
         self.architecture = architecture; self.channels = channels; self.height = height; self.latent = latent
-        self.kernel = kernel; self.widths = widths; self.penalty = penalty; self.penaltyWeight = penaltyWeight
+        self.kernel = kernel; self.widths = widths; self.decoderWidths = decoderWidths; self.penalty = penalty; self.penaltyWeight = penaltyWeight
         self.objective = objective; self.latentWeight = latentWeight
     }
 
@@ -90,6 +92,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             guard widths.count == 3, widths.allSatisfy({ $0 >= 1 }) else {
                 throw ModelConfigError("widths must list 3 positive channel counts (stacks 1–3), got \(widths)")
             }
+            guard decoderWidths.count == 2, decoderWidths.allSatisfy({ $0 >= 1 }) else {
+                throw ModelConfigError("decoder widths must list 2 positive channel counts (stages 2 and 3), got \(decoderWidths)")
+            }
             if architecture == .cpae {
                 guard kernel >= 4, kernel % 2 == 0, kernel <= height else {
                     throw ModelConfigError("large kernel must be even, ≥ 4 and ≤ height (got \(kernel))")
@@ -114,19 +119,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         case .paper:
             return ModelConfig(architecture: architecture, channels: 3, height: 128, latent: latent ?? 8,
                                kernel: architecture == .ae ? 4 : 12,
-                               widths: architecture == .ae ? [32, 32, 64] : [16, 32, 64],
+                               widths: architecture == .ae ? [32, 32, 64] : [16, 32, 64], decoderWidths: [16, 32],
                                penalty: architecture == .ae ? .none : .continuity, penaltyWeight: 1,
                                objective: .reference)
         case .small:
             return ModelConfig(architecture: architecture, channels: 1, height: 32, latent: latent ?? 2,
                                kernel: architecture == .ae ? 4 : 8,
-                               widths: architecture == .ae ? [16, 16, 32] : [8, 16, 32],
+                               widths: architecture == .ae ? [16, 16, 32] : [8, 16, 32], decoderWidths: [8, 16],
                                penalty: architecture == .ae ? .none : .continuity, penaltyWeight: 1,
                                objective: .reference)
         case .circle:
             // The reference multiplies J by an extra 10 for this experiment (Test.py).
             return ModelConfig(architecture: .circle, channels: 1, height: 48, latent: latent ?? 2, kernel: 48,
-                               widths: [32], penalty: .continuity, penaltyWeight: 10, objective: .reconstruction)
+                               widths: [32], decoderWidths: [], penalty: .continuity, penaltyWeight: 10, objective: .reconstruction)
         }
     }
 }
