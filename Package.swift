@@ -35,7 +35,7 @@ let package = Package(
                           dependencies: ["Core", "Distributed",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: releaseFast),
-        .testTarget(name: "CoreTests", dependencies: ["Core"]),
+        .testTarget(name: "CoreTests", dependencies: ["Core"], exclude: ["Fixtures"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Core"]),
     ],
     swiftLanguageModes: [.v5]

@@ -76,20 +76,13 @@ public final class Autoencoder {
     /// every rank computes the same value and adds it after the data gradient has been averaged.
     @discardableResult
     public func accumulatePenalty(gradient: Bool = true) -> Double {
-        guard config.penalty != .none, config.penaltyWeight != 0 else { return 0 }
+        guard config.penaltyWeight != 0 else { return 0 }
         var total = 0.0
         for (conv, reg) in zip(encoder.penalized, regularizers) {
             let w = store.value(conv.weight)
             let g = gradient ? store.gradient(conv.weight) : nil
-            switch config.penalty {
-            case .continuity:
-                total += reg.apply(weight: w, outChannels: conv.outChannels, inChannels: conv.inChannels,
-                                   scale: config.penaltyWeight, gradient: g)
-            case .l2:
-                total += l2Penalty(weight: w, count: conv.weight.count, scale: config.penaltyWeight, gradient: g)
-            case .none:
-                break
-            }
+            total += reg.penalty(config.penalty, weight: w, outChannels: conv.outChannels, inChannels: conv.inChannels,
+                                 scale: config.penaltyWeight, gradient: g)
         }
         return total
     }

@@ -35,7 +35,20 @@ final class ConvBlock {
     func backward(_ dy: Tensor, tape: Tape, inputGradient: Bool = true) -> Tensor? {
         var g = dy
         if let activation { g = activation.backward(g, output: tape.output) }
-        if let norm, let cache = tape.norm { g = norm.backward(g, cache: cache) }
-        return conv.backward(g, input: tape.input, inputGradient: inputGradient)
+        guard let norm, let cache = tape.norm else {
+            return conv.backward(g, input: tape.input, inputGradient: inputGradient)
+        }
+        g = norm.backward(g, cache: cache)
+        // A bias before BatchNorm in training is subtracted out again with the batch mean: its exact
+        // gradient is zero (cpae-method.md §7.6). Floating point leaves ~1e-9 of noise, which Adam would
+        // normalise into lr-sized random steps that differ between rank counts, so keep it exactly zero.
+        guard cache.mode == .train, let bias = conv.bias else {
+            return conv.backward(g, input: tape.input, inputGradient: inputGradient)
+        }
+        let db = norm.store.gradient(bias)
+        let saved = Array(UnsafeBufferPointer(start: db, count: bias.count))
+        let dx = conv.backward(g, input: tape.input, inputGradient: inputGradient)
+        for i in 0..<bias.count { db[i] = saved[i] }
+        return dx
     }
 }

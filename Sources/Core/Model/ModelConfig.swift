@@ -8,15 +8,6 @@ public enum Architecture: String, Codable, Sendable, CaseIterable {
     case circle
 }
 
-/// Penalty on the large encoder kernels.
-public enum WeightPenalty: String, Codable, Sendable, CaseIterable {
-    /// The nonlocal continuity regularizer J of §1.1.
-    case continuity
-    /// The L2 ablation, mean(W²).
-    case l2
-    case none
-}
-
 /// What the autoencoder is trained to minimise.
 public enum Objective: String, Codable, Sendable, CaseIterable {
     /// §3.1: recon + λ·(2·latent + predicted pair) through the VPNet helper, plus the penalty.
