@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Core
 
@@ -43,5 +44,24 @@ final class ActivationTests: XCTestCase {
     func testRawValuesAreStable() {
         // Names appear in configs and reports.
         XCTAssertEqual(Activation.allCases.map(\.rawValue), ["relu", "sigmoid", "tanh"])
+    }
+
+    /// 16×67×64×128: prints forward/backward times for each activation (best of 2).
+    func testLargeTensorTiming() {
+        let x = GradientCheck.random([16, 67, 64, 128], seed: 5, lo: -3, hi: 3)
+        for act in Activation.allCases {
+            var fwd = Double.infinity, bwd = Double.infinity
+            var y = x
+            for _ in 0..<2 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                y = act.forward(x)
+                let t1 = DispatchTime.now().uptimeNanoseconds
+                _ = act.backward(x, output: y)
+                let t2 = DispatchTime.now().uptimeNanoseconds
+                fwd = min(fwd, Double(t1 - t0) / 1e6); bwd = min(bwd, Double(t2 - t1) / 1e6)
+            }
+            print(String(format: "%@ [16, 67, 64, 128]: forward %.1f ms, backward %.1f ms", act.rawValue, fwd, bwd))
+            XCTAssertTrue((0..<1000).allSatisfy { y[$0 * 8191].isFinite })
+        }
     }
 }

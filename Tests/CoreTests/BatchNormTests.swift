@@ -137,6 +137,40 @@ final class BatchNormTests: XCTestCase {
         XCTAssertEqual(Double(store.buffer(bn.runningVar)[0]) / unbiased, 1, accuracy: 1e-5)
     }
 
+    // MARK: Speed at the decoder's largest activation
+
+    /// 16×67×64×128 (decoder stage 2 input, batch 16): prints forward/backward times, and checks the
+    /// result is normalised (per-channel mean ≈ β, variance ≈ γ²) so the timed code is the real thing.
+    func testLargeTensorTiming() {
+        let shape = [16, 67, 64, 128]
+        let (store, bn) = makeBN(channels: shape[1], seed: 70)
+        let x = GradientCheck.random(shape, seed: 71, lo: 0, hi: 3)
+        let dy = GradientCheck.random(shape, seed: 72)
+        var best = (forward: Double.infinity, backward: Double.infinity)
+        var y = x, cache: BatchNormCache?
+        for _ in 0..<2 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            (y, cache) = bn.forward(x, mode: .train)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            _ = bn.backward(dy, cache: cache!)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            best = (min(best.forward, Double(t1 - t0) / 1e6), min(best.backward, Double(t2 - t1) / 1e6))
+        }
+        print(String(format: "BatchNorm2d train %@: forward %.1f ms, backward %.1f ms (best of 2)",
+                     "\(shape)", best.forward, best.backward))
+        let plane = shape[2] * shape[3]
+        for ch in [0, 33, 66] {
+            var s = 0.0, s2 = 0.0
+            for n in 0..<shape[0] {
+                let p = y.data + (n * shape[1] + ch) * plane
+                for k in 0..<plane { s += Double(p[k]); s2 += Double(p[k]) * Double(p[k]) }
+            }
+            let m = Double(shape[0] * plane), mean = s / m, variance = s2 / m - mean * mean
+            let g = Double(store.value(bn.weight)[ch]), b = Double(store.value(bn.bias)[ch])
+            XCTAssertEqual(mean, b, accuracy: 1e-4); XCTAssertEqual(variance, g * g, accuracy: 1e-3)
+        }
+    }
+
     // MARK: Synchronized BatchNorm over simulated replicas
 
     /// Whole-batch BN must equal BN over replica shards joined through a reducer: same outputs and

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Core
 
@@ -60,5 +61,27 @@ final class ConcatMSETests: XCTestCase {
         let (v, _) = mseLoss(p, t)
         let exact = (Double(1 << 24) + Double(n - 1)) / Double(n)
         XCTAssertEqual(Double(v), exact, accuracy: exact * 1e-7)
+    }
+
+    /// Decoder stage 2 sizes at batch 16: concat 64 + 3 channels of 64×128, its split, and an MSE over a
+    /// 16×3×128×256 reconstruction. Prints times (best of 2).
+    func testLargeTensorTiming() {
+        let a = GradientCheck.random([16, 64, 64, 128], seed: 7), b = GradientCheck.random([16, 3, 64, 128], seed: 8)
+        let p = GradientCheck.random([16, 3, 128, 256], seed: 9), t = GradientCheck.random([16, 3, 128, 256], seed: 10)
+        var times = [Double](repeating: .infinity, count: 3)
+        for _ in 0..<2 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let y = concatChannels(a, b)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            let (da, _) = splitChannels(y, first: 64)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            _ = mseLoss(p, t)
+            let t3 = DispatchTime.now().uptimeNanoseconds
+            times = [min(times[0], Double(t1 - t0) / 1e6), min(times[1], Double(t2 - t1) / 1e6),
+                     min(times[2], Double(t3 - t2) / 1e6)]
+            XCTAssertEqual(da[da.count - 1], a[a.count - 1])
+        }
+        print(String(format: "concat → [16, 67, 64, 128] %.1f ms, split %.1f ms, mse [16, 3, 128, 256] %.1f ms",
+                     times[0], times[1], times[2]))
     }
 }
