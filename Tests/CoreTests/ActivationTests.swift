@@ -41,6 +41,18 @@ final class ActivationTests: XCTestCase {
         XCTAssertTrue(g.allSatisfy { $0.isFinite && $0 >= 0 })
     }
 
+    func testInPlaceVariantsMatch() {
+        for act in Activation.allCases {
+            let x = GradientCheck.random([2, 3, 4, 5], seed: 300, lo: -3, hi: 3)
+            let dy = GradientCheck.random(x.shape, seed: 301)
+            let y = act.forward(x), dx = act.backward(dy, output: y)
+            let yy = x.copy(); act.forwardInPlace(yy)
+            XCTAssertEqual(yy.array, y.array, "\(act) forwardInPlace")
+            let g = dy.copy(); act.backwardInPlace(g, output: yy)
+            XCTAssertEqual(g.array, dx.array, "\(act) backwardInPlace")
+        }
+    }
+
     func testRawValuesAreStable() {
         // Names appear in configs and reports.
         XCTAssertEqual(Activation.allCases.map(\.rawValue), ["relu", "sigmoid", "tanh"])

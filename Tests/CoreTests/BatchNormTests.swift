@@ -264,7 +264,7 @@ private final class ReplicaResult {
 
 /// An in-process allreduce among `size` threads: each call blocks until every replica has
 /// contributed, then all receive the rank-ordered elementwise sum (deterministic).
-final class ReplicaGroup {
+private final class ReplicaGroup {
     let size: Int
     private let condition = NSCondition()
     private var contributions: [[Double]]
@@ -301,7 +301,7 @@ final class ReplicaGroup {
 }
 
 /// One replica's handle on a `ReplicaGroup`.
-final class ReplicaReducer: Reducer {
+private final class ReplicaReducer: Reducer {
     let group: ReplicaGroup
     let rank: Int
     init(group: ReplicaGroup, rank: Int) { self.group = group; self.rank = rank }
@@ -315,7 +315,7 @@ final class ReplicaReducer: Reducer {
 }
 
 /// A single-replica reducer that counts its calls.
-final class CountingReducer: Reducer {
+private final class CountingReducer: Reducer {
     var calls = 0, doubles = 0
     var replicas: Int { 1 }
     func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { calls += 1; doubles += count }

@@ -6,7 +6,19 @@ public enum Activation: String, Sendable, CaseIterable {
 
     public func forward(_ x: Tensor) -> Tensor {
         let y = Tensor(uninitialized: x.shape)
-        let src = x.data, dst = y.data, n = x.count
+        apply(x.data, y.data, x.count)
+        return y
+    }
+
+    /// Overwrites x with activation(x). Saves a fresh tensor, whose first-touch page faults cost
+    /// 3–4× the arithmetic at decoder sizes (35 MB: ~40 ms fresh vs ~11 ms reused, measured);
+    /// safe whenever x itself is not needed afterwards (e.g. BatchNorm's output: its backward
+    /// keeps x̂, not y).
+    public func forwardInPlace(_ x: Tensor) {
+        apply(x.data, x.data, x.count)
+    }
+
+    private func apply(_ src: UnsafeMutablePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         switch self {
         case .relu:
             for i in 0..<n { dst[i] = Swift.max(src[i], 0) }
@@ -21,14 +33,24 @@ public enum Activation: String, Sendable, CaseIterable {
         case .tanh:
             for i in 0..<n { dst[i] = Foundation.tanh(src[i]) }
         }
-        return y
     }
 
     /// dx from dy and the forward output y.
     public func backward(_ dy: Tensor, output y: Tensor) -> Tensor {
         precondition(dy.shape == y.shape, "Activation.\(rawValue).backward: dy \(dy.shape) vs y \(y.shape)")
         let dx = Tensor(uninitialized: y.shape)
-        let g = dy.data, o = y.data, dst = dx.data, n = y.count
+        gradient(dy.data, y.data, dx.data, y.count)
+        return dx
+    }
+
+    /// Overwrites dy with dx (see `forwardInPlace` for why).
+    public func backwardInPlace(_ dy: Tensor, output y: Tensor) {
+        precondition(dy.shape == y.shape, "Activation.\(rawValue).backwardInPlace: dy \(dy.shape) vs y \(y.shape)")
+        gradient(dy.data, y.data, dy.data, y.count)
+    }
+
+    private func gradient(_ g: UnsafeMutablePointer<Float>, _ o: UnsafeMutablePointer<Float>,
+                          _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         switch self {
         case .relu:
             // y > 0 ⇔ x > 0; at x = 0 the gradient is 0, as in PyTorch.
@@ -40,6 +62,5 @@ public enum Activation: String, Sendable, CaseIterable {
         case .tanh:
             for i in 0..<n { dst[i] = g[i] * (1 - o[i] * o[i]) }
         }
-        return dx
     }
 }
