@@ -19,13 +19,51 @@ public final class Linear {
                                               initializer: biasInit ?? .uniform(bound: bound)) : nil
     }
 
+    /// Samples in x, checking that each carries exactly `inFeatures` values.
+    private func batch(_ x: Tensor) -> Int {
+        precondition(x.rank >= 2 && x.count == x.shape[0] * inFeatures,
+                     "Linear(\(inFeatures)→\(outFeatures)): expected N×\(inFeatures) (or N×… with \(inFeatures) per sample), got \(x.shape)")
+        return x.shape[0]
+    }
+
     /// x: N×in (or N×… with in trailing elements per sample) → N×out.
     public func forward(_ x: Tensor) -> Tensor {
-        fatalError("Linear.forward: not implemented yet")
+        let n = batch(x)
+        let y = Tensor(uninitialized: [n, outFeatures])
+        var beta: Float = 0
+        if let bias {
+            // Seed every row with b, then let GEMM accumulate onto it.
+            let b = store.value(bias)
+            for i in 0..<n { (y.data + i * outFeatures).update(from: b, count: outFeatures) }
+            beta = 1
+        }
+        sgemm(transB: true, m: n, n: outFeatures, k: inFeatures,
+              a: x.data, lda: inFeatures, b: store.value(weight), ldb: inFeatures,
+              beta: beta, c: y.data, ldc: outFeatures)
+        return y
     }
 
     /// Accumulates dW, db; returns dx shaped like x.
     public func backward(_ dy: Tensor, input x: Tensor) -> Tensor {
-        fatalError("Linear.backward: not implemented yet")
+        let n = batch(x)
+        precondition(dy.shape == [n, outFeatures], "Linear.backward: dy \(dy.shape), expected [\(n), \(outFeatures)]")
+        // dW += dyᵀ·x   (out×N · N×in)
+        sgemm(transA: true, m: outFeatures, n: inFeatures, k: n,
+              a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
+              beta: 1, c: store.gradient(weight), ldc: inFeatures)
+        if let bias {
+            let gb = store.gradient(bias)
+            for o in 0..<outFeatures {
+                var s: Float = 0
+                for i in 0..<n { s += dy.data[i * outFeatures + o] }
+                gb[o] += s
+            }
+        }
+        // dx = dy·W   (N×out · out×in)
+        let dx = Tensor(uninitialized: x.shape)
+        sgemm(m: n, n: inFeatures, k: outFeatures,
+              a: dy.data, lda: outFeatures, b: store.value(weight), ldb: inFeatures,
+              c: dx.data, ldc: inFeatures)
+        return dx
     }
 }
