@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh release
 # Tests run in release so that the training-based checks finish in minutes on 2 cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-swift test -c release --parallel --num-workers 1 2>&1 | tee /tmp/cpae-mpi-test.log | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Wrapping|Linking|Build|Merging)' 
+swift test -c release -Xswiftc -enable-testing 2>&1 | tee /tmp/cpae-mpi-test.log | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Wrapping|Linking|Build|Merging)' 
 exit "${PIPESTATUS[0]}"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 
 @main
 struct CpaeMPI: ParsableCommand {
@@ -10,6 +11,11 @@ struct CpaeMPI: ParsableCommand {
             GenerateCommand.self, InspectCommand.self, IngestCommand.self,
             BenchCommand.self, MPISelfTestCommand.self,
         ])
+
+    static func main() {
+        MemoryTuning.keepLargeAllocationsInHeap()
+        main(nil)
+    }
 }
 
 struct BenchCommand: ParsableCommand {

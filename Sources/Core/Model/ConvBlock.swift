@@ -27,14 +27,16 @@ final class ConvBlock {
             y = normalized
             cache = c
         }
-        if let activation { y = activation.forward(y) }
+        // The conv/BatchNorm output is not needed again, so the activation overwrites it.
+        activation?.forwardInPlace(y)
         return (y, Tape(input: x, norm: cache, output: y))
     }
 
+    /// Consumes `dy` (it is overwritten in place).
     @discardableResult
     func backward(_ dy: Tensor, tape: Tape, inputGradient: Bool = true) -> Tensor? {
         var g = dy
-        if let activation { g = activation.backward(g, output: tape.output) }
+        activation?.backwardInPlace(g, output: tape.output)
         guard let norm, let cache = tape.norm else {
             return conv.backward(g, input: tape.input, inputGradient: inputGradient)
         }
