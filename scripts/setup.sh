@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks (idempotent) and builds cpae-mpi.
-# Usage: scripts/setup.sh [debug|release]   (default: release)
+# Usage: scripts/setup.sh [debug|release|deps]   (default: release; deps: install only, no build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,5 +18,6 @@ fi
 command -v swift >/dev/null || { echo "setup: Swift 6 toolchain not found on PATH (https://swift.org/install)" >&2; exit 1; }
 
 config="${1:-release}"
+[ "$config" = deps ] && exit 0
 swift build -c "$config" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
 test "${PIPESTATUS[0]}" -eq 0

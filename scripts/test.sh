@@ -3,8 +3,9 @@
 # Multi-rank tests launch `mpirun --oversubscribe` themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh release
-# Tests run in release so that the training-based checks finish in minutes on 2 cores.
+bash scripts/setup.sh deps
+# Tests run in release so that the training-based checks finish in minutes on 2 cores;
+# -enable-testing lets them use @testable imports (one build, shared with the cpae-mpi binary they launch).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 swift test -c release -Xswiftc -enable-testing 2>&1 | tee /tmp/cpae-mpi-test.log | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Wrapping|Linking|Build|Merging)' 
 exit "${PIPESTATUS[0]}"
