@@ -1,5 +1,7 @@
 /// 2-D convolution (cross-correlation), PyTorch semantics: weight O×I×kh×kw, bias O,
-/// output size floor((n + 2p − k)/s) + 1. Lowered to im2col + cblas_sgemm over the batch.
+/// output size floor((n + 2p − k)/s) + 1. Lowered to cblas_sgemm over chunks of the batch through
+/// a width-only lowering (see `ConvGeometry`), which is exact: it performs the same multiply-adds
+/// as im2col + GEMM, in a cache-friendlier order.
 public final class Conv2d {
     public let inChannels: Int
     public let outChannels: Int
@@ -9,6 +11,8 @@ public final class Conv2d {
     public let weight: Param
     public let bias: Param?
     public unowned let store: ParameterStore
+    /// Reused across calls; a layer is used from one thread at a time.
+    let scratch = ConvScratch()
 
     /// Registers `name.weight` [O, I, kh, kw] and `name.bias` [O], both U(±1/√(I·kh·kw)).
     public init(store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
@@ -36,15 +40,42 @@ public final class Conv2d {
         return outChannels * oh * ow * inChannels * kernel.h * kernel.w
     }
 
+    func geometry(height: Int, width: Int) -> ConvGeometry {
+        ConvGeometry(channels: inChannels, height: height, width: width, outChannels: outChannels,
+                     kernel: kernel, stride: stride, padding: padding)
+    }
+
+    private func checkInput(_ x: Tensor, _ what: String) {
+        precondition(x.rank == 4 && x.shape[1] == inChannels,
+                     "Conv2d.\(what): input must be N×\(inChannels)×H×W, got \(x.shape)")
+    }
+
     /// x: N×I×H×W → N×O×H'×W'.
     public func forward(_ x: Tensor) -> Tensor {
-        fatalError("Conv2d.forward: not implemented yet")
+        checkInput(x, "forward")
+        let g = geometry(height: x.shape[2], width: x.shape[3])
+        let y = Tensor(uninitialized: [x.shape[0], outChannels, g.oh, g.ow])
+        g.correlate(x.data, batch: x.shape[0], weight: store.value(weight), bias: bias.map { store.value($0) },
+                    into: y.data, scratch: scratch)
+        return y
     }
 
     /// Accumulates dW (and db) into the store's gradient buffer; returns dx when asked
     /// (the first layer of a network does not need it).
     @discardableResult
     public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true) -> Tensor? {
-        fatalError("Conv2d.backward: not implemented yet")
+        checkInput(x, "backward")
+        let n = x.shape[0]
+        let g = geometry(height: x.shape[2], width: x.shape[3])
+        precondition(dy.shape == [n, outChannels, g.oh, g.ow],
+                     "Conv2d.backward: output gradient must be \([n, outChannels, g.oh, g.ow]), got \(dy.shape)")
+        if let bias {
+            addChannelSums(dy.data, batch: n, channels: outChannels, plane: g.oh * g.ow, into: store.gradient(bias))
+        }
+        let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
+        g.weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: store.value(weight),
+                         accumulateInto: store.gradient(weight), then: dx.map { .adjoint(into: $0.data) } ?? .none,
+                         scratch: scratch)
+        return dx
     }
 }

@@ -1,6 +1,11 @@
 /// 2-D transposed convolution, PyTorch semantics: weight Cin×Cout×kh×kw, output size
 /// (n−1)·s − 2p + k (no output padding). Input position (i, j) scatters x[ci,i,j]·w[ci,co,u,v]
-/// into output (i·s − p + u, j·s − p + v). Lowered to GEMM (Wᵀ·x) + col2im.
+/// into output (i·s − p + u, j·s − p + v).
+///
+/// It is exactly the adjoint of a Conv2d whose input is this layer's output (channels Cout) and whose
+/// output is this layer's input (channels Cin), with the same weight tensor read as O×I×kh×kw:
+/// forward = that convolution's input gradient (GEMM + col2im), dx = that convolution's forward,
+/// dW = that convolution's weight gradient with the roles of input and output gradient swapped.
 public final class ConvTranspose2d {
     public let inChannels: Int
     public let outChannels: Int
@@ -10,6 +15,8 @@ public final class ConvTranspose2d {
     public let weight: Param
     public let bias: Param?
     public unowned let store: ParameterStore
+    /// Reused across calls; a layer is used from one thread at a time.
+    let scratch = ConvScratch()
 
     /// Registers `name.weight` [Cin, Cout, kh, kw] and `name.bias` [Cout], both U(±1/√(Cout·kh·kw))
     /// (PyTorch takes the fan-in from dimension 1 of this weight).
@@ -37,14 +44,49 @@ public final class ConvTranspose2d {
         inChannels * height * width * outChannels * kernel.h * kernel.w
     }
 
+    /// The convolution this layer is the adjoint of, for an input of height×width.
+    func geometry(height: Int, width: Int) -> ConvGeometry {
+        let (oh, ow) = outputSize(height: height, width: width)
+        precondition(oh > 0 && ow > 0, "ConvTranspose2d: input \(height)×\(width) gives an empty output")
+        let g = ConvGeometry(channels: outChannels, height: oh, width: ow, outChannels: inChannels,
+                             kernel: kernel, stride: stride, padding: padding)
+        precondition(g.oh == height && g.ow == width, "ConvTranspose2d: inconsistent geometry")
+        return g
+    }
+
+    private func checkInput(_ x: Tensor, _ what: String) {
+        precondition(x.rank == 4 && x.shape[1] == inChannels,
+                     "ConvTranspose2d.\(what): input must be N×\(inChannels)×H×W, got \(x.shape)")
+    }
+
     /// x: N×Cin×H×W → N×Cout×H'×W'.
     public func forward(_ x: Tensor) -> Tensor {
-        fatalError("ConvTranspose2d.forward: not implemented yet")
+        checkInput(x, "forward")
+        let g = geometry(height: x.shape[2], width: x.shape[3])
+        let y = Tensor(uninitialized: [x.shape[0], outChannels, g.height, g.width])
+        g.correlateAdjoint(x.data, batch: x.shape[0], weight: store.value(weight), bias: bias.map { store.value($0) },
+                           into: y.data, scratch: scratch)
+        return y
     }
 
     /// Accumulates dW (and db) into the store's gradient buffer; returns dx when asked.
     @discardableResult
     public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true) -> Tensor? {
-        fatalError("ConvTranspose2d.backward: not implemented yet")
+        checkInput(x, "backward")
+        let n = x.shape[0]
+        let g = geometry(height: x.shape[2], width: x.shape[3])
+        precondition(dy.shape == [n, outChannels, g.height, g.width],
+                     "ConvTranspose2d.backward: output gradient must be \([n, outChannels, g.height, g.width]), got \(dy.shape)")
+        if let bias {
+            addChannelSums(dy.data, batch: n, channels: outChannels, plane: g.height * g.width,
+                           into: store.gradient(bias))
+        }
+        let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
+        // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
+        // gradient with dy as its input and x as its output gradient.
+        g.weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: store.value(weight),
+                         accumulateInto: store.gradient(weight), then: dx.map { .correlation(into: $0.data) } ?? .none,
+                         scratch: scratch)
+        return dx
     }
 }

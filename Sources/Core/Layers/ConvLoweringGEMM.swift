@@ -1,0 +1,169 @@
+/// Grow-only scratch for the lowered GEMMs of one layer. A layer owns one and is used from one
+/// thread at a time, so buffers are reused across calls instead of reallocated per batch.
+final class ConvScratch {
+    private(set) var lowered = ScratchBuffer()   // L (or dL), one chunk
+    private(set) var rows = ScratchBuffer()      // t[oy][(n, ox)][o], one chunk
+    private(set) var weight = ScratchBuffer()    // w′ in O×kh×C×kw order
+    private(set) var gradient = ScratchBuffer()  // dw′ in O×kh×C×kw order
+    /// Target size of the lowered buffer in floats (3 Mi floats = 12 MB: measured best for the CpAE
+    /// 12×12 layers; tests lower it to force several chunks).
+    var loweredBudget = 3 << 20
+
+    deinit { lowered.release(); rows.release(); weight.release(); gradient.release() }
+
+    /// Bytes currently held (reported by benchmarks).
+    var bytes: Int { 4 * (lowered.capacity + rows.capacity + weight.capacity + gradient.capacity) }
+}
+
+/// A Float buffer that only grows.
+struct ScratchBuffer {
+    private(set) var pointer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private(set) var capacity = 1
+
+    mutating func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            pointer.deallocate()
+            pointer = .allocate(capacity: count)
+            capacity = count
+        }
+        return pointer
+    }
+
+    func release() { pointer.deallocate() }
+}
+
+extension ConvScratch {
+    func lowered(_ n: Int) -> UnsafeMutablePointer<Float> { lowered.reserve(n) }
+    func rows(_ n: Int) -> UnsafeMutablePointer<Float> { rows.reserve(n) }
+    func weight(_ n: Int) -> UnsafeMutablePointer<Float> { weight.reserve(n) }
+    func gradient(_ n: Int) -> UnsafeMutablePointer<Float> { gradient.reserve(n) }
+}
+
+/// What to compute, after the weight gradient, from the same lowered input.
+enum ConvSecondProduct {
+    case none
+    /// The adjoint (col2im direction): overwrite `into` (N×C×H×W) with the input gradient.
+    case adjoint(into: UnsafeMutablePointer<Float>)
+    /// The correlation itself: overwrite `into` (N×O×oh×ow) with x ⋆ w (a transposed convolution's
+    /// input gradient is the plain convolution of its output gradient).
+    case correlation(into: UnsafeMutablePointer<Float>)
+}
+
+/// The three products of a convolution, all lowered as described on `ConvGeometry`. Pointers are
+/// whole-batch NCHW; `w` is O×C×kh×kw.
+extension ConvGeometry {
+    /// y = x ⋆ w (+ bias per output channel).
+    func correlate(_ x: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
+                   bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+        let wr = scratch.weight(outChannels * k)
+        reorderWeight(w, into: wr)
+        for chunk in chunks(batch: batch, budget: scratch.loweredBudget) {
+            let l = scratch.lowered(chunk.count * loweredPerSample)
+            lower(x, samples: chunk, into: l)
+            let t = scratch.rows(chunk.count * outputPerSample)
+            forwardGEMMs(l, weight: wr, rows: chunk.count * ow, into: t)
+            scatterRows(t, samples: chunk, bias: bias, into: y)
+        }
+    }
+
+    /// out = adjoint of the correlation applied to t (N×O×oh×ow): the input gradient of a
+    /// convolution, or the forward pass of a transposed convolution. `bias` (per input channel C)
+    /// initialises the output before the scatter-add.
+    func correlateAdjoint(_ t: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
+                          bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+        let wr = scratch.weight(outChannels * k)
+        reorderWeight(w, into: wr)
+        fill(out, batch: batch, bias: bias)
+        for chunk in chunks(batch: batch, budget: scratch.loweredBudget) {
+            let r = scratch.rows(chunk.count * outputPerSample)
+            gatherRows(t, samples: chunk, into: r)
+            let dl = scratch.lowered(chunk.count * loweredPerSample)
+            adjointGEMMs(r, weight: wr, rows: chunk.count * ow, into: dl, count: chunk.count * loweredPerSample)
+            unlowerAdd(dl, samples: chunk, into: out)
+        }
+    }
+
+    /// gradW (O×C×kh×kw) += Σ_n t_n ⋆ x_n, the weight gradient of y = x ⋆ w for output gradient t;
+    /// then, from the same lowered chunks, the requested second product.
+    func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
+                        weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
+                        then second: ConvSecondProduct, scratch: ConvScratch) {
+        let gr = scratch.gradient(outChannels * k)
+        var wr: UnsafeMutablePointer<Float>? = nil
+        if case .none = second {} else {
+            wr = scratch.weight(outChannels * k)
+            reorderWeight(w, into: wr!)
+        }
+        if case .adjoint(let dx) = second { fill(dx, batch: batch, bias: nil) }
+        var first = true
+        for chunk in chunks(batch: batch, budget: scratch.loweredBudget) {
+            let m = chunk.count * ow
+            let l = scratch.lowered(chunk.count * loweredPerSample)
+            lower(x, samples: chunk, into: l)
+            let r = scratch.rows(chunk.count * outputPerSample)
+            gatherRows(t, samples: chunk, into: r)
+            for oy in 0..<oh {
+                // dw′[O × K] (+)= t_oyᵀ · A_oy, inner dimension nb·ow.
+                sgemm(transA: true, m: outChannels, n: k, k: m, a: r + oy * m * outChannels, lda: outChannels,
+                      b: l + oy * sh * channels * kw, ldb: rowStride, beta: first ? 0 : 1, c: gr, ldc: k)
+                first = false
+            }
+            switch second {
+            case .none:
+                break
+            case .adjoint(let dx):
+                // L is no longer needed: reuse it as dL.
+                adjointGEMMs(r, weight: wr!, rows: m, into: l, count: chunk.count * loweredPerSample)
+                unlowerAdd(l, samples: chunk, into: dx)
+            case .correlation(let y):
+                forwardGEMMs(l, weight: wr!, rows: m, into: r)
+                scatterRows(r, samples: chunk, bias: nil, into: y)
+            }
+        }
+        if !first { addReorderedGradient(gr, into: gradW) }
+    }
+
+    /// t[oy] = A_oy · w′ᵀ for every output row: M = rows, N = O, K = kh·C·kw.
+    private func forwardGEMMs(_ l: UnsafePointer<Float>, weight wr: UnsafePointer<Float>, rows m: Int,
+                              into t: UnsafeMutablePointer<Float>) {
+        for oy in 0..<oh {
+            sgemm(transB: true, m: m, n: outChannels, k: k, a: l + oy * sh * channels * kw, lda: rowStride,
+                  b: wr, ldb: k, c: t + oy * m * outChannels, ldc: outChannels)
+        }
+    }
+
+    /// dL = Σ_oy (view A_oy) += t_oy · w′. The views overlap (kh > sh), so the GEMMs accumulate
+    /// (beta = 1) into a zeroed buffer, one after another.
+    private func adjointGEMMs(_ t: UnsafePointer<Float>, weight wr: UnsafePointer<Float>, rows m: Int,
+                              into dl: UnsafeMutablePointer<Float>, count: Int) {
+        dl.update(repeating: 0, count: count)
+        for oy in 0..<oh {
+            sgemm(m: m, n: k, k: outChannels, a: t + oy * m * outChannels, lda: outChannels,
+                  b: wr, ldb: k, beta: 1, c: dl + oy * sh * channels * kw, ldc: rowStride)
+        }
+    }
+
+    /// Sets every input-shaped plane to its bias (or zero) before scatter-adds.
+    private func fill(_ out: UnsafeMutablePointer<Float>, batch: Int, bias: UnsafePointer<Float>?) {
+        let plane = height * width
+        guard let bias else { out.update(repeating: 0, count: batch * channels * plane); return }
+        for n in 0..<batch {
+            for c in 0..<channels { (out + (n * channels + c) * plane).update(repeating: bias[c], count: plane) }
+        }
+    }
+}
+
+/// bias[c] += Σ over n, h, w of g[n, c, h, w] (a bias gradient), summed in Double per channel.
+func addChannelSums(_ g: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
+                    into bias: UnsafeMutablePointer<Float>) {
+    for c in 0..<channels {
+        var s: Double = 0
+        for n in 0..<batch {
+            let p = g + (n * channels + c) * plane
+            var part: Float = 0
+            for i in 0..<plane { part += p[i] }
+            s += Double(part)
+        }
+        bias[c] += Float(s)
+    }
+}

@@ -1,0 +1,204 @@
+import XCTest
+@testable import Core
+
+/// Conv2d and ConvTranspose2d against direct loops (forward) and finite differences (backward).
+final class ConvTests: XCTestCase {
+    struct Case {
+        let n, cin, cout, h, w: Int
+        let k: (Int, Int), s: (Int, Int), p: (Int, Int)
+        var label: String { "N\(n) \(cin)→\(cout) \(h)×\(w) k\(k) s\(s) p\(p)" }
+    }
+
+    static let convCases: [Case] = [
+        Case(n: 2, cin: 3, cout: 4, h: 7, w: 9, k: (3, 3), s: (1, 1), p: (1, 1)),
+        Case(n: 2, cin: 2, cout: 3, h: 8, w: 10, k: (4, 4), s: (2, 2), p: (1, 1)),
+        Case(n: 2, cin: 3, cout: 2, h: 5, w: 8, k: (3, 4), s: (1, 2), p: (1, 1)),
+        Case(n: 2, cin: 2, cout: 3, h: 14, w: 18, k: (12, 12), s: (2, 2), p: (5, 5)),
+        Case(n: 3, cin: 2, cout: 2, h: 9, w: 11, k: (3, 3), s: (2, 2), p: (0, 0)),   // rows left over
+        Case(n: 2, cin: 64 / 16, cout: 3, h: 3, w: 2, k: (3, 4), s: (1, 2), p: (1, 1)), // stack-8 like
+    ]
+
+    static let transposedCases: [Case] = [
+        Case(n: 2, cin: 3, cout: 4, h: 4, w: 5, k: (4, 4), s: (2, 2), p: (1, 1)),
+        Case(n: 2, cin: 3, cout: 2, h: 1, w: 1, k: (3, 4), s: (1, 2), p: (1, 1)),       // 1×1 → 1×2
+        Case(n: 2, cin: 2, cout: 3, h: 3, w: 4, k: (3, 4), s: (1, 2), p: (1, 1)),
+        Case(n: 2, cin: 2, cout: 3, h: 5, w: 6, k: (3, 3), s: (1, 1), p: (1, 1)),
+        Case(n: 2, cin: 2, cout: 2, h: 4, w: 4, k: (12, 12), s: (2, 2), p: (5, 5)),
+        Case(n: 3, cin: 2, cout: 2, h: 3, w: 3, k: (3, 3), s: (2, 2), p: (0, 0)),
+    ]
+
+    // MARK: direct references (Double accumulation)
+
+    static func directConv(_ x: Tensor, _ w: [Float], _ b: [Float]?, _ c: Case) -> [Float] {
+        let oh = (c.h + 2 * c.p.0 - c.k.0) / c.s.0 + 1, ow = (c.w + 2 * c.p.1 - c.k.1) / c.s.1 + 1
+        var y = [Float](repeating: 0, count: c.n * c.cout * oh * ow)
+        for n in 0..<c.n { for o in 0..<c.cout { for i in 0..<oh { for j in 0..<ow {
+            var s = Double(b?[o] ?? 0)
+            for ci in 0..<c.cin { for u in 0..<c.k.0 { for v in 0..<c.k.1 {
+                let yy = i * c.s.0 - c.p.0 + u, xx = j * c.s.1 - c.p.1 + v
+                guard yy >= 0, yy < c.h, xx >= 0, xx < c.w else { continue }
+                s += Double(x[((n * c.cin + ci) * c.h + yy) * c.w + xx]) * Double(w[((o * c.cin + ci) * c.k.0 + u) * c.k.1 + v])
+            } } }
+            y[((n * c.cout + o) * oh + i) * ow + j] = Float(s)
+        } } } }
+        return y
+    }
+
+    /// Scatter form, straight from the definition: x[ci,i,j]·w[ci,co,u,v] lands on (i·s−p+u, j·s−p+v).
+    static func directTransposed(_ x: Tensor, _ w: [Float], _ b: [Float]?, _ c: Case) -> [Float] {
+        let oh = (c.h - 1) * c.s.0 - 2 * c.p.0 + c.k.0, ow = (c.w - 1) * c.s.1 - 2 * c.p.1 + c.k.1
+        var y = [Double](repeating: 0, count: c.n * c.cout * oh * ow)
+        for n in 0..<c.n { for co in 0..<c.cout { for i in 0..<oh * ow { y[(n * c.cout + co) * oh * ow + i] = Double(b?[co] ?? 0) } } }
+        for n in 0..<c.n { for ci in 0..<c.cin { for i in 0..<c.h { for j in 0..<c.w {
+            let xv = Double(x[((n * c.cin + ci) * c.h + i) * c.w + j])
+            for co in 0..<c.cout { for u in 0..<c.k.0 { for v in 0..<c.k.1 {
+                let yy = i * c.s.0 - c.p.0 + u, xx = j * c.s.1 - c.p.1 + v
+                guard yy >= 0, yy < oh, xx >= 0, xx < ow else { continue }
+                y[((n * c.cout + co) * oh + yy) * ow + xx] += xv * Double(w[((ci * c.cout + co) * c.k.0 + u) * c.k.1 + v])
+            } } }
+        } } } }
+        return y.map(Float.init)
+    }
+
+    static func assertClose(_ a: [Float], _ b: [Float], tol: Float, _ label: String,
+                            file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, label, file: file, line: line)
+        var worst: Float = 0
+        for i in 0..<min(a.count, b.count) { worst = max(worst, abs(a[i] - b[i]) / (1 + abs(b[i]))) }
+        XCTAssertLessThanOrEqual(worst, tol, "\(label): worst relative error \(worst)", file: file, line: line)
+    }
+
+    // MARK: forward
+
+    func testConvForwardMatchesDirectLoops() {
+        for (i, c) in Self.convCases.enumerated() {
+            let store = ParameterStore(seed: UInt64(10 + i))
+            let conv = Conv2d(store: store, name: "c", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
+            let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: UInt64(100 + i))
+            let y = conv.forward(x)
+            let (oh, ow) = conv.outputSize(height: c.h, width: c.w)
+            XCTAssertEqual(y.shape, [c.n, c.cout, oh, ow], c.label)
+            let ref = Self.directConv(x, store.valueArray(conv.weight), store.valueArray(conv.bias!), c)
+            Self.assertClose(y.array, ref, tol: 1e-5, c.label)
+        }
+    }
+
+    func testTransposedForwardMatchesDirectScatter() {
+        for (i, c) in Self.transposedCases.enumerated() {
+            let store = ParameterStore(seed: UInt64(20 + i))
+            let t = ConvTranspose2d(store: store, name: "t", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
+            let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: UInt64(200 + i))
+            let y = t.forward(x)
+            let (oh, ow) = t.outputSize(height: c.h, width: c.w)
+            XCTAssertEqual(y.shape, [c.n, c.cout, oh, ow], c.label)
+            let ref = Self.directTransposed(x, store.valueArray(t.weight), store.valueArray(t.bias!), c)
+            Self.assertClose(y.array, ref, tol: 1e-5, c.label)
+        }
+    }
+
+    func testStride2Kernel4Pad1TransposedDoublesSize() {
+        let store = ParameterStore(seed: 1)
+        let t = ConvTranspose2d(store: store, name: "t", inChannels: 67, outChannels: 64, kernel: (4, 4), stride: (2, 2), padding: (1, 1))
+        XCTAssertTrue(t.outputSize(height: 8, width: 16) == (16, 32))
+        XCTAssertEqual(t.multiplyAdds(height: 8, width: 16), 67 * 64 * 16 * 8 * 16)
+        XCTAssertEqual(store.parameter(named: "t.weight")?.shape, [67, 64, 4, 4])
+        let conv = Conv2d(store: store, name: "c", inChannels: 3, outChannels: 16, kernel: (12, 12), stride: (2, 2), padding: (5, 5))
+        XCTAssertTrue(conv.outputSize(height: 128, width: 256) == (64, 128))
+        XCTAssertEqual(conv.multiplyAdds(height: 128, width: 256), 56_623_104)   // cpae-method.md §2.6: 56.6 M
+    }
+
+    /// Several small chunks, and two threads for the lowering passes, give the same numbers.
+    func testChunkingAndThreadsDoNotChangeResults() {
+        let c = Case(n: 5, cin: 3, cout: 4, h: 14, w: 18, k: (12, 12), s: (2, 2), p: (5, 5))
+        let store = ParameterStore(seed: 3)
+        let conv = Conv2d(store: store, name: "c", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
+        let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: 4)
+        let y1 = conv.forward(x)
+        let dy = GradientCheck.random(y1.shape, seed: 5)
+        let dx1 = conv.backward(dy, input: x)!
+        let dw1 = store.gradientArray(conv.weight)
+        store.zeroGradients()
+        conv.scratch.loweredBudget = 1          // one sample per chunk
+        let saved = BLASThreads.current
+        BLASThreads.set(2)
+        defer { BLASThreads.set(saved) }
+        let y2 = conv.forward(x)
+        let dx2 = conv.backward(dy, input: x)!
+        Self.assertClose(y2.array, y1.array, tol: 1e-6, "forward")
+        Self.assertClose(dx2.array, dx1.array, tol: 1e-6, "dx")
+        Self.assertClose(store.gradientArray(conv.weight), dw1, tol: 1e-5, "dW")
+    }
+
+    // MARK: backward
+
+    func testConvGradientsByFiniteDifferences() {
+        for (i, c) in Self.convCases.enumerated() {
+            let store = ParameterStore(seed: UInt64(30 + i))
+            let conv = Conv2d(store: store, name: "c", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
+            let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: UInt64(300 + i))
+            let r = GradientCheck.random(conv.forward(x).shape, seed: UInt64(400 + i))
+            let dx = conv.backward(r, input: x)!
+            let loss = { GradientCheck.dot(r, conv.forward(x)) }
+            GradientCheck.compare(values: x.data, count: x.count, analytic: dx.array, label: "dx \(c.label)", loss: loss)
+            GradientCheck.compare(values: store.value(conv.weight), count: conv.weight.count,
+                                  analytic: store.gradientArray(conv.weight), label: "dW \(c.label)", loss: loss)
+            GradientCheck.compare(values: store.value(conv.bias!), count: conv.bias!.count,
+                                  analytic: store.gradientArray(conv.bias!), label: "db \(c.label)", loss: loss)
+        }
+    }
+
+    func testTransposedGradientsByFiniteDifferences() {
+        for (i, c) in Self.transposedCases.enumerated() {
+            let store = ParameterStore(seed: UInt64(40 + i))
+            let t = ConvTranspose2d(store: store, name: "t", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
+            let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: UInt64(500 + i))
+            let r = GradientCheck.random(t.forward(x).shape, seed: UInt64(600 + i))
+            let dx = t.backward(r, input: x)!
+            let loss = { GradientCheck.dot(r, t.forward(x)) }
+            GradientCheck.compare(values: x.data, count: x.count, analytic: dx.array, label: "dx \(c.label)", loss: loss)
+            GradientCheck.compare(values: store.value(t.weight), count: t.weight.count,
+                                  analytic: store.gradientArray(t.weight), label: "dW \(c.label)", loss: loss)
+            GradientCheck.compare(values: store.value(t.bias!), count: t.bias!.count,
+                                  analytic: store.gradientArray(t.bias!), label: "db \(c.label)", loss: loss)
+        }
+    }
+
+    /// Gradients accumulate: two backward calls leave exactly twice one call's dW and db, dx is not
+    /// affected by what is in the store, and inputGradient: false still accumulates dW and db.
+    func testGradientsAccumulate() {
+        let c = Case(n: 2, cin: 3, cout: 4, h: 10, w: 12, k: (4, 4), s: (2, 2), p: (1, 1))
+        let store = ParameterStore(seed: 7)
+        let conv = Conv2d(store: store, name: "c", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
+        let t = ConvTranspose2d(store: store, name: "t", inChannels: c.cout, outChannels: c.cin, kernel: c.k, stride: c.s, padding: c.p)
+        let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: 8)
+        let h = conv.forward(x)
+        let dh = GradientCheck.random(h.shape, seed: 9)
+        let dz = GradientCheck.random(t.forward(h).shape, seed: 10)
+        let dx1 = conv.backward(dh, input: x)!
+        let dhT1 = t.backward(dz, input: h)!
+        let once = store.gradientArray(conv.weight) + store.gradientArray(conv.bias!)
+            + store.gradientArray(t.weight) + store.gradientArray(t.bias!)
+        XCTAssertNil(conv.backward(dh, input: x, inputGradient: false))
+        XCTAssertNil(t.backward(dz, input: h, inputGradient: false))
+        let twice = store.gradientArray(conv.weight) + store.gradientArray(conv.bias!)
+            + store.gradientArray(t.weight) + store.gradientArray(t.bias!)
+        XCTAssertTrue(once.contains { $0 != 0 })
+        for i in 0..<once.count { XCTAssertEqual(twice[i], 2 * once[i], accuracy: 1e-5 * (1 + abs(once[i])), "element \(i)") }
+        let dx2 = conv.backward(dh, input: x)!, dhT2 = t.backward(dz, input: h)!
+        XCTAssertEqual(dx1.array, dx2.array)
+        XCTAssertEqual(dhT1.array, dhT2.array)
+    }
+
+    /// PyTorch default initialisation bounds: 1/√(Cin·kh·kw) for Conv2d, 1/√(Cout·kh·kw) for the
+    /// transposed weight (fan-in from its dimension 1).
+    func testInitialisationBounds() {
+        let store = ParameterStore(seed: 11)
+        let conv = Conv2d(store: store, name: "c", inChannels: 3, outChannels: 16, kernel: (12, 12), stride: (2, 2), padding: (5, 5))
+        let t = ConvTranspose2d(store: store, name: "t", inChannels: 67, outChannels: 3, kernel: (4, 4), stride: (2, 2), padding: (1, 1))
+        let cb = 1 / Float(3 * 144).squareRoot(), tb = 1 / Float(3 * 16).squareRoot()
+        let cw = store.valueArray(conv.weight), tw = store.valueArray(t.weight)
+        XCTAssertTrue(cw.allSatisfy { abs($0) <= cb }); XCTAssertGreaterThan(cw.map(abs).max()!, 0.9 * cb)
+        XCTAssertTrue(tw.allSatisfy { abs($0) <= tb }); XCTAssertGreaterThan(tw.map(abs).max()!, 0.9 * tb)
+        XCTAssertTrue(store.valueArray(t.bias!).allSatisfy { abs($0) <= tb })
+    }
+}
