@@ -54,7 +54,7 @@ public final class AtomicFileWriter {
         guard var p = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {   // write(2) may write less than asked (signals, large sizes)
-            let n = Glibc_write(fd, p, left)
+            let n = systemWrite(fd, p, left)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileError.system(temporaryPath, "write", errno: errno)
@@ -109,7 +109,7 @@ extension AtomicFile {
 
 /// The C library's write(2), named so the method `write` above does not shadow it.
 @inline(__always)
-private func Glibc_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
     #if canImport(Glibc)
     return Glibc.write(fd, p, n)
     #else
