@@ -87,6 +87,21 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(r.names, ["a", "b"], "entries in data order")
     }
 
+    /// A file written by the official library (tools/check_safetensors_torch.py write-reference):
+    /// unaligned header, keys sorted by the library, a 0-d I64, an empty tensor, UTF-8 metadata.
+    func testReadsFileWrittenBySafetensorsTorch() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/torch_written.safetensors").path
+        let r = try SafeTensorsFile.read(path)
+        XCTAssertEqual(r.metadata, ["written_by": "safetensors.torch", "note": "ünïcode"])
+        XCTAssertEqual(try r.floats("conv.weight"), (0..<24).map { Float($0) * 0.25 - 1 })
+        XCTAssertEqual(r.entry(named: "conv.weight")?.shape, [2, 3, 2, 2])
+        XCTAssertEqual(try r.int64s("bn.num_batches_tracked"), [17])
+        XCTAssertEqual(r.entry(named: "bn.num_batches_tracked")?.shape, [])
+        XCTAssertEqual(try r.floats("bn.running_var"), [1.5, 2.5])
+        XCTAssertEqual(r.entry(named: "empty")?.shape, [0, 3])
+    }
+
     func testRejectsShortAndAbsurdFiles() {
         assertRejects([], "file is empty")
         assertRejects([1, 2, 3, 4, 5], "too short")
