@@ -177,6 +177,10 @@ final class AdamTests: XCTestCase {
                        .exponential(initial: 0.01, final: 0.001, steps: 50_000))
         XCTAssertEqual(try LearningRateSchedule(parsing: "step:0.1:0.5:100,200"),
                        .stepDecay(initial: 0.1, gamma: 0.5, milestones: [100, 200]))
+        for s in [LearningRateSchedule.constant(1e-3), .exponential(initial: 0.01, final: 0.001, steps: 500_000),
+                  .stepDecay(initial: 0.1, gamma: 0.5, milestones: [100, 200])] {
+            XCTAssertEqual(try LearningRateSchedule(parsing: s.description), s, s.description)
+        }
         for bad in ["", "constant", "constant:-1", "exp:0.01:0.001", "exp:0.01:0.001:0", "step:1:0.5:200,100", "cosine:1"] {
             XCTAssertThrowsError(try LearningRateSchedule(parsing: bad), bad) { error in
                 XCTAssertTrue("\(error)".contains("'\(bad)'"), "\(error)")

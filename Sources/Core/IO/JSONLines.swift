@@ -14,6 +14,7 @@ import Darwin
 ///
 /// Numbers are JSON numbers (Floats via `JSONValue.float`, shortest round-trip form); non-finite
 /// values, which JSON cannot express, are the strings "NaN", "Infinity", "-Infinity".
+/// One writer per file, used from one thread (rank 0 of a run).
 public final class JSONLinesWriter {
     public let path: String
     private var fd: Int32

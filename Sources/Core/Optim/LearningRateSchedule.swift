@@ -66,6 +66,18 @@ public enum LearningRateSchedule: Sendable, Equatable {
     }
 }
 
+extension LearningRateSchedule: CustomStringConvertible {
+    /// The command-line form, which `init(parsing:)` reads back (for logs and checkpoint metadata).
+    public var description: String {
+        switch self {
+        case .constant(let lr): return "constant:\(lr)"
+        case .exponential(let initial, let final, let steps): return "exp:\(initial):\(final):\(steps)"
+        case .stepDecay(let initial, let gamma, let milestones):
+            return "step:\(initial):\(gamma):" + milestones.map(String.init).joined(separator: ",")
+        }
+    }
+}
+
 public struct ScheduleParseError: Error, CustomStringConvertible {
     public let text: String
     public let reason: String
