@@ -7,10 +7,10 @@ import numpy as np
 import torch
 
 rng = np.random.default_rng(1234)
-n, steps = 11, 5
+n, steps = 203, 6
 p0 = (rng.standard_normal(n) * 0.5).astype(np.float32)
 # Gradients spanning magnitudes, with zeros and a sign flip, so ε and the bias corrections matter.
-grads = (rng.standard_normal((steps, n)) * np.logspace(-6, 1, n)).astype(np.float32)
+grads = (rng.standard_normal((steps, n)) * np.logspace(-6, 1, n)[rng.permutation(n)]).astype(np.float32)
 grads[:, 3] = 0
 grads[2, 4] = -grads[1, 4]
 # float32-representable rates, so Swift (Float lr) and torch (Python float lr) see the same value.
@@ -44,5 +44,5 @@ out = {
     "cases": cases,
 }
 path = pathlib.Path(__file__).resolve().parent.parent / "Tests/CoreTests/Fixtures/adam_torch.json"
-path.write_text(json.dumps(out, indent=1) + "\n")
+path.write_text(json.dumps(out) + "\n")
 print("wrote", path)

@@ -91,13 +91,17 @@ final class AdamTests: XCTestCase {
                 for i in p.indices {
                     let ulps = abs(p[i] - expected[i]) / expected[i].ulp
                     worstUlps = max(worstUlps, ulps)
-                    XCTAssertLessThanOrEqual(ulps, 4, "θ[\(i)] after step \(t + 1), wd \(wd): \(p[i]) vs torch \(expected[i])")
+                    XCTAssertLessThanOrEqual(ulps, 2, "θ[\(i)] after step \(t + 1), wd \(wd): \(p[i]) vs torch \(expected[i])")
                 }
             }
+            // PyTorch's AVX kernel computes the moment's lerp m + w·(g − m) with a fused multiply-add,
+            // this loop (Swift's default x86-64 target has no FMA) does not, so m can differ by an
+            // ulp of w·(g − m): the bound is relative to the element's largest gradient.
             let m = floats(c["m"]), v = floats(c["v"])
             for i in p.indices {
-                XCTAssertEqual(adam.firstMoment[i], m[i], accuracy: 4 * m[i].ulp + 1e-30, "m[\(i)]")
-                XCTAssertEqual(adam.secondMoment[i], v[i], accuracy: 4 * v[i].ulp + 1e-37, "v[\(i)]")
+                let gMax = grads.map { abs($0[i]) + Float(wd) * abs(p[i]) }.max()!
+                XCTAssertEqual(adam.firstMoment[i], m[i], accuracy: 2e-7 * gMax + m[i].ulp, "m[\(i)]")
+                XCTAssertEqual(adam.secondMoment[i], v[i], accuracy: 2e-7 * gMax * gMax + v[i].ulp, "v[\(i)]")
             }
             if case .int(let step)? = c["step"] { XCTAssertEqual(adam.step, step) } else { XCTFail("no step") }
             print("Adam vs torch.optim.Adam (wd \(wd)): worst parameter difference \(worstUlps) ulp over \(grads.count) steps")
