@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 rng = np.random.default_rng(1234)
-n, steps = 203, 6
+n, steps = 67, 6
 p0 = (rng.standard_normal(n) * 0.5).astype(np.float32)
 # Gradients spanning magnitudes, with zeros and a sign flip, so ε and the bias corrections matter.
 grads = (rng.standard_normal((steps, n)) * np.logspace(-6, 1, n)[rng.permutation(n)]).astype(np.float32)
