@@ -22,7 +22,7 @@ struct ModelCommand: ParsableCommand {
         let config = try model.config()
         let ae = try Autoencoder(config: config, seed: seed)
         if let saveInit {
-            try Checkpoint.save(to: saveInit, model: ae, optimizer: nil, metadata: ["config": try config.jsonString()])
+            try ae.save(to: saveInit)
         }
         let macs = ae.multiplyAdds
         if json {

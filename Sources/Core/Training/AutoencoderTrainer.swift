@@ -21,16 +21,18 @@ public final class AutoencoderTrainer {
     public let source: BatchSource
     public let settings: TrainerSettings
     public let optimizer: Adam
+    public let schedule: LearningRateSchedule
     /// Optimizer steps taken so far (restored on resume).
     public var stepsTaken = 0
 
     public init(model: Autoencoder, group: ReplicaGroup, source: BatchSource, settings: TrainerSettings) throws {
-        _ = try settings.localBatch(replicas: group.replicas)
+        try settings.validate(replicas: group.replicas)
+        schedule = try settings.learningRateSchedule()
         self.model = model
         self.group = group
         self.source = source
         self.settings = settings
-        optimizer = Adam(parameterCount: model.store.parameterCount, weightDecay: settings.weightDecay)
+        optimizer = Adam(store: model.store, weightDecay: Double(settings.weightDecay))
         if settings.syncBatchNorm { model.reducer = group }
     }
 
@@ -39,7 +41,12 @@ public final class AutoencoderTrainer {
         let store = model.store
         group.broadcast(store.values, count: store.parameterCount, root: 0)
         group.broadcast(store.bufferValues, count: store.bufferCount, root: 0)
-        optimizer.broadcastState(from: 0, over: group)
+        group.broadcast(optimizer.firstMoment, count: optimizer.parameterCount, root: 0)
+        group.broadcast(optimizer.secondMoment, count: optimizer.parameterCount, root: 0)
+        var counters = [Float(optimizer.step), Float(stepsTaken)]   // exact below 2^24 steps
+        counters.withUnsafeMutableBufferPointer { group.broadcast($0.baseAddress!, count: 2, root: 0) }
+        optimizer.step = Int(counters[0])
+        stepsTaken = Int(counters[1])
     }
 
     /// One optimizer step. Throws `TrainingError.nonFinite` (on every rank alike) under the stop policy.
@@ -77,7 +84,7 @@ public final class AutoencoderTrainer {
             if settings.nonFinite == .stop { throw TrainingError.nonFinite(step: stepsTaken + 1, what: what) }
             skipped = true
         }
-        let lr = settings.learningRate(atStep: stepsTaken)
+        let lr = schedule.rate(atStep: stepsTaken)
         if !skipped {
             optimizer.update(parameters: store.values, gradients: store.gradients, learningRate: lr)
         }

@@ -12,9 +12,9 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     public var globalBatch: Int
     /// Total optimizer steps of the run.
     public var steps: Int
-    public var learningRate: Float
-    /// When set, the rate decays exponentially from `learningRate` to this value over `steps`.
-    public var finalLearningRate: Float?
+    /// Learning-rate schedule in its command-line form: `constant:LR`, `exp:LR0:FINAL:STEPS`,
+    /// `step:LR0:GAMMA:M1,M2,…` (see `LearningRateSchedule`).
+    public var schedule: String
     public var weightDecay: Float
     /// Checkpoint every this many steps (0: only at the end).
     public var checkpointEvery: Int
@@ -23,11 +23,11 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     /// Synchronized BatchNorm (statistics over the global batch) rather than per-rank statistics.
     public var syncBatchNorm: Bool
 
-    public init(globalBatch: Int, steps: Int, learningRate: Float = 1e-3, finalLearningRate: Float? = nil,
+    public init(globalBatch: Int, steps: Int, schedule: String = "constant:1e-3",
                 weightDecay: Float = 0, checkpointEvery: Int = 0, nonFinite: NonFinitePolicy = .stop,
                 seed: UInt64 = 0, syncBatchNorm: Bool = true) {
-        self.globalBatch = globalBatch; self.steps = steps; self.learningRate = learningRate
-        self.finalLearningRate = finalLearningRate; self.weightDecay = weightDecay
+        self.globalBatch = globalBatch; self.steps = steps; self.schedule = schedule
+        self.weightDecay = weightDecay
         self.checkpointEvery = checkpointEvery; self.nonFinite = nonFinite; self.seed = seed
         self.syncBatchNorm = syncBatchNorm
     }
@@ -42,10 +42,18 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         return local
     }
 
-    public func learningRate(atStep step: Int) -> Float {
-        guard let final = finalLearningRate, steps > 0 else { return learningRate }
-        let t = Double(min(step, steps)) / Double(steps)
-        return Float(Double(learningRate) * pow(Double(final) / Double(learningRate), t))
+    public func learningRateSchedule() throws -> LearningRateSchedule {
+        do { return try LearningRateSchedule(parsing: schedule) } catch {
+            throw TrainingError.invalidSetting("--lr-schedule: \(error)")
+        }
+    }
+
+    public func validate(replicas: Int) throws {
+        _ = try localBatch(replicas: replicas)
+        _ = try learningRateSchedule()
+        guard steps > 0 else { throw TrainingError.invalidSetting("the run needs at least one step (got \(steps))") }
+        guard checkpointEvery >= 0 else { throw TrainingError.invalidSetting("--checkpoint-every must be ≥ 0 (got \(checkpointEvery))") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw TrainingError.invalidSetting("--weight-decay must be ≥ 0 (got \(weightDecay))") }
     }
 }
 
