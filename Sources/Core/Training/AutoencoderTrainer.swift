@@ -24,6 +24,8 @@ public final class AutoencoderTrainer {
     public let schedule: LearningRateSchedule
     /// Optimizer steps taken so far (restored on resume).
     public var stepsTaken = 0
+    /// Runs on this rank after the local backward of each step, before the allreduce.
+    public var afterBackward: ((_ step: Int) throws -> Void)?
 
     public init(model: Autoencoder, group: ReplicaGroup, source: BatchSource, settings: TrainerSettings) throws {
         try settings.validate(replicas: group.replicas)
@@ -57,6 +59,7 @@ public final class AutoencoderTrainer {
         let store = model.store
         store.zeroGradients()
         var terms = model.accumulateDataGradients(x: batch.x, y: batch.y)
+        try afterBackward?(stepsTaken + 1)
 
         // The gradient and the loss terms travel together: the averaged buffer is identical on every
         // rank, so the finiteness verdict below is too; the count says on how many ranks it began.

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Times the full phase-1 training step (forward, backward, penalty, Adam) of one model on random
+/// data, as `cpae-mpi bench train` reports it.
+public struct StepBenchmark {
+    public struct Run: Codable, Sendable {
+        public var threads: Int
+        public var objective: String
+        public var batch: Int
+        public var samples_per_second: Double
+        public var step_seconds: Double
+        /// Share of the step spent in the penalty's value and gradient.
+        public var regularizer_share: Double
+        public var regularizer_seconds: Double
+        /// Direct-convolution FLOPs of the step (2 per multiply-add, backward = 2× forward) per second.
+        public var gflops: Double
+        public var clean_samples: Int
+        public var samples: Int
+    }
+
+    public var config: ModelConfig
+    public var batch: Int
+    public var timer: GuardedTimer
+
+    public init(config: ModelConfig, batch: Int, timer: GuardedTimer = GuardedTimer()) {
+        self.config = config
+        self.batch = batch
+        self.timer = timer
+    }
+
+    public func run(threads: Int, objective: Objective) throws -> Run {
+        var c = config
+        c.objective = objective
+        let model = try Autoencoder(config: c, seed: 1)
+        let adam = Adam(store: model.store)
+        let shape = [batch] + c.inputShape
+        var rng = RNG(seed: 2)
+        let x = Tensor(uninitialized: shape), y = Tensor(uninitialized: shape)
+        for i in 0..<x.count { x.data[i] = rng.uniformFloat(); y.data[i] = rng.uniformFloat() }
+        BLASThreads.set(threads)
+        var penaltySeconds: [Double] = []
+        let m = timer.measure {
+            model.store.zeroGradients()
+            _ = model.accumulateDataGradients(x: x, y: objective == .reference ? y : nil)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            model.accumulatePenalty()
+            penaltySeconds.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            adam.update(model.store, learningRate: 1e-4)
+        }
+        let step = m.medianClean.isFinite ? m.medianClean : m.median
+        let penalty = penaltySeconds.sorted()[penaltySeconds.count / 2]
+        let macs = model.multiplyAdds
+        // Passes per sample: reconstruction 1 encoder + 1 decoder; reference 2 + 2.
+        let passes = objective == .reference ? 2.0 : 1.0
+        let flops = 2 * 3 * passes * Double(macs.encoder + macs.decoder) * Double(batch)
+        return Run(threads: threads, objective: objective.rawValue, batch: batch,
+                   samples_per_second: Double(batch) / step, step_seconds: step,
+                   regularizer_share: penalty / step, regularizer_seconds: penalty, gflops: flops / step / 1e9,
+                   clean_samples: m.cleanSamples, samples: m.samples.count)
+    }
+}

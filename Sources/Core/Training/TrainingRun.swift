@@ -1,0 +1,150 @@
+import Foundation
+
+/// Everything that determines a run, written to `config.json` in the run directory and hashed across
+/// ranks at start so that mismatched flags or datasets fail fast instead of deadlocking later.
+public struct RunConfiguration: Codable, Sendable, Equatable {
+    public var model: ModelConfig
+    public var trainer: TrainerSettings
+    public var data: String
+    /// SHA-256 of the dataset's manifest.json as read by each rank.
+    public var manifestSHA256: String
+    public var ranks: Int
+
+    public init(model: ModelConfig, trainer: TrainerSettings, data: String, manifestSHA256: String, ranks: Int) {
+        self.model = model; self.trainer = trainer; self.data = data; self.manifestSHA256 = manifestSHA256
+        self.ranks = ranks
+    }
+
+    public func json(pretty: Bool = true) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        return String(decoding: try e.encode(self), as: UTF8.self)
+    }
+}
+
+/// The files of a run directory.
+public struct RunDirectory: Sendable {
+    public let path: String
+    public init(_ path: String) { self.path = path }
+    public var config: String { path + "/config.json" }
+    public var metrics: String { path + "/metrics.jsonl" }
+    public var checkpoint: String { path + "/checkpoint.safetensors" }
+    public var summary: String { path + "/summary.json" }
+
+    public func create() throws {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw FileError(path: path, problem: "cannot create the run directory (\(error.localizedDescription))",
+                            advice: "choose a writable --out directory")
+        }
+    }
+}
+
+/// Phase-1 training as a whole: start-up agreement, resume, the step loop, rank-0 progress and
+/// metrics, periodic atomic checkpoints. MPI-agnostic: it sees the ranks through `ReplicaGroup`.
+public final class TrainingRun {
+    public let directory: RunDirectory
+    public let configuration: RunConfiguration
+    public let trainer: AutoencoderTrainer
+    public let group: ReplicaGroup
+    /// Called on every rank after the local backward of each step (tests inject failures here).
+    public var afterBackward: ((_ step: Int) throws -> Void)?
+    /// Rank-0 console output (progress lines); stderr by default.
+    public var console: (String) -> Void = { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+    /// Seconds between progress lines.
+    public var progressInterval = 2.0
+
+    public init(directory: RunDirectory, configuration: RunConfiguration, trainer: AutoencoderTrainer) {
+        self.directory = directory
+        self.configuration = configuration
+        self.trainer = trainer
+        self.group = trainer.group
+    }
+
+    /// Runs to `configuration.trainer.steps`, resuming from the run directory's checkpoint when asked.
+    public func run(resume: Bool) throws {
+        let settings = configuration.trainer
+        let source = trainer.source
+        if group.isRoot {
+            try directory.create()
+            try AtomicFile.write(Array(try configuration.json().utf8), to: directory.config)
+        }
+        // Rank 0 decides what the run starts from; everyone gets its parameters, statistics,
+        // optimizer state and sampler position.
+        var position = LoaderPosition(epoch: 0, step: 0)
+        var resumedFrom = 0
+        if resume && group.isRoot && FileManager.default.fileExists(atPath: directory.checkpoint) {
+            let meta = try Checkpoint.load(from: directory.checkpoint, into: trainer.model.store, optimizer: trainer.optimizer)
+            guard let text = meta["training_state"], let state = try? JSONDecoder().decode(TrainingState.self, from: Data(text.utf8)) else {
+                throw FileError(path: directory.checkpoint, item: "training_state",
+                                problem: "the checkpoint has no training state", advice: "start a new run without --resume")
+            }
+            trainer.stepsTaken = state.step
+            position = state.position
+            resumedFrom = state.step
+        }
+        let positionBytes = group.broadcast(bytes: Array(try JSONEncoder().encode(position)), root: 0)
+        position = try JSONDecoder().decode(LoaderPosition.self, from: Data(positionBytes))
+        trainer.synchronizeFromRoot()
+        try source.seek(to: position)
+        resumedFrom = trainer.stepsTaken
+
+        let metrics = group.isRoot ? try MetricsLog(path: directory.metrics, keepingStepsUpTo: resume ? resumedFrom : 0) : nil
+        if group.isRoot {
+            console(resumedFrom > 0
+                ? "resuming at step \(resumedFrom) (\(position)) from \(directory.checkpoint)"
+                : "training \(configuration.model.architecture.rawValue) on \(configuration.data): \(settings.steps) steps, global batch \(settings.globalBatch) over \(group.replicas) rank(s), \(trainer.model.parameterCount) parameters")
+        }
+        trainer.afterBackward = afterBackward
+        let started = Date()
+        var lastPrint = Date.distantPast
+        var window: [Double] = []
+        while trainer.stepsTaken < settings.steps {
+            let report = try trainer.step()
+            window.append(report.seconds)
+            if window.count > 20 { window.removeFirst() }
+            if let metrics { try metrics.append(report) }
+            let done = trainer.stepsTaken == settings.steps
+            if settings.checkpointEvery > 0 && trainer.stepsTaken % settings.checkpointEvery == 0 || done {
+                try checkpoint(position: source.position)
+            }
+            if group.isRoot && (done || Date().timeIntervalSince(lastPrint) >= progressInterval || trainer.stepsTaken == resumedFrom + 1) {
+                lastPrint = Date()
+                let perStep = window.reduce(0, +) / Double(window.count)
+                console(progressLine(report, perStep: perStep, elapsed: Date().timeIntervalSince(started)))
+            }
+        }
+        metrics?.close()
+    }
+
+    private func checkpoint(position: LoaderPosition) throws {
+        guard group.isRoot else { return }
+        let state = TrainingState(step: trainer.stepsTaken, position: position, seed: configuration.trainer.seed)
+        try trainer.model.save(to: directory.checkpoint, optimizer: trainer.optimizer, metadata: [
+            "training_state": String(decoding: try JSONEncoder().encode(state), as: UTF8.self),
+            "run_config": try configuration.json(pretty: false),
+        ])
+    }
+
+    private func progressLine(_ r: StepReport, perStep: Double, elapsed: Double) -> String {
+        let total = configuration.trainer.steps
+        let eta = Double(total - r.step) * perStep
+        let terms = r.terms.named.filter { $0.1 != 0 }.map { "\($0.0) \(String(format: "%.4g", $0.1))" }.joined(separator: "  ")
+        return String(format: "step %d/%d  epoch %d  loss %.5g  (%@)  %.1f samples/s  lr %.3g  elapsed %@  ETA %@",
+                      r.step, total, r.epoch, r.terms.total, terms, Double(r.samples) / perStep, r.learningRate,
+                      formatDuration(elapsed), formatDuration(eta))
+    }
+}
+
+/// Where a run stands, stored in each checkpoint's metadata.
+public struct TrainingState: Codable, Sendable, Equatable {
+    public var step: Int
+    public var position: LoaderPosition
+    public var seed: UInt64
+}
+
+func formatDuration(_ s: Double) -> String {
+    guard s.isFinite else { return "?" }
+    let t = Int(s.rounded())
+    return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t % 3600) / 60)
+        : t >= 60 ? String(format: "%dm%02ds", t / 60, t % 60) : "\(t)s"
+}
