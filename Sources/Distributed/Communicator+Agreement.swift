@@ -8,6 +8,12 @@ public struct RankDisagreement: CollectiveError, Sendable {
     /// What the user should do.
     public let hint: String
 
+    public init(what: String, hashes: [UInt64], hint: String) {
+        self.what = what
+        self.hashes = hashes
+        self.hint = hint
+    }
+
     public var description: String {
         // Group ranks by hash, in order of the first rank holding each hash.
         var order: [UInt64] = []

@@ -3,6 +3,12 @@ public struct RankFlags: Sendable, Equatable {
     /// Lowest and highest rank that set the flag (nil when none did).
     public let firstRank: Int?
     public let lastRank: Int?
+
+    public init(firstRank: Int?, lastRank: Int?) {
+        self.firstRank = firstRank
+        self.lastRank = lastRank
+    }
+
     /// True if any rank set the flag.
     public var isSet: Bool { firstRank != nil }
 }
@@ -15,6 +21,12 @@ public struct NonFiniteValue: CollectiveError, Sendable {
     /// What was non-finite, e.g. "loss" or "gradient norm".
     public let what: String
     public let flags: RankFlags
+
+    public init(step: Int, what: String, flags: RankFlags) {
+        self.step = step
+        self.what = what
+        self.flags = flags
+    }
 
     public var description: String {
         let first = flags.firstRank ?? -1, last = flags.lastRank ?? -1
