@@ -28,11 +28,7 @@ extension Communicator {
         case .min: mpiOp = cmpi_op_min()
         }
         try allreduceInPlace(buffer, count: count, datatype: T.mpiElementType.datatype, op: mpiOp)
-        if op == .average && size > 1 {
-            // Divide (not multiply by 1/size) so a sum of equal values averages back exactly.
-            let divisor = T(size)
-            for i in 0..<count { buffer[i] /= divisor }
-        }
+        if op == .average && size > 1 { divideInPlace(buffer, count: count, by: size) }
     }
 
     /// In-place allreduce of an array (same length on every rank).
@@ -81,6 +77,23 @@ extension Communicator {
     }
 
     // MARK: Shared
+
+    /// Divides by the rank count (not multiply by 1/size, so a sum of equal values averages back
+    /// exactly). Concrete loops for Float and Double: called from another module, the generic
+    /// code would run unspecialized, one protocol call per element of a million-element gradient.
+    private func divideInPlace<T: MPIFloatingScalar>(_ buffer: UnsafeMutablePointer<T>, count: Int, by divisor: Int) {
+        let raw = UnsafeMutableRawPointer(buffer)
+        if T.self == Float.self {
+            let p = raw.assumingMemoryBound(to: Float.self), d = Float(divisor)
+            for i in 0..<count { p[i] /= d }
+        } else if T.self == Double.self {
+            let p = raw.assumingMemoryBound(to: Double.self), d = Double(divisor)
+            for i in 0..<count { p[i] /= d }
+        } else {
+            let d = T(divisor)
+            for i in 0..<count { buffer[i] /= d }
+        }
+    }
 
     /// MPI_Allreduce with MPI_IN_PLACE, chunked to Int32 counts. A single rank skips MPI entirely.
     @inline(__always)

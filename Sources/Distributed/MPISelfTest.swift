@@ -11,6 +11,9 @@ public struct MPISelfTest {
         /// wait in an allreduce: the job must end by MPI_Abort, not hang.
         public var failRank: Int?
         public var failAfterSeconds: Double = 1
+        /// This rank dies by SIGKILL (as from the OOM killer) after `failAfterSeconds`, while the
+        /// others wait in an allreduce: mpirun must notice and end the job.
+        public var crashRank: Int?
         /// This rank hashes a different configuration: every rank must throw `RankDisagreement`.
         public var mismatchRank: Int?
         /// This rank sees a NaN loss at `nanStep`: every rank must throw `NonFiniteValue`.
@@ -90,6 +93,16 @@ public struct MPISelfTest {
             try comm.allreduce(&x, .sum)  // blocks: rank failRank never joins
             throw DistributedError("the allreduce completed although rank \(failRank) never joined it")
         }
+        if let crashRank = options.crashRank {
+            if comm.rank == crashRank {
+                Thread.sleep(forTimeInterval: options.failAfterSeconds)
+                Communicator.writeToStderr("cpae-mpi: rank \(crashRank): provoked crash (--crash-rank): SIGKILL to self\n")
+                kill(getpid(), SIGKILL)
+            }
+            var x = [Float(1)]
+            try comm.allreduce(&x, .sum)  // blocks: rank crashRank is gone
+            throw DistributedError("the allreduce completed although rank \(crashRank) was killed")
+        }
 
         try checkFloatingAllreduce(Float.self, name: "Float")
         try checkFloatingAllreduce(Double.self, name: "Double")
@@ -131,7 +144,8 @@ public struct MPISelfTest {
 
     private func validateOptions() throws {
         let size = communicator.size
-        for (flag, value) in [("--fail-rank", options.failRank), ("--mismatch-rank", options.mismatchRank),
+        for (flag, value) in [("--fail-rank", options.failRank), ("--crash-rank", options.crashRank),
+                              ("--mismatch-rank", options.mismatchRank),
                               ("--nan-rank", options.nanRank)] {
             if let value, !(0..<size).contains(value) {
                 throw CollectiveFailure("\(flag) \(value) is out of range: the job has \(size) rank(s), 0..<\(size)")

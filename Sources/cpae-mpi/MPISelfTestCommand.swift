@@ -13,7 +13,9 @@ struct MPISelfTestCommand: ParsableCommand {
 
     @Option(help: "Rank that throws an error while the others wait in an allreduce (the job must abort).")
     var failRank: Int?
-    @Option(help: "Seconds --fail-rank waits before throwing.")
+    @Option(help: "Rank that kills itself with SIGKILL while the others wait in an allreduce (mpirun must end the job).")
+    var crashRank: Int?
+    @Option(help: "Seconds --fail-rank / --crash-rank wait before failing.")
     var failAfterSeconds: Double = 1
     @Option(help: "Rank that contributes a different configuration hash (every rank must stop).")
     var mismatchRank: Int?
@@ -32,6 +34,7 @@ struct MPISelfTestCommand: ParsableCommand {
         var options = MPISelfTest.Options()
         options.failRank = failRank
         options.failAfterSeconds = failAfterSeconds
+        options.crashRank = crashRank
         options.mismatchRank = mismatchRank
         options.nanRank = nanRank
         options.nanStep = nanStep

@@ -72,6 +72,17 @@ final class MPILaunchTests: XCTestCase {
         XCTAssertFalse(result.stdout.contains("{"), "no report after a failure\n\(result.summary)")
     }
 
+    /// Rank 1 dies by SIGKILL (like an OOM kill) while the others wait: mpirun must end the job.
+    func testKilledRankEndsTheJobWithinTenSeconds() throws {
+        let result = try MPILauncher.runUnderMPI(ranks: 3, ["mpi-selftest", "--crash-rank", "1", "--fail-after-seconds", "0.5"],
+                                                 timeout: 30)
+        XCTAssertFalse(result.timedOut, "the job hung\n\(result.summary)")
+        XCTAssertNotEqual(result.exitCode, 0, result.summary)
+        XCTAssertLessThan(result.seconds, 10, result.summary)
+        XCTAssertTrue(result.stderr.contains("cpae-mpi: rank 1: provoked crash (--crash-rank): SIGKILL to self"), result.summary)
+        XCTAssertFalse(result.stderr.contains("the allreduce completed"), result.summary)
+    }
+
     /// Rank 3 hashes a different configuration: every rank says which ranks differ, and exits non-zero.
     func testConfigurationMismatchIsReportedOnEveryRank() throws {
         let result = try MPILauncher.runUnderMPI(ranks: 4, ["mpi-selftest", "--mismatch-rank", "3"], timeout: 30)
