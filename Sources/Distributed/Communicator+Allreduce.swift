@@ -27,7 +27,7 @@ extension Communicator {
         case .max: mpiOp = cmpi_op_max()
         case .min: mpiOp = cmpi_op_min()
         }
-        try allreduceInPlace(buffer, count: count, datatype: T.mpiElementType.datatype, op: mpiOp)
+        try allreduceInPlace(buffer, count: count, type: T.mpiElementType, op: mpiOp)
         if op == .average && size > 1 { divideInPlace(buffer, count: count, by: size) }
     }
 
@@ -57,7 +57,7 @@ extension Communicator {
         case .max: mpiOp = cmpi_op_max()
         case .min: mpiOp = cmpi_op_min()
         }
-        try allreduceInPlace(buffer, count: count, datatype: T.mpiElementType.datatype, op: mpiOp)
+        try allreduceInPlace(buffer, count: count, type: T.mpiElementType, op: mpiOp)
     }
 
     /// In-place allreduce of an integer array (same length on every rank).
@@ -97,9 +97,12 @@ extension Communicator {
 
     /// MPI_Allreduce with MPI_IN_PLACE, chunked to Int32 counts. A single rank skips MPI entirely.
     @inline(__always)
-    func allreduceInPlace<T>(_ buffer: UnsafeMutablePointer<T>, count: Int, datatype: MPI_Datatype, op: MPI_Op) throws {
+    func allreduceInPlace<T>(_ buffer: UnsafeMutablePointer<T>, count: Int, type: MPIElementType, op: MPI_Op) throws {
         precondition(count >= 0, "negative count \(count)")
         if size == 1 || count == 0 { return }
+        let datatype = type.datatype
+        watchdog.begin("MPI_Allreduce", count: count, type: type)
+        defer { watchdog.end() }
         try forEachChunk(count: count) { offset, length in
             try mpiCheck(MPI_Allreduce(UnsafeRawPointer(cmpi_in_place()), buffer + offset, length, datatype, op, world.raw),
                          "MPI_Allreduce(\(count) × \(T.self))")

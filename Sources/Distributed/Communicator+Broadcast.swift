@@ -9,6 +9,8 @@ extension Communicator {
         precondition(count >= 0, "negative count \(count)")
         if size == 1 || count == 0 { return }
         let datatype = T.mpiElementType.datatype
+        watchdog.begin("MPI_Bcast", count: count, type: T.mpiElementType)
+        defer { watchdog.end() }
         try forEachChunk(count: count) { offset, length in
             try mpiCheck(MPI_Bcast(buffer + offset, length, datatype, Int32(root), world.raw),
                          "MPI_Bcast(\(count) × \(T.self) from rank \(root))")

@@ -5,6 +5,8 @@ extension Communicator {
     public func allgather<T: MPIScalar & Numeric>(_ value: T) throws -> [T] {
         var result = [T](repeating: 0, count: size)
         let datatype = T.mpiElementType.datatype
+        watchdog.begin("MPI_Allgather", count: 1, type: T.mpiElementType)
+        defer { watchdog.end() }
         try withUnsafePointer(to: value) { send in
             try result.withUnsafeMutableBufferPointer { out in
                 try mpiCheck(MPI_Allgather(send, 1, datatype, out.baseAddress, 1, datatype, world.raw), "MPI_Allgather")
@@ -32,6 +34,8 @@ extension Communicator {
         }
         var gathered = [UInt8](repeating: 0, count: max(total, 1))
         let myLength = Int32(bytes.count)
+        watchdog.begin("MPI_Allgatherv", count: total, type: .uint8)
+        defer { watchdog.end() }
         try bytes.withUnsafeMutableBufferPointer { send in
             try gathered.withUnsafeMutableBufferPointer { out in
                 try mpiCheck(MPI_Allgatherv(send.baseAddress ?? out.baseAddress, myLength, cmpi_uint8(),

@@ -9,17 +9,17 @@ extension Communicator: Reducer {
     public var replicas: Int { size }
 
     public func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
-        reduceOrAbort(buffer, count: count, datatype: cmpi_double())
+        reduceOrAbort(buffer, count: count, type: .double)
     }
 
     public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
-        reduceOrAbort(buffer, count: count, datatype: cmpi_float())
+        reduceOrAbort(buffer, count: count, type: .float)
     }
 
     @inline(__always)
-    private func reduceOrAbort<T>(_ buffer: UnsafeMutablePointer<T>, count: Int, datatype: MPI_Datatype) {
+    private func reduceOrAbort<T>(_ buffer: UnsafeMutablePointer<T>, count: Int, type: MPIElementType) {
         do {
-            try allreduceInPlace(buffer, count: count, datatype: datatype, op: cmpi_op_sum())
+            try allreduceInPlace(buffer, count: count, type: type, op: cmpi_op_sum())
         } catch {
             abort(message: "\(error)")
         }

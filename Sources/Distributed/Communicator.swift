@@ -41,6 +41,7 @@ public final class Communicator: @unchecked Sendable {
 
     let world: MPIComm
     let local: MPIComm
+    let watchdog = CollectiveWatchdog()
 
     /// True on rank 0, the rank that logs and writes checkpoints.
     public var isRoot: Bool { rank == 0 }
@@ -156,7 +157,16 @@ public final class Communicator: @unchecked Sendable {
 
     /// MPI_Barrier over the world.
     public func barrier() throws {
+        watchdog.begin("MPI_Barrier", count: 0, type: nil)
+        defer { watchdog.end() }
         try mpiCheck(MPI_Barrier(world.raw), "MPI_Barrier")
+    }
+
+    /// Ends the job with a message naming the stuck collective when any collective of this rank
+    /// has not completed after `timeout` seconds (see `CollectiveWatchdog`). Off by default; the
+    /// timeout must exceed the longest work one rank does while others wait (checkpoints, eval).
+    public func startWatchdog(timeout: Double, exitCode: Int32 = 1) {
+        watchdog.start(timeout: timeout, rank: rank, exitCode: exitCode)
     }
 
     /// Throws unless 0 <= root < size.

@@ -1,8 +1,19 @@
 import CMPI
 
 /// The element types the collectives move, each with its MPI datatype.
-public enum MPIElementType: Sendable {
+public enum MPIElementType: Sendable, CustomStringConvertible {
     case float, double, int32, int64, uint64, uint8
+
+    public var description: String {
+        switch self {
+        case .float: return "Float"
+        case .double: return "Double"
+        case .int32: return "Int32"
+        case .int64: return "Int64"
+        case .uint64: return "UInt64"
+        case .uint8: return "UInt8"
+        }
+    }
 
     var datatype: MPI_Datatype {
         switch self {

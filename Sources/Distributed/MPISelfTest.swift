@@ -14,6 +14,11 @@ public struct MPISelfTest {
         /// This rank dies by SIGKILL (as from the OOM killer) after `failAfterSeconds`, while the
         /// others wait in an allreduce: mpirun must notice and end the job.
         public var crashRank: Int?
+        /// This rank stops making progress (sleeps for good) while the others wait in an allreduce;
+        /// with `stallTimeout` set, their watchdog must end the job naming the stuck collective.
+        public var hangRank: Int?
+        /// Starts the collective watchdog with this timeout (seconds).
+        public var stallTimeout: Double?
         /// This rank hashes a different configuration: every rank must throw `RankDisagreement`.
         public var mismatchRank: Int?
         /// This rank sees a NaN loss at `nanStep`: every rank must throw `NonFiniteValue`.
@@ -71,6 +76,7 @@ public struct MPISelfTest {
     public mutating func run() throws -> Report {
         let comm = communicator
         try validateOptions()
+        if let stallTimeout = options.stallTimeout { comm.startWatchdog(timeout: stallTimeout) }
 
         // 1. Configuration agreement (the first thing a trainer does after parsing flags).
         var configuration = "{\"preset\":\"selftest\",\"ranks\":\(comm.size),\"seed\":1}"
@@ -92,6 +98,14 @@ public struct MPISelfTest {
             var x = [Float(1)]
             try comm.allreduce(&x, .sum)  // blocks: rank failRank never joins
             throw DistributedError("the allreduce completed although rank \(failRank) never joined it")
+        }
+        if let hangRank = options.hangRank {
+            if comm.rank == hangRank {
+                while true { Thread.sleep(forTimeInterval: 3600) }  // a rank stuck outside MPI
+            }
+            var x = [Float(1)]
+            try comm.allreduce(&x, .sum)  // blocks until the watchdog (or mpirun) ends the job
+            throw DistributedError("the allreduce completed although rank \(hangRank) never joined it")
         }
         if let crashRank = options.crashRank {
             if comm.rank == crashRank {
@@ -144,12 +158,15 @@ public struct MPISelfTest {
 
     private func validateOptions() throws {
         let size = communicator.size
-        for (flag, value) in [("--fail-rank", options.failRank), ("--crash-rank", options.crashRank),
+        for (flag, value) in [("--fail-rank", options.failRank), ("--crash-rank", options.crashRank), ("--hang-rank", options.hangRank),
                               ("--mismatch-rank", options.mismatchRank),
                               ("--nan-rank", options.nanRank)] {
             if let value, !(0..<size).contains(value) {
                 throw CollectiveFailure("\(flag) \(value) is out of range: the job has \(size) rank(s), 0..<\(size)")
             }
+        }
+        if let stallTimeout = options.stallTimeout, !(stallTimeout > 0) {
+            throw CollectiveFailure("--stall-timeout must be a positive number of seconds, got \(stallTimeout)")
         }
         if options.largeCount < 1 || options.timingCount < 1 || options.timingRepeats < 1 || options.nanStep < 1 {
             throw CollectiveFailure("--large-count, --timing-count, --timing-repeats and --nan-step must be at least 1")

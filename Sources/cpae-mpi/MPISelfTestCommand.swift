@@ -17,6 +17,10 @@ struct MPISelfTestCommand: ParsableCommand {
     var crashRank: Int?
     @Option(help: "Seconds --fail-rank / --crash-rank wait before failing.")
     var failAfterSeconds: Double = 1
+    @Option(help: "Rank that stops making progress while the others wait in an allreduce.")
+    var hangRank: Int?
+    @Option(help: "Start the collective watchdog: end the job when a collective takes longer than this (seconds).")
+    var stallTimeout: Double?
     @Option(help: "Rank that contributes a different configuration hash (every rank must stop).")
     var mismatchRank: Int?
     @Option(help: "Rank whose loss is NaN at --nan-step (every rank must stop at that step).")
@@ -35,6 +39,8 @@ struct MPISelfTestCommand: ParsableCommand {
         options.failRank = failRank
         options.failAfterSeconds = failAfterSeconds
         options.crashRank = crashRank
+        options.hangRank = hangRank
+        options.stallTimeout = stallTimeout
         options.mismatchRank = mismatchRank
         options.nanRank = nanRank
         options.nanStep = nanStep

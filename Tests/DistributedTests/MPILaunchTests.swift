@@ -83,6 +83,22 @@ final class MPILaunchTests: XCTestCase {
         XCTAssertFalse(result.stderr.contains("the allreduce completed"), result.summary)
     }
 
+    /// Rank 2 hangs outside MPI while ranks 0 and 1 wait in an allreduce: their watchdog (2 s) must
+    /// end the job with a message naming the stuck collective, instead of a silent hang.
+    func testWatchdogEndsAHungJob() throws {
+        let result = try MPILauncher.runUnderMPI(ranks: 3, ["mpi-selftest", "--hang-rank", "2", "--stall-timeout", "2"],
+                                                 timeout: 30)
+        XCTAssertFalse(result.timedOut, "the job hung\n\(result.summary)")
+        XCTAssertNotEqual(result.exitCode, 0, result.summary)
+        XCTAssertGreaterThanOrEqual(result.seconds, 2, result.summary)
+        XCTAssertLessThan(result.seconds, 10, result.summary)
+        // The first rank whose watchdog fires ends the job; the other may be killed before it prints.
+        let pattern = try NSRegularExpression(pattern:
+            #"^cpae-mpi: rank ([01]): collective #\d+ \(MPI_Allreduce of 1 × Float\) has not completed after [23] s"#,
+            options: .anchorsMatchLines)
+        XCTAssertFalse(ranksMatching(pattern, in: result.stderr).isEmpty, result.summary)
+    }
+
     /// Rank 3 hashes a different configuration: every rank says which ranks differ, and exits non-zero.
     func testConfigurationMismatchIsReportedOnEveryRank() throws {
         let result = try MPILauncher.runUnderMPI(ranks: 4, ["mpi-selftest", "--mismatch-rank", "3"], timeout: 30)
