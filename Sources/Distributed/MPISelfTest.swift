@@ -52,6 +52,8 @@ public struct MPISelfTest {
         public var timedAllreduceRepeats: Int
         /// Median (over repeats) of the slowest rank's time for one allreduce of timedAllreduceFloats.
         public var timedAllreduceMedianSeconds: Double
+        /// The same for 256 floats: the latency a synchronized-BatchNorm sum pays per call.
+        public var smallAllreduceMedianSeconds: Double
     }
 
     /// Thrown on every rank when some check failed on some rank.
@@ -128,6 +130,7 @@ public struct MPISelfTest {
         try checkFlagsAndAgreement()
 
         let timed = try comm.allreduceTiming(count: options.timingCount, repeats: options.timingRepeats)
+        let small = try comm.allreduceTiming(count: 256, repeats: 21)
 
         // Collect failures from every rank so rank 0's report (and every rank's error) is complete.
         let gathered = try comm.allgather(localFailures.joined(separator: "\n"))
@@ -142,7 +145,7 @@ public struct MPISelfTest {
                             passed: passed.filter { !failedChecks.contains($0) }, failures: failures,
                             largeAllreduceFloats: options.largeCount, largeAllreduceSeconds: largeSeconds,
                             timedAllreduceFloats: options.timingCount, timedAllreduceRepeats: options.timingRepeats,
-                            timedAllreduceMedianSeconds: timed)
+                            timedAllreduceMedianSeconds: timed, smallAllreduceMedianSeconds: small)
         return report
     }
 
