@@ -5,9 +5,7 @@ extension Communicator {
     /// each repeat's time is the slowest rank's (a step waits for the slowest). Collective; every
     /// rank gets the same result. For `bench scaling` and the self-test.
     public func allreduceTiming(count: Int, repeats: Int, warmup: Int = 2) throws -> Double {
-        let times = try allreduceTimes(count: count, repeats: repeats, warmup: warmup)
-        let n = times.count
-        return n % 2 == 1 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2])
+        median(ofSorted: try allreduceTimes(count: count, repeats: repeats, warmup: warmup))
     }
 
     /// Every repeat's time (slowest rank), sorted ascending, so callers can report the minimum
@@ -32,4 +30,10 @@ extension Communicator {
         try allreduce(&times, .max)
         return times.sorted()
     }
+}
+
+/// Median of a non-empty, ascending array.
+func median(ofSorted values: [Double]) -> Double {
+    let n = values.count
+    return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2])
 }

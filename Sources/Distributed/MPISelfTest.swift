@@ -132,7 +132,7 @@ public struct MPISelfTest {
         try checkFlagsAndAgreement()
 
         let times = try comm.allreduceTimes(count: options.timingCount, repeats: options.timingRepeats)
-        let timed = times.count % 2 == 1 ? times[times.count / 2] : 0.5 * (times[times.count / 2 - 1] + times[times.count / 2])
+        let timed = median(ofSorted: times)
         let small = try comm.allreduceTiming(count: 256, repeats: 21)
 
         // Collect failures from every rank so rank 0's report (and every rank's error) is complete.
