@@ -8,7 +8,7 @@ extension Communicator {
     public func abort(message: String, code: Int32 = 1) -> Never {
         Communicator.writeToStderr("cpae-mpi: rank \(rank): \(message)\n")
         _ = MPI_Abort(world.raw, code)
-        exit(code)  // MPI_Abort does not return; this only satisfies the type checker
+        _exit(code)  // MPI_Abort does not return; no atexit MPI_Finalize here, it could block
     }
 
     /// Runs `body`; any error it throws ends the job with the error printed by the rank that threw

@@ -11,8 +11,9 @@ struct MPIComm: @unchecked Sendable {
 /// The job's communicator over MPI_COMM_WORLD: rank, size, placement on the node, and the
 /// collectives the trainer needs (Communicator+*.swift).
 ///
-/// `Communicator.world()` initialises MPI once per process (thread level FUNNELED: only the thread
-/// that initialised MPI makes MPI calls) and registers MPI_Finalize to run at exit. Started without
+/// `Communicator.world()` initialises MPI once per process (thread level FUNNELED: call `world()`
+/// and every collective from the same thread — the main thread in cpae-mpi; other threads may
+/// compute, but not communicate) and registers MPI_Finalize to run at exit. Started without
 /// mpirun it is an MPI singleton of size 1, and every collective is then a no-op or a copy.
 ///
 /// Errors: MPI_ERRORS_RETURN is installed, so every failing MPI call throws `MPIError` with MPI's
@@ -80,13 +81,6 @@ public final class Communicator: @unchecked Sendable {
         return communicator
     }
 
-    /// The instance if `world()` has already run (for error reporting that must not start MPI).
-    static var existing: Communicator? {
-        lock.lock()
-        defer { lock.unlock() }
-        return shared
-    }
-
     /// MPI_Finalize, once. Collective: call it on every rank, or let it run at exit. Communicators
     /// must not be used afterwards.
     public static func finalize() {
@@ -96,7 +90,7 @@ public final class Communicator: @unchecked Sendable {
         finalized = true
         shared = nil
         var local: MPI_Comm? = communicator.local.raw
-        if communicator.local.raw != cmpi_comm_world() { _ = MPI_Comm_free(&local) }
+        _ = MPI_Comm_free(&local)
         _ = MPI_Finalize()
     }
 
