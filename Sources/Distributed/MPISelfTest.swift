@@ -172,6 +172,9 @@ public struct MPISelfTest {
                 throw CollectiveFailure("\(flag) \(value) is out of range: the job has \(size) rank(s), 0..<\(size)")
             }
         }
+        if options.hangRank != nil && (options.stallTimeout == nil || size < 2) {
+            throw CollectiveFailure("--hang-rank needs --stall-timeout and at least 2 ranks (otherwise it would hang for good)")
+        }
         if let stallTimeout = options.stallTimeout, !(stallTimeout > 0) {
             throw CollectiveFailure("--stall-timeout must be a positive number of seconds, got \(stallTimeout)")
         }
