@@ -1,3 +1,4 @@
+import CMPI
 import Core
 import Foundation
 
@@ -130,6 +131,7 @@ public struct MPISelfTest {
         try checkBroadcast()
         try checkAllgather()
         try checkFlagsAndAgreement()
+        checkErrorsReturn()
 
         let times = try comm.allreduceTimes(count: options.timingCount, repeats: options.timingRepeats)
         let timed = median(ofSorted: times)
@@ -296,6 +298,23 @@ public struct MPISelfTest {
         expect(strings == expected, "allgather String", "\(strings)")
         let ranks = try comm.allgather(Int32(comm.rank))
         expect(ranks == (0..<comm.size).map { Int32($0) }, "allgather Int32", "\(ranks)")
+    }
+
+    /// MPI_ERRORS_RETURN is installed and codes become `MPIError` with MPI's text: a broadcast
+    /// from a root that does not exist fails the parameter check on every rank (no communication).
+    private mutating func checkErrorsReturn() {
+        let comm = communicator
+        var value: Int32 = 0
+        do {
+            try mpiCheck(MPI_Bcast(&value, 1, cmpi_int32(), Int32(comm.size), comm.world.raw), "MPI_Bcast(invalid root)")
+            localFailures.append("MPI errors return: MPI_Bcast from root \(comm.size) succeeded")
+        } catch let error as MPIError {
+            expect(error.code != MPI_SUCCESS && error.message.localizedCaseInsensitiveContains("root")
+                   && "\(error)".hasPrefix("MPI_Bcast(invalid root) failed: "),
+                   "MPI errors return", "\(error)")
+        } catch {
+            localFailures.append("MPI errors return: unexpected \(error)")
+        }
     }
 
     private mutating func checkFlagsAndAgreement() throws {

@@ -12,7 +12,7 @@ final class MPILaunchTests: XCTestCase {
         "allreduce Double sum", "allreduce Double average", "allreduce Double max", "allreduce Double min",
         "allreduce Int sum", "allreduce UInt64 max", "allreduce UInt64 sum", "allreduce 4000000 floats",
         "Reducer sum Double", "Reducer sum Float", "broadcast Float", "broadcast Double", "broadcast UInt8",
-        "broadcast Data", "broadcast String", "allgather String", "anyRank one", "agree",
+        "broadcast Data", "broadcast String", "allgather String", "anyRank one", "agree", "MPI errors return",
     ]
 
     private func report(from result: MPILauncher.Result, file: StaticString = #filePath, line: UInt = #line) throws
