@@ -129,9 +129,8 @@ private final class Producer {
     private var queue: [Result<Batch, Error>] = []
     private var next = LoaderPosition(epoch: 0, step: 0)
     private var stopping = false
-    private var running = false
     private var failed = false
-    private var exited: DispatchSemaphore?
+    private var thread: JoinableThread?
     private var epochWindows: (epoch: Int, windows: [Window])?
 
     init(reader: DatasetReader, sampler: WindowSampler, cache: TrajectoryCache, localBatch: Int, stepsPerEpoch: Int, capacity: Int) {
@@ -148,27 +147,18 @@ private final class Producer {
         queue.removeAll(); next = position; stopping = false; failed = false
         condition.unlock()
         guard capacity > 0 else { return }
-        let done = DispatchSemaphore(value: 0)
-        exited = done
-        running = true
-        let thread = Thread { [self] in
-            self.run()
-            done.signal()
-        }
-        thread.name = "cpae-batch-prefetch"
-        thread.start()
+        thread = JoinableThread { [self] in self.run() }
     }
 
     /// Signals the thread and waits until it has exited (no thread outlives its loader).
     func stop() {
-        guard running else { return }
+        guard thread != nil else { return }
         condition.lock()
         stopping = true
         condition.broadcast()
         condition.unlock()
-        exited?.wait()
-        exited = nil
-        running = false
+        thread?.join()
+        thread = nil
         condition.lock()
         queue.removeAll()
         condition.unlock()
@@ -223,5 +213,32 @@ private final class Producer {
             PairAssembler.write(pairOf: s, t: window.t + 2, into: y.data + n * stride)
         }
         return Batch(x: x, y: y, windows: windows, position: p)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A pthread that can be joined: `stop()` returns only after the thread has really exited, so no
+/// prefetch thread outlives its loader (Foundation's Thread cannot be joined).
+final class JoinableThread {
+    private var handle = pthread_t()
+
+    init(_ body: @escaping () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&handle, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed: \(rc)")
+    }
+
+    func join() { pthread_join(handle, nil) }
+
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
     }
 }
