@@ -171,4 +171,28 @@ final class LoaderTests: XCTestCase {
             XCTAssertEqual(x.x.array, y.x.array)
         }
     }
+
+    func testCacheEvictsFarthestNextUseThenLRUAndStaysWithinCapacity() throws {
+        func seq(_ id: Int) -> FrameSequence { testTrajectory(id: id, frames: 2, height: 2, width: 2) }   // 24 bytes
+        let cache = TrajectoryCache(capacityBytes: 48)
+        var loads: [Int] = []
+        func get(_ id: Int, _ next: Int = .max) -> FrameSequence { cache.trajectory(id: id, nextUse: next) { loads.append(id); return seq(id) } }
+        _ = get(1, 5); _ = get(2, 1)
+        _ = get(3, 3)          // evicts 1 (needed at 5, farthest)
+        _ = get(2, 4); _ = get(3, 6)
+        XCTAssertEqual(loads, [1, 2, 3])
+        _ = get(4, 10)         // needed later than both cached ones: returned, not cached
+        _ = get(2, 7); _ = get(3, 8)
+        XCTAssertEqual(loads, [1, 2, 3, 4])
+        _ = get(1)             // unknown next use counts as farthest: not cached either
+        _ = get(1)
+        XCTAssertEqual(loads, [1, 2, 3, 4, 1, 1])
+        // Without next-use hints (all .max) it is plain LRU.
+        let lru = TrajectoryCache(capacityBytes: 48)
+        var lruLoads: [Int] = []
+        for id in [1, 2, 1, 3, 1, 2] { _ = lru.trajectory(id: id) { lruLoads.append(id); return seq(id) } }
+        XCTAssertEqual(lruLoads, [1, 2, 3, 2])
+        XCTAssertLessThanOrEqual(cache.statistics.peakBytes, 48)
+        XCTAssertEqual(lru.statistics.hits, 2)
+    }
 }
