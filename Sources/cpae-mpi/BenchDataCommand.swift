@@ -61,7 +61,7 @@ struct BenchDataCommand: ParsableCommand {
         }
         func f(_ x: Double) -> String { String(format: "%.0f", x) }
         print("""
-            data path, 1 core, \(r.trajectories) trajectories × \(r.frames) frames of 3×\(r.size)×\(r.size), batch \(r.local_batch), median of \(r.repeats)
+            data path, 1 core, \(r.trajectories) trajectories × \(r.frames_per_trajectory) frames of 3×\(r.size)×\(r.size), batch \(r.local_batch), median of \(r.repeats)
               loader, cache 25%      \(f(r.frames_per_second)) frames/s (\(f(r.samples_per_second)) windows/s)   floor \(f(r.floor_frames_per_second)): \(r.meets_floor ? "OK" : "BELOW")
               loader, no cache       \(f(r.worst_case_frames_per_second)) frames/s (every window decodes its trajectory)
               loader, all cached     \(f(r.assembly_only_frames_per_second)) frames/s (batch assembly only)

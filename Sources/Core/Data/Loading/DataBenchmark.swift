@@ -28,7 +28,8 @@ public struct DataBenchmark {
         public var bytes_per_frame_compressed: Double
         public var peak_rss_bytes: Int64
         public var trajectories: Int
-        public var frames: Int
+        public var frames_per_trajectory: Int
+        public var total_frames: Int
         public var size: Int
         public var local_batch: Int
         public var repeats: Int
@@ -95,7 +96,8 @@ public struct DataBenchmark {
             compression_ratio: Double(raw) / Double(reader.compressedBytes),
             compressed_bytes: reader.compressedBytes, raw_bytes: raw,
             bytes_per_frame_compressed: Double(reader.compressedBytes) / Double(totalFrames),
-            peak_rss_bytes: Self.peakResidentBytes(), trajectories: trajectories, frames: frames, size: size,
+            peak_rss_bytes: Self.peakResidentBytes(), trajectories: trajectories, frames_per_trajectory: frames,
+            total_frames: totalFrames, size: size,
             local_batch: localBatch, repeats: repeats, retried_blocks: retried,
             floor_frames_per_second: floor, meets_floor: 2 * realistic >= floor)
     }

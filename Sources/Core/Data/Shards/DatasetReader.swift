@@ -105,7 +105,15 @@ public final class DatasetReader {
             let path = directory + "/" + entry.file
             let digest = try SHA256.hexDigest(ofFile: path)
             guard digest == entry.sha256.lowercased() else {
-                throw DatasetError(.checksumMismatch, "\(path): SHA-256 is \(digest), manifest.json says \(entry.sha256) — the shard was corrupted or replaced; \(regenerateAdvice)")
+                // Name the damaged trajectory when zstd can find it.
+                var damaged = ""
+                for i in 0..<shards[s].trajectoryCount {
+                    do { _ = try shards[s].trajectory(at: i, context: ctx) } catch let e as DatasetError {
+                        damaged = " First damaged trajectory: \(e.message)"
+                        break
+                    }
+                }
+                throw DatasetError(.checksumMismatch, "\(path): SHA-256 is \(digest), manifest.json says \(entry.sha256) — the shard was corrupted or replaced; \(regenerateAdvice).\(damaged)")
             }
             for i in 0..<shards[s].trajectoryCount {
                 _ = try shards[s].trajectory(at: i, context: ctx)
