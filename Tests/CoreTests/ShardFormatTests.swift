@@ -121,6 +121,12 @@ final class ShardFormatTests: XCTestCase {
         XCTAssertEqual(report.trajectories, 7)
         XCTAssertEqual(report.rawBytes, Int64(7 * 7 * 5 * 6 * 3))
         XCTAssertThrowsError(try reader.trajectory(id: 5)) { XCTAssertEqual(($0 as? DatasetError)?.kind, .invalidArgument) }
+        // The fingerprint identifies the dataset: same for two opens, different after a rewrite.
+        XCTAssertEqual(reader.fingerprint, try DatasetReader(directory: dir).fingerprint)
+        let other = makeTemporaryDirectory("roundtrip2")
+        defer { removeDirectory(other) }
+        try writeTestDataset(other, count: 7, perShard: 2)
+        XCTAssertNotEqual(reader.fingerprint, try DatasetReader(directory: other).fingerprint)
         // No temp files left behind by the atomic writes.
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.hasPrefix(".") })
     }

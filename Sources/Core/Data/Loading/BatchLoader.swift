@@ -100,6 +100,7 @@ public final class BatchLoader {
         if let failure { throw failure }
         do {
             let batch = try producer.take(expected: consumed)
+            assert(batch.position == consumed, "prefetch produced \(batch.position), expected \(consumed)")
             consumed = producer.advance(consumed)
             return batch
         } catch {

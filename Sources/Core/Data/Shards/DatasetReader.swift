@@ -81,6 +81,21 @@ public final class DatasetReader {
 
     public func contains(id: Int) -> Bool { location[id] != nil }
 
+    /// SHA-256 over the manifest's content and every shard's size and header CRC: equal on two ranks
+    /// iff they opened the same dataset. Distributed start-up compares it across ranks (allreduce /
+    /// broadcast) and aborts everywhere before the first training collective if any rank differs.
+    public var fingerprint: [UInt8] {
+        var h = SHA256()
+        if let m = try? manifest.encoded() { h.update(m) }
+        for r in shards {
+            var w = ByteWriter()
+            w.u64(UInt64(r.fileSize))
+            w.u32(r.headerCRC)
+            h.update(w.data)
+        }
+        return h.finalize()
+    }
+
     /// Decompresses one trajectory (only its own zstd frame is read).
     public func trajectory(id: Int, context: DecompressionContext? = nil) throws -> FrameSequence {
         guard let loc = location[id] else {

@@ -7,6 +7,8 @@ public final class ShardReader {
     public let path: String
     public let header: ShardHeader
     public let fileSize: Int64
+    /// The header's stored (and verified) CRC32C.
+    public let headerCRC: UInt32
     let seekTable: SeekTable
     /// Byte offset of each trajectory's zstd frame.
     let offsets: [Int64]
@@ -39,7 +41,9 @@ public final class ShardReader {
         guard Int64(8 + payloadSize + tableBytes) <= fileSize else {
             throw DatasetError(.truncated, "\(path): header (\(payloadSize) bytes) plus seek table for \(n) trajectories (\(tableBytes) bytes) exceed the file size \(fileSize) — truncated; \(regenerateAdvice)")
         }
-        header = try ShardHeader.decode(try file.read(count: payloadSize, at: 8), file: path)
+        let payload = try file.read(count: payloadSize, at: 8)
+        header = try ShardHeader.decode(payload, file: path)
+        headerCRC = ByteReader(payload).u32(12)
 
         let table = try file.read(count: tableBytes, at: fileSize - Int64(tableBytes))
         let t = ByteReader(table)
