@@ -21,15 +21,28 @@ public enum PairAssembler {
         precondition(t >= 0 && t + 1 < s.frameCount, "pair (\(t), \(t + 1)) outside trajectory \(s.id) of \(s.frameCount) frames")
         let c = s.channels, h = s.height, w = s.width
         let frameBytes = h * w * c
+        let plane = h * 2 * w
         scale.withUnsafeBufferPointer { lut in
             s.frames.withUnsafeBufferPointer { src in
                 for half in 0..<2 {
                     let frame = src.baseAddress! + (t + half) * frameBytes
-                    for ch in 0..<c {
-                        for row in 0..<h {
-                            let o = dst + (ch * h + row) * 2 * w + half * w
-                            let i = frame + row * w * c + ch
-                            for col in 0..<w { o[col] = lut[Int(i[col * c])] }
+                    for row in 0..<h {
+                        // One pass over the interleaved source row, writing C planar rows: every
+                        // source byte is read once, and all writes are sequential streams.
+                        let i = frame + row * w * c
+                        let o = dst + row * 2 * w + half * w
+                        if c == 3 {
+                            let o1 = o + plane, o2 = o + 2 * plane
+                            for col in 0..<w {
+                                o[col] = lut[Int(i[3 * col])]
+                                o1[col] = lut[Int(i[3 * col + 1])]
+                                o2[col] = lut[Int(i[3 * col + 2])]
+                            }
+                        } else {
+                            for ch in 0..<c {
+                                let oc = o + ch * plane
+                                for col in 0..<w { oc[col] = lut[Int(i[col * c + ch])] }
+                            }
                         }
                     }
                 }
