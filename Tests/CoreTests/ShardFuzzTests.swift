@@ -72,4 +72,40 @@ final class ShardFuzzTests: XCTestCase {
         XCTAssertGreaterThan(outcomes["open: headerCorrupted", default: 0], 100)
         XCTAssertGreaterThan(outcomes.filter { $0.key.hasPrefix("frame:") }.values.reduce(0, +), 50)
     }
+
+    /// The same for manifest.json: a mutated manifest opens (and then reads the original data) or
+    /// throws a DatasetError.
+    func testRandomManifestMutationsGiveValidReadsOrErrors() throws {
+        let dir = makeTemporaryDirectory("fuzzmanifest")
+        defer { removeDirectory(dir) }
+        let seqs = try writeTestDataset(dir, count: 5, perShard: 2, frames: 6, height: 4, width: 4)
+        let path = dir + "/manifest.json"
+        let original = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        var rng = RNG(seed: 7)
+        var opened = 0, failed = 0
+        for _ in 0..<600 {
+            var b = original
+            for _ in 0..<(1 + rng.next() % 3) {
+                let p = Int(rng.next() % UInt64(b.count))
+                switch rng.next() % 3 {
+                case 0: b[p] = Array("0123456789-,:[]{}\" e".utf8)[Int(rng.next() % 18)]   // JSON-ish bytes
+                case 1: b.remove(at: p)
+                default: b.insert(Array("9-,0".utf8)[Int(rng.next() % 4)], at: p)
+                }
+            }
+            try Data(b).write(to: URL(fileURLWithPath: path))
+            do {
+                let r = try DatasetReader(directory: dir)
+                for id in r.trajectoryIDs {
+                    XCTAssertEqual(try r.trajectory(id: id).frames, seqs.first { $0.id == id }?.frames)
+                }
+                _ = DatasetSummary(reader: r, verified: false).text
+                opened += 1
+            } catch is DatasetError {
+                failed += 1
+            }
+        }
+        XCTAssertGreaterThan(failed, 300)
+        XCTAssertGreaterThan(opened, 0)
+    }
 }
