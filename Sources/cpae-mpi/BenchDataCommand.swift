@@ -68,7 +68,7 @@ struct BenchDataCommand: ParsableCommand {
               zstd decode            \(f(r.decode_frames_per_second)) frames/s (\(f(r.decode_megabytes_per_second)) MB/s)
               write (draw+zstd+hash) \(f(r.write_frames_per_second)) frames/s;  open+validate \(String(format: "%.1f", r.open_validate_milliseconds)) ms;  verify \(f(r.verify_megabytes_per_second)) MB/s
               compression            \(String(format: "%.1f", r.compression_ratio))× (\(f(r.bytes_per_frame_compressed)) B/frame, \(r.compressed_bytes) of \(r.raw_bytes) bytes)
-              peak RSS               \(String(format: "%.1f", Double(r.peak_rss_bytes) / 1e6)) MB
+              peak RSS               \(r.loader_peak_rss_bytes.map { String(format: "%.1f MB while loading (25%% cache / none), ", Double($0) / 1e6) } ?? "")\(String(format: "%.1f", Double(r.peak_rss_bytes) / 1e6)) MB overall (all-cached run holds every trajectory)
               timing blocks retried for other load: \(r.retried_blocks)
             """)
     }
