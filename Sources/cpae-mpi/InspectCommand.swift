@@ -1,9 +1,36 @@
 import ArgumentParser
+import Core
+import Foundation
 
 struct InspectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "(not implemented yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Validate a dataset directory and print its summary.",
+        discussion: """
+            Always checks manifest.json against every shard's header and seek table (cheap; training does the same \
+            at start-up). --verify also hashes every shard (SHA-256 vs the manifest) and decompresses every \
+            trajectory (zstd content checksums) — seconds per GB, so training does not do it.
+            """)
+
+    @Argument(help: "Dataset directory (holds manifest.json and *.cpz shards).")
+    var directory: String
+
+    @Flag(help: "Also check SHA-256 of every shard and decompress every trajectory.")
+    var verify = false
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
 
     func run() throws {
-        throw ValidationError("'inspect' is not implemented yet")
+        let reader = try DatasetReader(directory: directory)
+        if verify { _ = try reader.verify() }
+        let summary = DatasetSummary(reader: reader, verified: verify)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        } else {
+            print(summary.text)
+        }
     }
 }

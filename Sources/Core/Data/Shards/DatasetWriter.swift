@@ -1,23 +1,145 @@
+import CZstd
+import Foundation
+
 /// Writes a dataset directory: shard files of zstd-compressed trajectories plus manifest.json.
-/// (Interface fixed; implementation owned by the shard-format work.)
+/// Trajectories are compressed as they are appended; a shard is written (atomically: temp file,
+/// fsync, rename) once it holds `trajectoriesPerShard` of them, so memory stays at one shard's
+/// compressed bytes. The manifest is written last, so a directory without one is an unfinished write.
 public final class DatasetWriter {
     public let directory: String
     public let description: DatasetDescription
+    public let trajectoriesPerShard: Int
+    public let compressionLevel: Int32
+
+    private let cctx: OpaquePointer
+    private var pendingFrames: [[UInt8]] = []
+    private var pendingIDs: [Int] = []
+    private var pendingStates: [Double] = []
+    private var shards: [Manifest.Shard] = []
+    private var seenIDs = Set<Int>()
+    private var finished = false
 
     public init(directory: String, description: DatasetDescription, trajectoriesPerShard: Int = 64,
                 compressionLevel: Int32 = 3) throws {
         self.directory = directory
         self.description = description
-        fatalError("DatasetWriter: not implemented yet")
+        self.trajectoriesPerShard = trajectoriesPerShard
+        self.compressionLevel = compressionLevel
+        let d = description
+        guard (1...ShardFormat.maxFrames).contains(d.frameCount), (1...ShardFormat.maxSide).contains(d.height),
+              (1...ShardFormat.maxSide).contains(d.width), (1...ShardFormat.maxChannels).contains(d.channels),
+              d.frameCount * d.height * d.width * d.channels <= ShardFormat.maxTrajectoryBytes,
+              d.stateNames.count <= ShardFormat.maxStateDimension else {
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): unsupported shape \(d.frameCount) frames × \(d.channels)×\(d.height)×\(d.width) with \(d.stateNames.count) states")
+        }
+        guard trajectoriesPerShard >= 1, trajectoriesPerShard <= ShardFormat.maxTrajectories else {
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectoriesPerShard must be in 1…\(ShardFormat.maxTrajectories), got \(trajectoriesPerShard)")
+        }
+        let levels = ZSTD_minCLevel()...ZSTD_maxCLevel()
+        guard levels.contains(compressionLevel) else {
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): zstd level \(compressionLevel) outside \(levels.lowerBound)…\(levels.upperBound)")
+        }
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw DatasetError(.io, "cannot create dataset directory \(directory): \(error.localizedDescription)")
+        }
+        let existing = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
+        if let clash = existing.first(where: { $0 == Manifest.fileName || $0.hasSuffix("." + ShardFormat.fileExtension) }) {
+            throw DatasetError(.invalidArgument, "\(directory) already holds a dataset (\(clash)); remove the directory or choose another one — shards are never overwritten in place")
+        }
+        guard let c = ZSTD_createCCtx() else { throw DatasetError(.io, "ZSTD_createCCtx failed (out of memory)") }
+        cctx = c
+        try zstdCheck(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, compressionLevel))
+        try zstdCheck(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
+        try zstdCheck(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1))
     }
+
+    deinit { ZSTD_freeCCtx(cctx) }
 
     /// Appends one trajectory (its shape must match the description).
     public func append(_ sequence: FrameSequence) throws {
-        fatalError("DatasetWriter.append: not implemented yet")
+        let d = description
+        guard !finished else { throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): append after finish") }
+        guard sequence.frameCount == d.frameCount, sequence.height == d.height, sequence.width == d.width,
+              sequence.channels == d.channels, sequence.stateDimension == d.stateNames.count else {
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory \(sequence.id) is \(sequence.frameCount) frames × \(sequence.height)×\(sequence.width)×\(sequence.channels) with \(sequence.stateDimension) states; the dataset is \(d.frameCount) × \(d.height)×\(d.width)×\(d.channels) with \(d.stateNames.count) states (\(d.stateNames))")
+        }
+        guard sequence.states.allSatisfy({ $0.isFinite }) else {
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory \(sequence.id) has non-finite states")
+        }
+        guard seenIDs.insert(sequence.id).inserted else {
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory id \(sequence.id) appended twice")
+        }
+        let raw = sequence.frames.count
+        let bound = ZSTD_compressBound(raw)
+        let compressed: [UInt8] = try sequence.frames.withUnsafeBytes { src in
+            try [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+                let r = ZSTD_compress2(cctx, out.baseAddress, bound, src.baseAddress, raw)
+                count = 0
+                try zstdCheck(r)
+                count = r
+            }
+        }
+        guard compressed.count <= Int(UInt32.max) else {
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory \(sequence.id) compresses to \(compressed.count) bytes, over the 4 GiB seek-table limit")
+        }
+        pendingFrames.append(compressed)
+        pendingIDs.append(sequence.id)
+        pendingStates += sequence.states
+        if pendingIDs.count == trajectoriesPerShard { try flushShard() }
     }
 
     /// Flushes the last shard and writes manifest.json atomically.
     public func finish(splits: DatasetSplits) throws {
-        fatalError("DatasetWriter.finish: not implemented yet")
+        guard !finished else { throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): finish called twice") }
+        if !pendingIDs.isEmpty { try flushShard() }
+        for (name, ids) in [("train", splits.train), ("validation", splits.validation), ("test", splits.test)] {
+            if let bad = ids.first(where: { !seenIDs.contains($0) }) {
+                throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): \(name) split lists trajectory \(bad), which was never appended")
+            }
+        }
+        for (name, range) in [("trainFrames", splits.trainFrames), ("validationFrames", splits.validationFrames), ("testFrames", splits.testFrames)] {
+            if let r = range, r.count != 2 || r[0] < 0 || r[0] >= r[1] || r[1] > description.frameCount {
+                throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): \(name) \(r) is not a [start, end) range within 0…\(description.frameCount)")
+            }
+        }
+        let manifest = Manifest(formatVersion: Manifest.currentVersion, description: description, splits: splits,
+                                compressionLevel: Int(compressionLevel), shards: shards)
+        try AtomicFile.write([try manifest.encoded()], to: directory + "/" + Manifest.fileName)
+        finished = true
+    }
+
+    private func flushShard() throws {
+        let index = shards.count
+        let header = ShardHeader(frameCount: description.frameCount, height: description.height, width: description.width,
+                                 channels: description.channels, stateDimension: description.stateNames.count,
+                                 shardIndex: index, compressionLevel: Int(compressionLevel),
+                                 trajectoryIDs: pendingIDs, states: pendingStates)
+        let payload = header.encoded()
+        var lead = ByteWriter()
+        lead.u32(ShardFormat.skippableHeaderMagic)
+        lead.u32(UInt32(payload.count))
+        let table = SeekTable(compressedSizes: pendingFrames.map(\.count),
+                              rawSizes: Array(repeating: header.bytesPerTrajectory, count: pendingIDs.count)).encoded()
+        let chunks = [lead.data, payload] + pendingFrames + [table]
+        var sha = SHA256()
+        for c in chunks { sha.update(c) }
+        let name = "\(Self.safeName(description.system))-\(String(format: "%05d", index)).\(ShardFormat.fileExtension)"
+        try AtomicFile.write(chunks, to: directory + "/" + name)
+        shards.append(Manifest.Shard(file: name, bytes: Int64(chunks.reduce(0) { $0 + $1.count }),
+                                     sha256: SHA256.hex(sha.finalize()), trajectoryCount: pendingIDs.count,
+                                     trajectoryIDs: pendingIDs))
+        pendingFrames.removeAll(); pendingIDs.removeAll(); pendingStates.removeAll()
+    }
+
+    static func safeName(_ s: String) -> String {
+        let cleaned = String(s.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") ? $0 : "_" })
+        return cleaned.isEmpty ? "shard" : cleaned
+    }
+}
+
+func zstdCheck(_ code: Int) throws {
+    if ZSTD_isError(code) != 0 {
+        throw DatasetError(.io, "zstd: \(String(cString: ZSTD_getErrorName(code)))")
     }
 }

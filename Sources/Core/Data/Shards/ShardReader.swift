@@ -1,0 +1,145 @@
+import CZstd
+
+/// One opened, structurally validated shard. `init` reads only the header and the seek table
+/// (a few KB) and checks every size against the file size before allocating anything a header
+/// field sized; `trajectory(at:)` decompresses one frame, which zstd checks against its content checksum.
+public final class ShardReader {
+    public let path: String
+    public let header: ShardHeader
+    public let fileSize: Int64
+    /// The header's stored (and verified) CRC32C.
+    public let headerCRC: UInt32
+    let seekTable: SeekTable
+    /// Byte offset of each trajectory's zstd frame.
+    let offsets: [Int64]
+
+    public init(path: String) throws {
+        self.path = path
+        let file = try ReadOnlyFile(path: path)
+        fileSize = file.size
+        guard fileSize >= Int64(ShardFormat.minimumFileBytes) else {
+            throw DatasetError(.truncated, "\(path): \(fileSize) bytes, shorter than the smallest shard (\(ShardFormat.minimumFileBytes) bytes) — truncated or not a shard; \(regenerateAdvice)")
+        }
+        let lead = try file.read(count: 8, at: 0)
+        let leadReader = ByteReader(lead)
+        guard leadReader.u32(0) == ShardFormat.skippableHeaderMagic else {
+            throw DatasetError(.notAShard, "\(path) is not a cpae shard (first 4 bytes \(hex32(leadReader.u32(0))), expected zstd skippable magic 0x184d2a50) — \(regenerateAdvice)")
+        }
+        let payloadSize = Int(leadReader.u32(4))
+        let room = fileSize - 8 - Int64(8 + ShardFormat.seekFooterBytes)
+        guard payloadSize >= ShardFormat.fixedHeaderBytes, Int64(payloadSize) <= room else {
+            throw DatasetError(.truncated, "\(path): header frame claims \(payloadSize) bytes but the file (\(fileSize) bytes) has room for at most \(room) — truncated or header corrupted; \(regenerateAdvice)")
+        }
+        let fixed = try file.read(count: ShardFormat.fixedHeaderBytes, at: 8)
+        let expectedPayload = try ShardHeader.validateFixed(fixed, file: path)
+        guard expectedPayload == payloadSize else {
+            throw DatasetError(.sizeMismatch, "\(path): header frame is \(payloadSize) bytes but its fields imply \(expectedPayload) — header corrupted; \(regenerateAdvice)")
+        }
+        let n = Int(ByteReader(fixed).u32(36))
+        // The seek table's size follows from n; make sure it fits before reading the header body.
+        let tableBytes = 8 + 8 * n + ShardFormat.seekFooterBytes
+        guard Int64(8 + payloadSize + tableBytes) <= fileSize else {
+            throw DatasetError(.truncated, "\(path): header (\(payloadSize) bytes) plus seek table for \(n) trajectories (\(tableBytes) bytes) exceed the file size \(fileSize) — truncated; \(regenerateAdvice)")
+        }
+        let payload = try file.read(count: payloadSize, at: 8)
+        header = try ShardHeader.decode(payload, file: path)
+        headerCRC = ByteReader(payload).u32(12)
+
+        let table = try file.read(count: tableBytes, at: fileSize - Int64(tableBytes))
+        let t = ByteReader(table)
+        let footer = tableBytes - ShardFormat.seekFooterBytes
+        guard t.u32(footer + 5) == ShardFormat.seekableFooterMagic else {
+            throw DatasetError(.seekTableCorrupted, "\(path): last 4 bytes are \(hex32(t.u32(footer + 5))), expected the zstd seekable magic 0x8f92eab1 — the file is truncated or has bytes appended; \(regenerateAdvice)")
+        }
+        let descriptor = table[footer + 4]
+        guard descriptor == 0 else {
+            throw DatasetError(.seekTableCorrupted, "\(path): seek-table descriptor byte is \(descriptor), expected 0 (reserved bits set / unexpected checksum flag) — \(regenerateAdvice)")
+        }
+        guard Int(t.u32(footer)) == n else {
+            throw DatasetError(.seekTableCorrupted, "\(path): seek table lists \(t.u32(footer)) frames but the header lists \(n) trajectories — the file is truncated, appended to or corrupted; \(regenerateAdvice)")
+        }
+        guard t.u32(0) == ShardFormat.skippableSeekTableMagic, Int(t.u32(4)) == tableBytes - 8 else {
+            throw DatasetError(.seekTableCorrupted, "\(path): seek-table frame header is (\(hex32(t.u32(0))), \(t.u32(4))), expected (0x184d2a5e, \(tableBytes - 8)) — \(regenerateAdvice)")
+        }
+        let raw = header.bytesPerTrajectory
+        var compressed: [Int] = [], raws: [Int] = [], offsets: [Int64] = []
+        var offset = Int64(8 + payloadSize)
+        for i in 0..<n {
+            let c = Int(t.u32(8 + 8 * i)), d = Int(t.u32(12 + 8 * i))
+            guard d == raw else {
+                throw DatasetError(.sizeMismatch, "\(path), trajectory \(header.trajectoryIDs[i]) (frame \(i)): seek table says \(d) raw bytes, the shape \(header.frameCount)×\(header.height)×\(header.width)×\(header.channels) needs \(raw) — \(regenerateAdvice)")
+            }
+            guard c >= 9 else {   // smallest zstd frame: 4 magic + 2 header + 3 block header
+                throw DatasetError(.seekTableCorrupted, "\(path), trajectory \(header.trajectoryIDs[i]): compressed size \(c) is too small for a zstd frame — \(regenerateAdvice)")
+            }
+            compressed.append(c); raws.append(d); offsets.append(offset)
+            offset += Int64(c)
+        }
+        guard offset + Int64(tableBytes) == fileSize else {
+            throw DatasetError(.sizeMismatch, "\(path): header + \(n) frames + seek table add up to \(offset + Int64(tableBytes)) bytes but the file has \(fileSize) — truncated, appended to or corrupted; \(regenerateAdvice)")
+        }
+        seekTable = SeekTable(compressedSizes: compressed, rawSizes: raws)
+        self.offsets = offsets
+    }
+
+    public var trajectoryCount: Int { header.trajectoryCount }
+    public var compressedBytes: [Int] { seekTable.compressedSizes }
+
+    /// Decompresses trajectory `index` (position within this shard) into a FrameSequence.
+    /// `context` may be shared by calls on one thread (reusing it saves ~100 KB of setup per call).
+    public func trajectory(at index: Int, context: DecompressionContext? = nil) throws -> FrameSequence {
+        precondition(index >= 0 && index < trajectoryCount, "trajectory index \(index) out of 0..<\(trajectoryCount)")
+        let h = header
+        let id = h.trajectoryIDs[index]
+        let where_ = "\(path), trajectory \(id) (frame \(index) at byte offset \(offsets[index]))"
+        let file = try ReadOnlyFile(path: path)
+        guard file.size == fileSize else {
+            throw DatasetError(.sizeMismatch, "\(path) changed size since it was opened (\(fileSize) → \(file.size) bytes) — do not modify a dataset while it is in use; \(regenerateAdvice)")
+        }
+        let src = try file.read(count: seekTable.compressedSizes[index], at: offsets[index])
+        let raw = h.bytesPerTrajectory
+        let ctx = context ?? DecompressionContext()
+        let frames: [UInt8] = try src.withUnsafeBytes { s in
+            var fh = ZSTD_frameHeader()
+            let hr = ZSTD_getFrameHeader(&fh, s.baseAddress, s.count)
+            guard hr == 0 else {
+                let why = ZSTD_isError(hr) != 0 ? String(cString: ZSTD_getErrorName(hr)) : "header incomplete"
+                throw DatasetError(.frameCorrupted, "\(where_): not a valid zstd frame (\(why)) — \(regenerateAdvice)")
+            }
+            guard fh.frameType == ZSTD_frame, fh.frameContentSize == UInt64(raw) else {
+                throw DatasetError(.sizeMismatch, "\(where_): zstd frame declares \(fh.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ? "no" : String(fh.frameContentSize)) content bytes, expected \(raw) — \(regenerateAdvice)")
+            }
+            guard fh.checksumFlag != 0 else {
+                throw DatasetError(.frameCorrupted, "\(where_): zstd frame has no content checksum (every cpae shard frame has one) — \(regenerateAdvice)")
+            }
+            let found = ZSTD_findFrameCompressedSize(s.baseAddress, s.count)
+            guard ZSTD_isError(found) == 0, found == s.count else {
+                let why = ZSTD_isError(found) != 0 ? String(cString: ZSTD_getErrorName(found)) : "frame is \(found) bytes"
+                throw DatasetError(.frameCorrupted, "\(where_): zstd frame does not span its \(s.count) seek-table bytes (\(why)) — \(regenerateAdvice)")
+            }
+            return try [UInt8](unsafeUninitializedCapacity: raw) { out, count in
+                let r = ZSTD_decompressDCtx(ctx.dctx, out.baseAddress, raw, s.baseAddress, s.count)
+                guard ZSTD_isError(r) == 0 else {
+                    count = 0
+                    throw DatasetError(.frameCorrupted, "\(where_): zstd refused the frame: \(String(cString: ZSTD_getErrorName(r))) — the shard is corrupted; \(regenerateAdvice)")
+                }
+                guard r == raw else {
+                    count = 0
+                    throw DatasetError(.sizeMismatch, "\(where_): decompressed to \(r) bytes, expected \(raw) — \(regenerateAdvice)")
+                }
+                count = raw
+            }
+        }
+        let perTrajectory = h.frameCount * h.stateDimension
+        let states = Array(h.states[(index * perTrajectory)..<((index + 1) * perTrajectory)])
+        return FrameSequence(id: id, frameCount: h.frameCount, height: h.height, width: h.width, channels: h.channels,
+                             frames: frames, stateDimension: h.stateDimension, states: states)
+    }
+}
+
+/// A reusable zstd decompression context (not thread-safe: one per thread).
+public final class DecompressionContext {
+    let dctx: OpaquePointer
+    public init() { dctx = ZSTD_createDCtx() }
+    deinit { ZSTD_freeDCtx(dctx) }
+}
