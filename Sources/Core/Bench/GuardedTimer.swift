@@ -1,0 +1,155 @@
+import Foundation
+
+/// CPU time used by the whole machine and by this process, for telling whether someone else was
+/// running while we timed something (platform notes: unguarded timings on the shared machine were
+/// off by 2–5×).
+public struct CPUSnapshot: Sendable {
+    /// Monotonic wall clock, seconds.
+    public let wall: Double
+    /// Busy CPU-seconds of all cores since boot (/proc/stat), nil where /proc/stat is unavailable.
+    public let machineBusy: Double?
+    /// CPU-seconds used by this process, all threads (getrusage), including OpenBLAS's threads.
+    public let own: Double
+
+    public static func now() -> CPUSnapshot {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        var ru = rusage()
+        getrusage(RUSAGE_SELF_ID, &ru)
+        let own = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) * 1e-6
+            + Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) * 1e-6
+        return CPUSnapshot(wall: Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9, machineBusy: machineBusySeconds(), own: own)
+    }
+
+    /// Cores' worth of CPU that *other* processes used between `self` and `later` (nil if unknown).
+    public func otherCores(until later: CPUSnapshot) -> Double? {
+        guard let b0 = machineBusy, let b1 = later.machineBusy, later.wall > wall else { return nil }
+        return Swift.max(0, ((b1 - b0) - (later.own - own)) / (later.wall - wall))
+    }
+
+    private static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// user + nice + system + irq + softirq + steal of the aggregate "cpu" line; idle and iowait
+    /// are not busy, guest time is already inside user.
+    private static func machineBusySeconds() -> Double? {
+        guard let f = fopen("/proc/stat", "r") else { return nil }
+        defer { fclose(f) }
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard fgets(&buffer, Int32(buffer.count), f) != nil else { return nil }
+        let line = String(cString: buffer)
+        let fields = line.split(separator: " ").dropFirst().compactMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        guard line.hasPrefix("cpu "), fields.count >= 8 else { return nil }
+        let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+        return Double(busy) / ticksPerSecond
+    }
+}
+
+/// Times a block on a shared machine: waits until other processes use less than `quietCores`,
+/// times the block (repeated enough to last `minSampleSeconds`, so /proc/stat's 10 ms ticks
+/// resolve the interference), repeats a sample when others used more than `quietCores` during
+/// it (bounded), and reports medians.
+///
+///     let timer = GuardedTimer()
+///     let m = timer.measure { layer.forward(x) }
+///     print(m.median, m.cleanSamples, m.samples.count)
+public struct GuardedTimer: Sendable {
+    /// Other processes' CPU use (in cores) below which the machine counts as quiet.
+    public var quietCores: Double = 0.1
+    /// Longest wait for quiet before one sample (seconds); then the sample is taken anyway.
+    public var maxQuietWait: Double = 10
+    /// Timed samples per measurement (the median is reported).
+    public var samples: Int = 5
+    /// Extra attempts per sample when it was disturbed.
+    public var maxRetries: Int = 3
+    /// Each sample repeats the block until it lasts at least this long.
+    public var minSampleSeconds: Double = 0.25
+    /// Untimed runs first (page faults, scratch growth, OpenBLAS thread start).
+    public var warmups: Int = 1
+
+    public init() {}
+
+    /// One timed sample: seconds per call of the block and other processes' cores during it.
+    public struct Sample: Sendable, Codable {
+        public let seconds: Double
+        public let otherCores: Double?
+        public let clean: Bool
+        public let attempts: Int
+    }
+
+    public struct Measurement: Sendable, Codable {
+        public let samples: [Sample]
+        /// Calls of the block per sample.
+        public let iterations: Int
+        /// Seconds spent waiting for the machine to become quiet.
+        public let waitedSeconds: Double
+        /// Median seconds per call over all samples.
+        public var median: Double { Self.median(samples.map(\.seconds)) }
+        /// Median over clean samples only, or over all if none was clean.
+        public var medianClean: Double {
+            let clean = samples.filter(\.clean).map(\.seconds)
+            return clean.isEmpty ? median : Self.median(clean)
+        }
+        public var best: Double { samples.map(\.seconds).min() ?? .nan }
+        public var cleanSamples: Int { samples.filter(\.clean).count }
+        /// False when the machine never got quiet for some sample (its timing may be inflated).
+        public var allClean: Bool { cleanSamples == samples.count }
+
+        static func median(_ xs: [Double]) -> Double {
+            guard !xs.isEmpty else { return .nan }
+            let s = xs.sorted()
+            return s.count % 2 == 1 ? s[s.count / 2] : 0.5 * (s[s.count / 2 - 1] + s[s.count / 2])
+        }
+    }
+
+    /// Blocks until others use < `quietCores` over a 0.2 s window, or `maxQuietWait` passed.
+    /// Returns whether the machine was quiet.
+    @discardableResult
+    public func waitForQuiet() -> Bool {
+        let start = CPUSnapshot.now()
+        while true {
+            let a = CPUSnapshot.now()
+            usleep(200_000)
+            let b = CPUSnapshot.now()
+            guard let others = a.otherCores(until: b) else { return true }   // cannot tell: do not wait
+            if others < quietCores { return true }
+            if b.wall - start.wall >= maxQuietWait { return false }
+        }
+    }
+
+    public func measure(_ block: () -> Void) -> Measurement {
+        for _ in 0..<warmups { block() }
+        // Calibrate the repetitions from one run.
+        let c0 = CPUSnapshot.now()
+        block()
+        let once = Swift.max(CPUSnapshot.now().wall - c0.wall, 1e-7)
+        let iterations = Swift.max(1, Int((minSampleSeconds / once).rounded(.up)))
+        var result: [Sample] = []
+        var waited = 0.0
+        for _ in 0..<samples {
+            var best: Sample?
+            for attempt in 1...(maxRetries + 1) {
+                let w0 = CPUSnapshot.now().wall
+                waitForQuiet()
+                waited += CPUSnapshot.now().wall - w0
+                let a = CPUSnapshot.now()
+                for _ in 0..<iterations { block() }
+                let b = CPUSnapshot.now()
+                let others = a.otherCores(until: b)
+                let clean = (others ?? 0) <= quietCores
+                let s = Sample(seconds: (b.wall - a.wall) / Double(iterations), otherCores: others,
+                               clean: clean, attempts: attempt)
+                // Keep the least disturbed attempt if none is clean.
+                if best == nil || (others ?? 0) < (best!.otherCores ?? 0) { best = s }
+                if clean { break }
+            }
+            result.append(best!)
+        }
+        return Measurement(samples: result, iterations: iterations, waitedSeconds: waited)
+    }
+}
+
+#if os(Linux)
+private let RUSAGE_SELF_ID = __rusage_who_t(RUSAGE_SELF.rawValue)
+#else
+private let RUSAGE_SELF_ID = RUSAGE_SELF
+#endif
