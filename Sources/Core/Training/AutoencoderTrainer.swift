@@ -41,12 +41,12 @@ public final class AutoencoderTrainer {
     /// Makes every replica identical to rank 0: parameters, BatchNorm statistics, optimizer state.
     public func synchronizeFromRoot() {
         let store = model.store
-        group.broadcast(store.values, count: store.parameterCount, root: 0)
-        group.broadcast(store.bufferValues, count: store.bufferCount, root: 0)
-        group.broadcast(optimizer.firstMoment, count: optimizer.parameterCount, root: 0)
-        group.broadcast(optimizer.secondMoment, count: optimizer.parameterCount, root: 0)
+        group.broadcastFloats(store.values, count: store.parameterCount, root: 0)
+        group.broadcastFloats(store.bufferValues, count: store.bufferCount, root: 0)
+        group.broadcastFloats(optimizer.firstMoment, count: optimizer.parameterCount, root: 0)
+        group.broadcastFloats(optimizer.secondMoment, count: optimizer.parameterCount, root: 0)
         var counters = [Float(optimizer.step), Float(stepsTaken)]   // exact below 2^24 steps
-        counters.withUnsafeMutableBufferPointer { group.broadcast($0.baseAddress!, count: 2, root: 0) }
+        counters.withUnsafeMutableBufferPointer { group.broadcastFloats($0.baseAddress!, count: 2, root: 0) }
         optimizer.step = Int(counters[0])
         stepsTaken = Int(counters[1])
     }
@@ -58,7 +58,7 @@ public final class AutoencoderTrainer {
         let batch = try source.nextBatch()
         let store = model.store
         store.zeroGradients()
-        var terms = model.accumulateDataGradients(x: batch.x, y: batch.y)
+        var terms = model.accumulateDataGradients(x: batch.x, y: model.config.objective == .reference ? batch.y : nil)
         try afterBackward?(stepsTaken + 1)
 
         // The gradient and the loss terms travel together: the averaged buffer is identical on every

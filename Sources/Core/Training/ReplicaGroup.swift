@@ -6,9 +6,9 @@
 public protocol ReplicaGroup: Reducer {
     var rank: Int { get }
     /// In-place maximum over replicas.
-    func max(_ buffer: UnsafeMutablePointer<Double>, count: Int)
+    func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int)
     /// Overwrites `buffer` on every rank with rank `root`'s values.
-    func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
+    func broadcastFloats(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
     /// Rank `root`'s bytes on every rank (lengths may differ before the call).
     func broadcast(bytes: [UInt8], root: Int) -> [UInt8]
     /// Ends the whole job with a message naming this rank; never returns.
@@ -26,8 +26,8 @@ public final class SingleProcess: ReplicaGroup {
     public var replicas: Int { 1 }
     public func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
     public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
-    public func max(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
-    public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
+    public func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
+    public func broadcastFloats(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
     public func broadcast(bytes: [UInt8], root: Int) -> [UInt8] { bytes }
     public func abort(_ message: String, code: Int32) -> Never {
         FileHandleStderr.write("cpae-mpi: \(message)\n")

@@ -105,7 +105,7 @@ public final class DatasetWriter {
         }
         let manifest = Manifest(formatVersion: Manifest.currentVersion, description: description, splits: splits,
                                 compressionLevel: Int(compressionLevel), shards: shards)
-        try AtomicFile.write([try manifest.encoded()], to: directory + "/" + Manifest.fileName)
+        try AtomicFile.write(try manifest.encoded(), to: directory + "/" + Manifest.fileName)
         finished = true
     }
 
@@ -125,7 +125,7 @@ public final class DatasetWriter {
         var sha = SHA256()
         for c in chunks { sha.update(c) }
         let name = "\(Self.safeName(description.system))-\(String(format: "%05d", index)).\(ShardFormat.fileExtension)"
-        try AtomicFile.write(chunks, to: directory + "/" + name)
+        try AtomicFile.write(to: directory + "/" + name) { file in for chunk in chunks { try file.write(chunk) } }
         shards.append(Manifest.Shard(file: name, bytes: Int64(chunks.reduce(0) { $0 + $1.count }),
                                      sha256: SHA256.hex(sha.finalize()), trajectoryCount: pendingIDs.count,
                                      trajectoryIDs: pendingIDs))
