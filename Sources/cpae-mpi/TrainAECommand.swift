@@ -1,9 +1,138 @@
 import ArgumentParser
+import Core
+import Distributed
+import Foundation
+
+extension NonFinitePolicy: ExpressibleByArgument {}
 
 struct TrainAECommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "train-ae", abstract: "(not implemented yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "train-ae",
+        abstract: "Phase 1: train the autoencoder data-parallel (one rank, or every rank under mpirun/srun).",
+        discussion: """
+            Each rank holds a replica, computes gradients on its share of every global batch, and the ranks \
+            average them with one allreduce before the same Adam step. BatchNorm statistics are synchronized \
+            across ranks unless --per-rank-batchnorm. The run directory holds config.json, metrics.jsonl and \
+            checkpoint.safetensors (written atomically by rank 0).
+
+              mpirun --oversubscribe -np 4 cpae-mpi train-ae --data data/pendulum --preset small \\
+                     --global-batch 128 --epochs 10 --seed 0 --out runs/cpae
+            """)
+
+    @Option(help: "Dataset directory (manifest.json + shards), from `generate` or `ingest`.")
+    var data: String
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .customLong("global-batch"), help: "Samples per optimizer step over all ranks (a multiple of the rank count).")
+    var globalBatch: Int
+
+    @Option(help: "Train for this many epochs of the training split.")
+    var epochs: Int?
+
+    @Option(help: "Train for this many optimizer steps (instead of --epochs).")
+    var steps: Int?
+
+    @Option(help: "Seed of the initialisation and of the per-epoch shuffles.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Run directory.")
+    var out: String
+
+    @Option(name: .customLong("checkpoint-every"), help: "Write a checkpoint every N steps (0: only at the end).")
+    var checkpointEvery: Int = 0
+
+    @Flag(help: "Continue from the run directory's checkpoint (exactly: same batches, same optimizer state).")
+    var resume = false
+
+    @Option(name: .customLong("lr-schedule"), help: "constant:LR, exp:LR0:FINAL:STEPS or step:LR0:GAMMA:M1,M2,…")
+    var lrSchedule = "constant:1e-3"
+
+    @Option(name: .customLong("weight-decay"), help: "Adam's L2 weight decay.")
+    var weightDecay: Float = 0
+
+    @Option(name: .customLong("on-nan"), help: "When a loss or gradient is NaN/Inf: stop (default) or skip the step on every rank.")
+    var onNaN: NonFinitePolicy = .stop
+
+    @Flag(name: .customLong("per-rank-batchnorm"), help: "BatchNorm statistics per rank instead of over the global batch.")
+    var perRankBatchNorm = false
+
+    @Option(name: .customLong("cache-trajectories"), help: "Decoded trajectories each rank keeps in memory.")
+    var cacheTrajectories = 128
+
+    @Option(name: .customLong("progress-seconds"), help: "Seconds between progress lines on rank 0.")
+    var progressSeconds = 5.0
+
+    // Fault injection for the distributed tests: not for users.
+    @Option(name: .customLong("debug-fail-rank"), help: .hidden) var debugFailRank: Int?
+    @Option(name: .customLong("debug-nan-rank"), help: .hidden) var debugNaNRank: Int?
+    @Option(name: .customLong("debug-at-step"), help: .hidden) var debugAtStep = 1
+
+    func validate() throws {
+        guard (epochs == nil) != (steps == nil) else { throw ValidationError("give exactly one of --epochs and --steps") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be ≥ 1 (got \(epochs))") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1 (got \(steps))") }
+        guard globalBatch >= 1 else { throw ValidationError("--global-batch must be ≥ 1 (got \(globalBatch))") }
+        guard cacheTrajectories >= 1 else { throw ValidationError("--cache-trajectories must be ≥ 1") }
+        _ = try LearningRateSchedule(parsing: lrSchedule)
+    }
 
     func run() throws {
-        throw ValidationError("'train-ae' is not implemented yet")
+        Communicator.runOrAbort { comm in
+            try train(comm)
+        }
+    }
+
+    private func train(_ comm: Communicator) throws {
+        let reader = try DatasetReader(directory: data)
+        var config = try model.config()
+        guard config.architecture != .circle else {
+            throw ValidationError("the circle model trains on single frames; use the circle preset through the test suite or `bench`")
+        }
+        let d = reader.description
+        if model.channels == nil { config.channels = d.channels }
+        guard d.height == config.height, d.width == config.height, d.channels == config.channels else {
+            throw ValidationError("dataset \(data) has \(d.channels)×\(d.height)×\(d.width) frames but the model expects \(config.channels)×\(config.height)×\(config.height); pass --size \(d.height) (and a matching --kernel/--preset) or regenerate the data")
+        }
+        let localBatch = globalBatch / max(comm.size, 1)
+        guard globalBatch % comm.size == 0 else {
+            throw ValidationError("--global-batch \(globalBatch) does not divide over \(comm.size) ranks; use a multiple of \(comm.size)")
+        }
+        let loader = try BatchLoader(reader: reader, split: .train, rank: comm.rank, worldSize: comm.size,
+                                     localBatch: localBatch, seed: seed, cacheCapacity: .trajectories(cacheTrajectories))
+        defer { loader.close() }
+        let totalSteps = steps ?? (epochs! * loader.stepsPerEpoch)
+        let settings = TrainerSettings(globalBatch: globalBatch, steps: totalSteps, schedule: lrSchedule,
+                                       weightDecay: weightDecay, checkpointEvery: checkpointEvery, nonFinite: onNaN,
+                                       seed: seed, syncBatchNorm: !perRankBatchNorm)
+        let runConfig = RunConfiguration(model: config, trainer: settings, data: data,
+                                         dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size)
+        // Mismatched flags or datasets must fail here, on every rank, not deadlock in the first allreduce.
+        try comm.agree(on: stableHash64(try runConfig.json(pretty: false)), what: "configuration and dataset")
+
+        let ae = try Autoencoder(config: config, seed: seed)
+        let trainer = try AutoencoderTrainer(model: ae, group: comm, source: loader, settings: settings)
+        let run = TrainingRun(directory: RunDirectory(out), configuration: runConfig, trainer: trainer)
+        run.progressInterval = progressSeconds
+        let rank = comm.rank
+        if let failRank = debugFailRank, let nanRank = debugNaNRank, failRank == nanRank {
+            throw ValidationError("choose different debug ranks")
+        }
+        run.afterBackward = { [debugFailRank, debugNaNRank, debugAtStep] step in
+            guard step == debugAtStep else { return }
+            if debugFailRank == rank {
+                throw DistributedError("injected failure on rank \(rank) at step \(step) (--debug-fail-rank)")
+            }
+            if debugNaNRank == rank { ae.store.gradients[0] = .nan }
+        }
+        if comm.isRoot {
+            FileHandle.standardError.write("cpae-mpi: \(comm.size) rank(s), BLAS threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason)); \(loader.stepsPerEpoch) steps per epoch\n".data(using: .utf8)!)
+        }
+        do {
+            try run.run(resume: resume)
+        } catch let e as TrainingError {
+            // Every rank reaches the same verdict on the same step: end together, every rank's line printed.
+            comm.endTogether(e)
+        }
     }
 }

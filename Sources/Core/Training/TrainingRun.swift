@@ -6,12 +6,12 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     public var model: ModelConfig
     public var trainer: TrainerSettings
     public var data: String
-    /// SHA-256 of the dataset's manifest.json as read by each rank.
-    public var manifestSHA256: String
+    /// The dataset's fingerprint (SHA-256 over its manifest and shard headers) as this rank read it.
+    public var dataFingerprint: String
     public var ranks: Int
 
-    public init(model: ModelConfig, trainer: TrainerSettings, data: String, manifestSHA256: String, ranks: Int) {
-        self.model = model; self.trainer = trainer; self.data = data; self.manifestSHA256 = manifestSHA256
+    public init(model: ModelConfig, trainer: TrainerSettings, data: String, dataFingerprint: String, ranks: Int) {
+        self.model = model; self.trainer = trainer; self.data = data; self.dataFingerprint = dataFingerprint
         self.ranks = ranks
     }
 
