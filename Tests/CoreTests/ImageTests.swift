@@ -48,12 +48,12 @@ final class ImageTests: XCTestCase {
         var bytes = try PNGCodec.encode(testPicture())
         bytes.removeLast(bytes.count / 2)          // truncated mid-IDAT
         let path = directory + "/broken.png"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         XCTAssertThrowsError(try PNGCodec.read(path)) { error in
             XCTAssertTrue("\(error)".contains(path), "error should name the file: \(error)")
         }
         let notPNG = directory + "/fake.png"
-        FileManager.default.createFile(atPath: notPNG, contents: Data("hello".utf8))
+        _ = FileManager.default.createFile(atPath: notPNG, contents: Data("hello".utf8))
         XCTAssertThrowsError(try ImageFile.read(notPNG)) { error in
             XCTAssertTrue("\(error)".contains(notPNG), "\(error)")
         }
@@ -71,7 +71,7 @@ final class ImageTests: XCTestCase {
         let bytes = try JPEGCodec.encode(picture, quality: 95)
         XCTAssertEqual(Array(bytes.prefix(2)), [0xFF, 0xD8])
         let path = directory + "/a.jpg"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let decoded = try ImageFile.read(path)
         XCTAssertEqual(decoded.width, 32); XCTAssertEqual(decoded.height, 24); XCTAssertEqual(decoded.channels, 3)
         var maxError = 0
@@ -86,7 +86,7 @@ final class ImageTests: XCTestCase {
     func testCorruptJPEGNamesTheFileAndDoesNotExit() throws {
         let bytes = try JPEGCodec.encode(testPicture(width: 64, height: 64), quality: 90)
         let truncated = directory + "/truncated.jpg"
-        FileManager.default.createFile(atPath: truncated, contents: Data(bytes.prefix(bytes.count / 2)))
+        _ = FileManager.default.createFile(atPath: truncated, contents: Data(bytes.prefix(bytes.count / 2)))
         XCTAssertThrowsError(try ImageFile.read(truncated)) { error in
             XCTAssertTrue("\(error)".contains(truncated), "\(error)")
             XCTAssertTrue("\(error)".lowercased().contains("corrupt"), "\(error)")
@@ -98,7 +98,7 @@ final class ImageTests: XCTestCase {
             header[sof + 7] = 0; header[sof + 8] = 0
         }
         let damaged = directory + "/damaged.jpg"
-        FileManager.default.createFile(atPath: damaged, contents: Data(header))
+        _ = FileManager.default.createFile(atPath: damaged, contents: Data(header))
         XCTAssertThrowsError(try ImageFile.read(damaged)) { error in
             XCTAssertTrue("\(error)".contains(damaged), "\(error)")
             XCTAssertTrue("\(error)".contains("Empty JPEG image"), "libjpeg error_exit message expected: \(error)")
