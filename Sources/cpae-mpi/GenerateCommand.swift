@@ -9,21 +9,26 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Simulate and render a physical-system dataset (frames plus ground-truth states).",
         discussion: """
-        Systems and their defaults (cpae-method.md §5; every default can be overridden):
-          pendulum          damped rod pendulum, θ'' = −(3g/2l) sin θ − 0.2 θ', dt 2/60 s,
-                            θ0 ~ U(0, π/2), θ'0 ~ U(−5, 5); 1200 trajectories × 60 frames, 128 px RGB
-          elastic_pendulum  spring + rigid rod, 6-D state, dt 1/60 s, rejection rule of the reference;
-                            1200 × 60, 128 px RGB
-          double_pendulum   rigid two-rod compound pendulum (0.205/0.179 m, 0.262/0.110 kg), dt 1/60 s;
-                            1099 × 60, 128 px RGB
-          circle            soft ball on a circle, 0.1 rad per frame; 1 trajectory × 220 frames,
-                            48 px grey, time split: train frames 0..69, test 70..219
-        Trajectory i depends only on (--seed, i): the same seed always gives the same bytes.
-        Splits: 80/10/10 by trajectory id, shuffled by the seed (time split for circle).
-        Frames are anti-aliased by supersampling (--samples² point samples per edge pixel).
+        Systems and defaults (cpae-method.md section 5; all can be overridden):
+          pendulum          damped rod, theta'' = -(3g/2l) sin(theta) - 0.2 theta',
+                            dt 2/60 s, theta0 ~ U(0, pi/2), theta'0 ~ U(-5, 5);
+                            1200 trajectories x 60 frames, 128 px RGB
+          elastic_pendulum  spring + rigid rod, 6-D state, dt 1/60 s, the
+                            reference's rejection rule; 1200 x 60, 128 px RGB
+          double_pendulum   rigid two-rod pendulum (0.205/0.179 m, 0.262/0.110
+                            kg), dt 1/60 s; 1099 x 60, 128 px RGB
+          circle            soft ball on a circle, 0.1 rad per frame; one
+                            trajectory of 220 frames, 48 px grey; time split:
+                            train frames 0-69, test 70-219
+
+        Trajectory i depends only on (--seed, i), so a seed always gives the
+        same bytes. Splits: 80/10/10 by trajectory id, shuffled by the seed
+        (a time split for circle). Edges are anti-aliased by supersampling
+        (--samples squared point samples per edge pixel). Ground-truth states
+        are stored with every trajectory.
         """)
 
-    @Option(help: "The system: \(PhysicalSystem.allNames).")
+    @Option(help: "The system to simulate.")
     var system: PhysicalSystem
 
     @Option(help: "Number of trajectories (default: the system's).")
@@ -89,7 +94,7 @@ struct GenerateCommand: ParsableCommand {
             generator = try system.generator(trajectories: trajectories, frames: frames, size: size, channels: channels,
                                              seed: seed, samplesPerAxis: samples)
         } catch let error as SimulationError {
-            throw ValidationError(error.description)
+            throw ValidationError(error.description)   // only option checks fail here
         }
         let description = generator.description
         let progress = ProgressReporter(label: "generate \(system.rawValue)", total: generator.trajectories,

@@ -145,4 +145,62 @@ final class ImageTests: XCTestCase {
         XCTAssertTrue(big.pixels.contains { $0 > 20 && $0 < 180 })
         XCTAssertEqual(big.pixels, big.pixels.sorted(), "monotone across the edge")
     }
+
+    func testFrameFoldersRoundTripAndLayoutErrors() throws {
+        let gen = try PhysicalSystem.pendulum.generator(trajectories: 3, frames: 5, size: 32, channels: 3, seed: 3)
+        let root = directory + "/folders"
+        let writer = try FrameFolderWriter(directory: root, description: gen.description)
+        var originals: [FrameSequence] = []
+        try gen.generate(threads: 1) { originals.append($0); try writer.append($0) }
+        try writer.finish(splits: gen.splits)
+        XCTAssertEqual(try SplitFile.read(root + "/data_split_dict.json", trajectoryCount: 3), gen.splits)
+
+        let scanned = try FrameFolderDataset.scan(root: root)
+        XCTAssertEqual(scanned.trajectoryCount, 3); XCTAssertEqual(scanned.framesPerTrajectory, 5)
+        for id in 0..<3 {
+            XCTAssertEqual(try scanned.load(id, size: 32, channels: 3).frames, originals[id].frames, "lossless at the same size")
+        }
+        let small = try scanned.load(1, size: 16, channels: 1)
+        XCTAssertEqual(small.height, 16); XCTAssertEqual(small.channels, 1)
+        XCTAssertThrowsError(try FrameFolderDataset.scan(root: root, framesPerTrajectory: 6)) { error in
+            XCTAssertTrue("\(error)".contains(root + "/0"), "\(error)")
+        }
+        // A corrupt frame: loading names the file.
+        let bad = root + "/0/3.png"
+        _ = FileManager.default.createFile(atPath: bad, contents: Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3]))
+        let corrupted = try FrameFolderDataset.scan(root: root, framesPerTrajectory: 5)
+        XCTAssertThrowsError(try corrupted.load(0, size: 32, channels: 3)) { error in
+            XCTAssertTrue("\(error)".contains(bad), "\(error)")
+        }
+        // Unequal length: the folder is named.
+        try FileManager.default.removeItem(atPath: root + "/2/4.png")
+        XCTAssertThrowsError(try FrameFolderDataset.scan(root: root)) { error in
+            XCTAssertTrue("\(error)".contains(root + "/2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("4 frames"), "\(error)")
+        }
+        // A gap in the frames, and a missing trajectory folder.
+        try FileManager.default.removeItem(atPath: root + "/2/1.png")
+        XCTAssertThrowsError(try FrameFolderDataset.scan(root: root)) { error in
+            XCTAssertTrue("\(error)".contains("frame 1 is missing"), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: root + "/1")
+        XCTAssertThrowsError(try FrameFolderDataset.scan(root: root)) { error in
+            XCTAssertTrue("\(error)".contains("trajectory folder 1 is missing"), "\(error)")
+        }
+    }
+
+    func testSplitFileValidation() throws {
+        let path = directory + "/split.json"
+        func write(_ text: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) }
+        write(#"{"train": [0, 2], "val": [1], "test": [3]}"#)
+        XCTAssertEqual(try SplitFile.read(path, trajectoryCount: 4), DatasetSplits(train: [0, 2], validation: [1], test: [3]))
+        write(#"{"train": [0, 2], "val": [2], "test": [3]}"#)
+        XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("id 2 appears"), "\($0)") }
+        write(#"{"train": [0, 9], "val": [1], "test": [3]}"#)
+        XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("id 9"), "\($0)") }
+        write(#"{"train": [0], "test": [3]}"#)
+        XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("\"val\""), "\($0)") }
+        write("not json")
+        XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
+    }
 }
