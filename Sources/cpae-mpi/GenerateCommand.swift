@@ -64,6 +64,9 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "No progress output.")
     var quiet = false
 
+    @Flag(name: .customLong("dry-run"), help: "Simulate and render but write nothing (measures generation speed).")
+    var dryRun = false
+
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case shards
         case pngFolders = "png-folders"
@@ -78,6 +81,7 @@ struct GenerateCommand: ParsableCommand {
         if !(1...32).contains(samples) { throw ValidationError("--samples must be in 1...32, got \(samples)") }
         if threads < 0 { throw ValidationError("--threads must be ≥ 0, got \(threads)") }
         if out.isEmpty { throw ValidationError("--out must name a directory") }
+        if dryRun { return }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory) {
             if !isDirectory.boolValue { throw ValidationError("--out \(out) exists and is a file; give a directory") }
@@ -99,7 +103,13 @@ struct GenerateCommand: ParsableCommand {
         let description = generator.description
         let progress = ProgressReporter(label: "generate \(system.rawValue)", total: generator.trajectories,
                                         unit: "trajectories", enabled: !quiet)
-        progress.start(detail: "\(generator.trajectories) × \(generator.frames) frames, \(generator.size)×\(generator.size)×\(generator.channels), seed \(seed) → \(out) (\(format.rawValue))")
+        progress.start(detail: "\(generator.trajectories) × \(generator.frames) frames, \(generator.size)×\(generator.size)×\(generator.channels), seed \(seed) → \(out) (\(dryRun ? "dry run" : format.rawValue))")
+        if dryRun {
+            var frames = 0
+            try generator.generate(threads: threads, progress: progress.update) { frames += $0.frameCount }
+            progress.finish()
+            return
+        }
         switch format {
         case .shards:
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
