@@ -203,4 +203,28 @@ final class ImageTests: XCTestCase {
         write("not json")
         XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
     }
+
+    /// PNGs of other kinds, written by tools/make_png_fixtures.py with Python's zlib (not libpng).
+    private static let pngFixtures: [String: String] = [
+        "palette": "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAMAAABFaP0WAAAADFBMVEX/AAAA/wAAAP/////7AGD2AAAAA3RSTlP//wDXyg1BAAAADklEQVR4nGNgYGRgYgYAABEAB56iKhIAAAAASUVORK5CYII=",
+        "rgba": "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAYAAAD0In+KAAAAEUlEQVR4nGPgEpFjOJFi1AAABskCGzDccEoAAAAASUVORK5CYII=",
+        "grey_alpha": "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAQAAABeK7cBAAAADUlEQVR4nGPwZTj5HwADygIWGXp64gAAAABJRU5ErkJggg==",
+        "rgb16": "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABEAIAAAAr0DSeAAAAFUlEQVR4nGNgZGxo+P+fgcHG5sQJAByRBQl3d7vWAAAAAElFTkSuQmCC",
+        "grey1": "iVBORw0KGgoAAAANSUhEUgAAAAgAAAABAQAAAADLe9LuAAAACklEQVR4nGPYBAAAtACzJBi3ogAAAABJRU5ErkJggg==",
+    ]
+
+    private func fixture(_ name: String) -> [UInt8] { Array(Data(base64Encoded: Self.pngFixtures[name]!)!) }
+
+    func testPNGKindsDecodeToRGBOrGrey() throws {
+        let palette = try PNGCodec.decode(fixture("palette"))
+        XCTAssertEqual(palette.channels, 3)
+        XCTAssertEqual(palette.pixels, [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255], "palette expanded, transparent entry keeps its colour")
+        XCTAssertEqual(try PNGCodec.decode(fixture("rgba")).pixels, [10, 20, 30, 200, 100, 50], "alpha dropped, colours unchanged")
+        let greyAlpha = try PNGCodec.decode(fixture("grey_alpha"))
+        XCTAssertEqual(greyAlpha.channels, 1); XCTAssertEqual(greyAlpha.pixels, [77, 201])
+        XCTAssertEqual(try PNGCodec.decode(fixture("grey_alpha"), channels: 3).pixels, [77, 77, 77, 201, 201, 201])
+        XCTAssertEqual(try PNGCodec.decode(fixture("rgb16")).pixels, [1, 128, 255, 0, 60, 200], "16-bit taken as sRGB")
+        XCTAssertEqual(try PNGCodec.decode(fixture("grey1")).pixels, [255, 0, 255, 255, 0, 0, 255, 0])
+    }
 }
+

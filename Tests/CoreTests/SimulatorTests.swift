@@ -36,7 +36,8 @@ final class SimulatorTests: XCTestCase {
         // dE/dt = −λ·θ'²: compare the energy lost with the integral of λθ'² (Simpson on a
         // finely sampled copy of the trajectory).
         let fine = 600, h = Double(59) * p.frameInterval / Double(fine)
-        let samples = (0...fine).map { p.state(at: Double($0) * h, from: y0)[1] }
+        var sampler = p; sampler.frameInterval = h; sampler.substepsPerFrame = 8
+        let samples = sampler.frameStates(from: y0, frames: fine + 1).map { $0[1] }
         var integral = samples[0] * samples[0] + samples[fine] * samples[fine]
         for i in 1..<fine { integral += (i % 2 == 1 ? 4 : 2) * samples[i] * samples[i] }
         integral *= h / 3
