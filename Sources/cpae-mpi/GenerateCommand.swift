@@ -101,7 +101,7 @@ struct GenerateCommand: ParsableCommand {
             throw ValidationError(error.description)   // only option checks fail here
         }
         let description = generator.description
-        let progress = ProgressReporter(label: "generate \(system.rawValue)", total: generator.trajectories,
+        let progress = GenerationProgress(label: "generate \(system.rawValue)", total: generator.trajectories,
                                         unit: "trajectories", enabled: !quiet)
         progress.start(detail: "\(generator.trajectories) × \(generator.frames) frames, \(generator.size)×\(generator.size)×\(generator.channels), seed \(seed) → \(out) (\(dryRun ? "dry run" : format.rawValue))")
         if dryRun {
@@ -126,7 +126,7 @@ struct GenerateCommand: ParsableCommand {
 }
 
 /// Progress on stderr: count, rate and ETA, at most about once a second (and at the end).
-final class ProgressReporter {
+final class GenerationProgress {
     let label: String, total: Int, unit: String, enabled: Bool
     private let started = Date()
     private var lastPrint = Date.distantPast

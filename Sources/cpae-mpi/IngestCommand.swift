@@ -118,8 +118,8 @@ struct IngestCommand: ParsableCommand {
     }
 
     private func splits(count: Int) throws -> DatasetSplits {
-        guard let path = splitFile else { return DatasetSplitter.byTrajectory(count: count, seed: seed) }
-        do { return try SplitFile.read(path, trajectoryCount: count) } catch let error as IngestError {
+        guard let path = splitFile else { return TrajectorySplitter.byTrajectory(count: count, seed: seed) }
+        do { return try ReferenceSplitFile.read(path, trajectoryCount: count) } catch let error as IngestError {
             throw IngestFailure(error.description)
         }
     }
@@ -131,7 +131,7 @@ struct IngestCommand: ParsableCommand {
         }
         // Check the split file before hours of decoding.
         let splits = try splits(count: dataset.trajectoryCount)
-        let progress = ProgressReporter(label: "ingest", total: dataset.trajectoryCount, unit: "trajectories", enabled: !quiet)
+        let progress = GenerationProgress(label: "ingest", total: dataset.trajectoryCount, unit: "trajectories", enabled: !quiet)
         progress.start(detail: "\(dataset.trajectoryCount) trajectories × \(dataset.framesPerTrajectory) frames from \(root) → \(size)×\(size)×\(channels) in \(out)")
         var writer: DatasetWriter? = nil   // created after the first trajectory decodes
         for id in 0..<dataset.trajectoryCount {

@@ -153,7 +153,7 @@ final class ImageTests: XCTestCase {
         var originals: [FrameSequence] = []
         try gen.generate(threads: 1) { originals.append($0); try writer.append($0) }
         try writer.finish(splits: gen.splits)
-        XCTAssertEqual(try SplitFile.read(root + "/data_split_dict.json", trajectoryCount: 3), gen.splits)
+        XCTAssertEqual(try ReferenceSplitFile.read(root + "/data_split_dict.json", trajectoryCount: 3), gen.splits)
 
         let scanned = try FrameFolderDataset.scan(root: root)
         XCTAssertEqual(scanned.trajectoryCount, 3); XCTAssertEqual(scanned.framesPerTrajectory, 5)
@@ -193,15 +193,15 @@ final class ImageTests: XCTestCase {
         let path = directory + "/split.json"
         func write(_ text: String) { _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) }
         write(#"{"train": [0, 2], "val": [1], "test": [3]}"#)
-        XCTAssertEqual(try SplitFile.read(path, trajectoryCount: 4), DatasetSplits(train: [0, 2], validation: [1], test: [3]))
+        XCTAssertEqual(try ReferenceSplitFile.read(path, trajectoryCount: 4), DatasetSplits(train: [0, 2], validation: [1], test: [3]))
         write(#"{"train": [0, 2], "val": [2], "test": [3]}"#)
-        XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("id 2 appears"), "\($0)") }
+        XCTAssertThrowsError(try ReferenceSplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("id 2 appears"), "\($0)") }
         write(#"{"train": [0, 9], "val": [1], "test": [3]}"#)
-        XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("id 9"), "\($0)") }
+        XCTAssertThrowsError(try ReferenceSplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("id 9"), "\($0)") }
         write(#"{"train": [0], "test": [3]}"#)
-        XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("\"val\""), "\($0)") }
+        XCTAssertThrowsError(try ReferenceSplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains("\"val\""), "\($0)") }
         write("not json")
-        XCTAssertThrowsError(try SplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
+        XCTAssertThrowsError(try ReferenceSplitFile.read(path, trajectoryCount: 4)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
     }
 
     /// PNGs of other kinds, written by tools/make_png_fixtures.py with Python's zlib (not libpng).

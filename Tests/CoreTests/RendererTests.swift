@@ -26,14 +26,14 @@ final class RendererTests: XCTestCase {
         // an 8×8 grid samples exactly (4 of 8 columns inside).
         let box = OrientedBox(centre: SIMD2(0.175, 0.5), axis: SIMD2(0, 1), halfLength: 0.5, halfWidth: 0.175)
         let scene = Scene(background: RGBColour(200, 100, 0), shapes: [PaintedShape(.box(box), RGBColour(0, 200, 100))])
-        let frame = Rasterizer.render(scene, width: 10, height: 10, channels: 3)
+        let frame = SceneRasterizer.render(scene, width: 10, height: 10, channels: 3)
         XCTAssertEqual(pixel(frame, size: 10, row: 5, column: 2), RGBColour(0, 200, 100))
         XCTAssertEqual(pixel(frame, size: 10, row: 5, column: 3), RGBColour(100, 150, 50))
         XCTAssertEqual(pixel(frame, size: 10, row: 5, column: 4), RGBColour(200, 100, 0))
 
         // A rotated rod in a real frame has intermediate values along its edges.
         var p = DampedPendulum(); p.damping = 0
-        var y = StateVector(repeating: 0); y[0] = 0.6
+        var y = SimulationState(repeating: 0); y[0] = 0.6
         let rod = p.render(y, size: 64, channels: 3)
         let rodBlue = p.sprite.rodColour, background = RGBColour.datasetBackground
         var intermediate = 0
@@ -49,7 +49,7 @@ final class RendererTests: XCTestCase {
         // supersampling error (edge pixels are estimated from 64 samples).
         let disc = Disc(centre: SIMD2(0.51, 0.47), radius: 0.213)
         let scene = Scene(background: .black, shapes: [PaintedShape(.disc(disc), RGBColour(255, 255, 255))])
-        let frame = Rasterizer.render(scene, width: 40, height: 40, channels: 1)
+        let frame = SceneRasterizer.render(scene, width: 40, height: 40, channels: 1)
         let covered = frame.reduce(0.0) { $0 + Double($1) / 255 } / 1600
         XCTAssertEqual(covered, Double.pi * 0.213 * 0.213, accuracy: 0.002)
     }
@@ -59,7 +59,7 @@ final class RendererTests: XCTestCase {
             let gen = try system.generator(trajectories: 2, frames: 12, size: 24, channels: 3, seed: 4)
             let s = gen.simulator
             let sequence = try gen.trajectory(1)
-            let initial = StateVector(packing: Array(sequence.states[0..<s.stateDimension]), dimension: s.stateDimension)
+            let initial = SimulationState(packing: Array(sequence.states[0..<s.stateDimension]), dimension: s.stateDimension)
             for k in [0, 1, 5, 11] {
                 let frame = s.render(at: Double(k) * s.frameInterval, from: initial, size: 24, channels: 3)
                 XCTAssertEqual(frame, Array(sequence.frames[(k * sequence.bytesPerFrame)..<((k + 1) * sequence.bytesPerFrame)]),
@@ -78,7 +78,7 @@ final class RendererTests: XCTestCase {
     func testPendulumGeometry() {
         let p = DampedPendulum()
         let size = 128
-        var y = StateVector(repeating: 0)
+        var y = SimulationState(repeating: 0)
         // θ = 0: the rod hangs down from the centre; the blue core is about 52 px long.
         var frame = p.render(y, size: size, channels: 3)
         XCTAssertEqual(pixel(frame, size: size, row: 64 + 30, column: 64), p.sprite.rodColour)
@@ -96,7 +96,7 @@ final class RendererTests: XCTestCase {
 
     func testElasticPendulumGeometry() {
         let e = ElasticDoublePendulum()
-        var y = StateVector(repeating: 0)     // both rods hanging down, spring at rest
+        var y = SimulationState(repeating: 0)     // both rods hanging down, spring at rest
         let frame = e.render(y, size: 128, channels: 3)
         // Rod 1 covers the pivot region and occludes rod 2 on the overlap; rod 2 shows below.
         XCTAssertEqual(pixel(frame, size: 128, row: 64 + 10, column: 64), e.drawing.rod1Colour)

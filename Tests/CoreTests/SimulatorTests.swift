@@ -3,14 +3,14 @@ import Foundation
 @testable import Core
 
 /// Largest component difference of two states.
-func distance(_ a: StateVector, _ b: StateVector) -> Double {
+func stateDistance(_ a: SimulationState, _ b: SimulationState) -> Double {
     let d = a - b
     return Swift.max(d.max(), (-d).max())
 }
 
 final class SimulatorTests: XCTestCase {
-    private func maxDifference(_ a: [StateVector], _ b: [StateVector]) -> Double {
-        zip(a, b).map { distance($0, $1) }.max() ?? 0
+    private func maxDifference(_ a: [SimulationState], _ b: [SimulationState]) -> Double {
+        zip(a, b).map { stateDistance($0, $1) }.max() ?? 0
     }
 
     func testUndampedPendulumConservesEnergy() {
@@ -29,7 +29,7 @@ final class SimulatorTests: XCTestCase {
 
     func testDampedPendulumLosesEnergyAtTheRightRate() {
         let p = DampedPendulum()
-        var y0 = StateVector(repeating: 0); y0[0] = 1.2; y0[1] = -3
+        var y0 = SimulationState(repeating: 0); y0[0] = 1.2; y0[1] = -3
         let states = p.frameStates(from: y0, frames: 60)
         let energies = states.map(p.energy)
         for k in 1..<energies.count { XCTAssertLessThanOrEqual(energies[k], energies[k - 1] + 1e-12, "frame \(k)") }
@@ -172,8 +172,8 @@ final class SimulatorTests: XCTestCase {
                 let time = t * s.frameInterval
                 let y = s.state(at: time, from: states[0])
                 // Independent reference: 4000 uniform RK4 steps straight from frame 0.
-                let reference = RungeKutta4.integrate(states[0], steps: 4000, h: time / 4000, s.derivative)
-                XCTAssertLessThan(distance(y, reference), 1e-9, "\(system) at \(t) frames")
+                let reference = SimulationRK4.integrate(states[0], steps: 4000, h: time / 4000, s.derivative)
+                XCTAssertLessThan(stateDistance(y, reference), 1e-9, "\(system) at \(t) frames")
             }
             for k in 0..<10 {
                 XCTAssertEqual(s.state(at: Double(k) * s.frameInterval, from: states[0]), states[k], "\(system) frame \(k) exact")
@@ -182,11 +182,11 @@ final class SimulatorTests: XCTestCase {
     }
 
     func testDefaultSplitsAreSeededPartitions() {
-        let splits = DatasetSplitter.byTrajectory(count: 1200, seed: 1)
+        let splits = TrajectorySplitter.byTrajectory(count: 1200, seed: 1)
         XCTAssertEqual(splits.train.count, 960); XCTAssertEqual(splits.validation.count, 120); XCTAssertEqual(splits.test.count, 120)
         XCTAssertEqual(Set(splits.train + splits.validation + splits.test), Set(0..<1200))
-        XCTAssertEqual(splits, DatasetSplitter.byTrajectory(count: 1200, seed: 1))
-        XCTAssertNotEqual(splits, DatasetSplitter.byTrajectory(count: 1200, seed: 2))
+        XCTAssertEqual(splits, TrajectorySplitter.byTrajectory(count: 1200, seed: 1))
+        XCTAssertNotEqual(splits, TrajectorySplitter.byTrajectory(count: 1200, seed: 2))
         XCTAssertNotEqual(splits.test, Array(1080..<1200), "shuffled, not the last ids")
     }
 

@@ -37,13 +37,13 @@ public final class FrameFolderWriter {
 
     public func finish(splits: DatasetSplits) throws {
         if !description.stateNames.isEmpty {
-            try AtomicFile.write(statesCSV, to: (directory as NSString).appendingPathComponent("states.csv"))
+            try ImageFileIO.write(statesCSV, to: (directory as NSString).appendingPathComponent("states.csv"))
         }
-        try AtomicFile.write(SplitFile.encode(splits), to: (directory as NSString).appendingPathComponent("data_split_dict.json"))
+        try ImageFileIO.write(ReferenceSplitFile.encode(splits), to: (directory as NSString).appendingPathComponent("data_split_dict.json"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         struct Summary: Encodable { var description: DatasetDescription; var splits: DatasetSplits }
         let json = try encoder.encode(Summary(description: description, splits: splits))
-        try AtomicFile.write(Array(json) + [10], to: (directory as NSString).appendingPathComponent("description.json"))
+        try ImageFileIO.write(Array(json) + [10], to: (directory as NSString).appendingPathComponent("description.json"))
     }
 }

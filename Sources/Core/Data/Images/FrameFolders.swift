@@ -80,7 +80,7 @@ public struct FrameFolderDataset: Sendable {
     /// Decodes and resizes trajectory `id`'s frames (in parallel over frames).
     public func load(_ id: Int, size: Int, channels: Int, filter: ResizeFilter = .automatic) throws -> FrameSequence {
         let files = frameFiles[id]
-        let results = ConcurrentSlots<PixelImage>(count: files.count)
+        let results = ImageDecodeSlots<PixelImage>(count: files.count)
         DispatchQueue.concurrentPerform(iterations: files.count) { k in
             results.set(k, Result {
                 let image = try ImageFile.read(files[k], channels: channels)
@@ -135,7 +135,7 @@ public struct IngestError: Error, CustomStringConvertible {
 }
 
 /// Per-index results from concurrent workers.
-final class ConcurrentSlots<T>: @unchecked Sendable {
+final class ImageDecodeSlots<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [Result<T, Error>?]
     init(count: Int) { slots = Array(repeating: nil, count: count) }

@@ -2,7 +2,7 @@
 /// a mislabelled file still decodes or fails with a clear message).
 public enum ImageFile {
     public static func read(_ path: String, channels: Int? = nil) throws -> PixelImage {
-        let bytes = try AtomicFile.read(path)
+        let bytes = try ImageFileIO.read(path)
         return try decode(bytes, channels: channels, source: path)
     }
 
@@ -10,7 +10,7 @@ public enum ImageFile {
         if bytes.starts(with: PNGCodec.signature) { return try PNGCodec.decode(bytes, channels: channels, source: source) }
         if bytes.starts(with: [0xFF, 0xD8]) { return try JPEGCodec.decode(bytes, channels: channels, source: source) }
         if bytes.isEmpty { throw ImageCodecError(source: source, reason: "empty file; expected a PNG or JPEG image") }
-        throw ImageCodecError(source: source, reason: "neither PNG nor JPEG (first bytes \(bytes.prefix(4).map { String(format2: $0) }.joined(separator: " "))); only PNG and JPEG frames are supported")
+        throw ImageCodecError(source: source, reason: "neither PNG nor JPEG (first bytes \(bytes.prefix(4).map { hexByte($0) }.joined(separator: " "))); only PNG and JPEG frames are supported")
     }
 
     /// Whether a path names a frame file the ingest understands.
@@ -19,9 +19,8 @@ public enum ImageFile {
     }
 }
 
-extension String {
-    init(format2 byte: UInt8) {
-        let digits = Array("0123456789abcdef")
-        self = "0x" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
-    }
+/// "0x1f".
+private func hexByte(_ byte: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return "0x" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
 }

@@ -45,7 +45,7 @@ public enum JPEGCodec {
     }
 
     public static func read(_ path: String, channels: Int? = nil) throws -> PixelImage {
-        try decode(AtomicFile.read(path), channels: channels, source: path)
+        try decode(ImageFileIO.read(path), channels: channels, source: path)
     }
 
     /// Encodes an 8-bit grey or RGB image as a baseline JPEG of the given quality (1–100).

@@ -82,11 +82,11 @@ public enum PNGCodec {
     /// Writes a PNG file atomically (temporary file, fsync, rename).
     public static func write(_ picture: PixelImage, to path: String) throws {
         let bytes = try encode(picture, source: path)
-        try AtomicFile.write(bytes, to: path)
+        try ImageFileIO.write(bytes, to: path)
     }
 
     public static func read(_ path: String, channels: Int? = nil) throws -> PixelImage {
-        try decode(AtomicFile.read(path), channels: channels, source: path)
+        try decode(ImageFileIO.read(path), channels: channels, source: path)
     }
 
     private static func message(of image: inout png_image) -> String {

@@ -27,8 +27,8 @@ public struct CircularMotion: PhysicalSimulator {
     public var systemName: String { "circle" }
     public var stateNames: [String] { ["x", "y"] }
 
-    public func derivative(_ y: StateVector) -> StateVector {
-        var d = StateVector(repeating: 0)
+    public func derivative(_ y: SimulationState) -> SimulationState {
+        var d = SimulationState(repeating: 0)
         d[0] = -angularVelocity * y[1]
         d[1] = angularVelocity * y[0]
         return d
@@ -36,14 +36,14 @@ public struct CircularMotion: PhysicalSimulator {
 
     /// Trajectory 0 starts at `start`; further trajectories continue the same orbit, each starting
     /// where the previous one's last frame would be followed (one long motion cut in pieces).
-    public func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> StateVector {
-        var y = StateVector(repeating: 0)
+    public func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> SimulationState {
+        var y = SimulationState(repeating: 0)
         y[0] = start.x; y[1] = start.y
         return rotate(y, by: angularVelocity * frameInterval * Double(trajectory * frames))
     }
 
     /// Exact solution: rotation of the initial position by ω·t.
-    public func state(at t: Double, from initial: StateVector) -> StateVector {
+    public func state(at t: Double, from initial: SimulationState) -> SimulationState {
         precondition(t >= 0 && t.isFinite, "state(at:) needs a finite t ≥ 0, got \(t)")
         // Frame times use k·(ω·dt) so frame k is bitwise the same however it is asked for.
         let position = t / frameInterval, nearest = position.rounded()
@@ -51,7 +51,7 @@ public struct CircularMotion: PhysicalSimulator {
         return rotate(initial, by: angle)
     }
 
-    func rotate(_ y: StateVector, by angle: Double) -> StateVector {
+    func rotate(_ y: SimulationState, by angle: Double) -> SimulationState {
         var r = y
         r[0] = cos(angle) * y[0] - sin(angle) * y[1]
         r[1] = sin(angle) * y[0] + cos(angle) * y[1]
@@ -59,26 +59,26 @@ public struct CircularMotion: PhysicalSimulator {
     }
 
     /// Frame states from the exact solution (not the RK4 default).
-    public func frameStates(from initial: StateVector, frames: Int) -> [StateVector] {
+    public func frameStates(from initial: SimulationState, frames: Int) -> [SimulationState] {
         (0..<frames).map { state(at: Double($0) * frameInterval, from: initial) }
     }
 
     /// The ball as a scene (used only by generic tools; `render` uses the exact formula).
-    public func scene(for y: StateVector) -> Scene {
+    public func scene(for y: SimulationState) -> Scene {
         Scene(background: .black, shapes: [PaintedShape(.disc(Disc(centre: SIMD2(y[0] + 0.5, 0.5 - y[1]), radius: ballRadius)),
                                                         RGBColour(255, 255, 255))])
     }
 
     /// Intensity at pixel centres by the reference formula (already smooth at the sub-pixel scale,
     /// so no supersampling); RGB repeats the grey value.
-    public func intensity(row: Int, column: Int, width: Int, height: Int, ball: StateVector) -> Double {
+    public func intensity(row: Int, column: Int, width: Int, height: Int, ball: SimulationState) -> Double {
         let a = Double(column) / Double(width) - 0.5
         let b = Double(height - 1 - row) / Double(height) - 0.5
         let d2 = (a - ball[0]) * (a - ball[0]) + (b - ball[1]) * (b - ball[1])
         return 1 / (1 + exp(-sharpness * (ballRadius * ballRadius - d2)))
     }
 
-    public func render(_ state: StateVector, width: Int, height: Int, channels: Int, samplesPerAxis: Int,
+    public func render(_ state: SimulationState, width: Int, height: Int, channels: Int, samplesPerAxis: Int,
                        into buffer: UnsafeMutableBufferPointer<UInt8>) {
         precondition(buffer.count == width * height * channels, "render buffer size mismatch")
         for row in 0..<height {

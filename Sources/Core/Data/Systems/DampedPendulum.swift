@@ -25,24 +25,24 @@ public struct DampedPendulum: PhysicalSimulator {
     public var stateNames: [String] { ["theta", "theta_dot"] }
 
     @inline(__always)
-    public func derivative(_ y: StateVector) -> StateVector {
-        var d = StateVector(repeating: 0)
+    public func derivative(_ y: SimulationState) -> SimulationState {
+        var d = SimulationState(repeating: 0)
         d[0] = y[1]
         d[1] = -(3 * gravity / (2 * length)) * sin(y[0]) - damping * y[1]
         return d
     }
 
-    public func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> StateVector {
-        var y = StateVector(repeating: 0)
+    public func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> SimulationState {
+        var y = SimulationState(repeating: 0)
         y[0] = rng.uniform(initialAngle.lowerBound, initialAngle.upperBound)
         y[1] = rng.uniform(initialAngularVelocity.lowerBound, initialAngularVelocity.upperBound)
         return y
     }
 
     /// Energy per unit moment of inertia, ½θ'² − (3g/2l)·cos θ: constant when λ = 0.
-    public func energy(_ y: StateVector) -> Double { 0.5 * y[1] * y[1] - (3 * gravity / (2 * length)) * cos(y[0]) }
+    public func energy(_ y: SimulationState) -> Double { 0.5 * y[1] * y[1] - (3 * gravity / (2 * length)) * cos(y[0]) }
 
-    public func scene(for y: StateVector) -> Scene { sprite.scene(angle: y[0]) }
+    public func scene(for y: SimulationState) -> Scene { sprite.scene(angle: y[0]) }
 }
 
 /// The reference's rod sprite, described analytically. The reference pastes a 75×322 px RGBA

@@ -29,7 +29,7 @@ public struct DatasetGenerator: Sendable {
     public var maximumAttempts = 10_000
 
     public init(simulator: any PhysicalSimulator, trajectories: Int, frames: Int, size: Int, channels: Int,
-                seed: UInt64, samplesPerAxis: Int = Rasterizer.defaultSamplesPerAxis) throws {
+                seed: UInt64, samplesPerAxis: Int = SceneRasterizer.defaultSamplesPerAxis) throws {
         guard trajectories > 0 else { throw SimulationError.invalidOption("trajectories must be positive, got \(trajectories)") }
         guard frames >= 2 else { throw SimulationError.invalidOption("frames must be at least 2, got \(frames)") }
         guard (4...4096).contains(size) else { throw SimulationError.invalidOption("size must be in 4...4096, got \(size)") }
@@ -46,7 +46,7 @@ public struct DatasetGenerator: Sendable {
     public var splits: DatasetSplits { simulator.defaultSplits(trajectories: trajectories, frames: frames, seed: seed) }
 
     /// The accepted initial state and frame states of trajectory `id`.
-    public func simulate(_ id: Int) throws -> [StateVector] {
+    public func simulate(_ id: Int) throws -> [SimulationState] {
         var rng = RNG.derived(seed, UInt64(id))
         for _ in 0..<maximumAttempts {
             let initial = simulator.sampleInitialState(trajectory: id, frames: frames, rng: &rng)
@@ -81,7 +81,7 @@ public struct DatasetGenerator: Sendable {
     /// `progress(done, total)` after each batch.
     public func generate(threads: Int = 0, progress: ((Int, Int) -> Void)? = nil,
                          _ consume: (FrameSequence) throws -> Void) throws {
-        let workers = threads > 0 ? threads : ProcessorCount.active
+        let workers = threads > 0 ? threads : GeneratorCores.active
         let batch = max(1, workers * 4)
         var next = 0
         while next < trajectories {
@@ -111,9 +111,9 @@ private final class ResultBox: @unchecked Sendable {
     func set(_ i: Int, _ r: Result<FrameSequence, Error>) { lock.wait(); results[i] = r; lock.signal() }
 }
 
-public enum ProcessorCount {
+enum GeneratorCores {
     /// Cores available to this process.
-    public static var active: Int {
+    static var active: Int {
         #if canImport(Glibc)
         return max(1, Int(sysconfNProcessorsOnline()))
         #else

@@ -35,7 +35,7 @@ public struct ElasticDoublePendulum: PhysicalSimulator {
     public var stateNames: [String] { ["theta1", "theta2", "z", "theta1_dot", "theta2_dot", "z_dot"] }
 
     @inline(__always)
-    public func derivative(_ y: StateVector) -> StateVector {
+    public func derivative(_ y: SimulationState) -> SimulationState {
         let la = restLength + y[2], lb = 0.5 * rodLength
         let inertia = rodMass * (rodWidth * rodWidth + rodLength * rodLength) / 12
         let jc = rodLength * cos(y[0] - y[1]), js = rodLength * sin(y[0] - y[1])
@@ -53,14 +53,14 @@ public struct ElasticDoublePendulum: PhysicalSimulator {
         let theta2dd = (b2r - a12 / a11 * b1) / (a22r - a12 * a12 / a11)
         let theta1dd = (b1 - a12 * theta2dd) / a11
         let zdd = b3 - a23 * theta2dd
-        var d = StateVector(repeating: 0)
+        var d = SimulationState(repeating: 0)
         d[0] = t1; d[1] = t2; d[2] = zd
         d[3] = theta1dd; d[4] = theta2dd; d[5] = zdd
         return d
     }
 
-    public func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> StateVector {
-        var y = StateVector(repeating: 0)
+    public func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> SimulationState {
+        var y = SimulationState(repeating: 0)
         y[0] = rng.uniform(initialTheta1.lowerBound, initialTheta1.upperBound)
         y[1] = rng.uniform(initialTheta2.lowerBound, initialTheta2.upperBound)
         y[2] = rng.uniform(initialExtension.lowerBound, initialExtension.upperBound)
@@ -72,12 +72,12 @@ public struct ElasticDoublePendulum: PhysicalSimulator {
 
     /// The reference's rule, on every frame state: reject when the tip's |x| or |y| exceeds
     /// (L₀ + L) + margin, or the extension drops below the minimum.
-    public func accepts(_ frameStates: [StateVector]) -> Bool {
+    public func accepts(_ frameStates: [SimulationState]) -> Bool {
         frameStates.allSatisfy { violation($0) <= 0 }
     }
 
     /// Largest amount by which a state breaks the rejection rule (≤ 0 when it satisfies it).
-    public func violation(_ y: StateVector) -> Double {
+    public func violation(_ y: SimulationState) -> Double {
         let reach = restLength + rodLength
         let x = abs((restLength + y[2]) * sin(y[0]) + rodLength * sin(y[1])) - reach - reachMargin
         let v = abs((restLength + y[2]) * cos(y[0]) + rodLength * cos(y[1])) - reach - reachMargin
@@ -85,7 +85,7 @@ public struct ElasticDoublePendulum: PhysicalSimulator {
     }
 
     /// Total mechanical energy (J), constant along exact solutions: the check for the equations.
-    public func energy(_ y: StateVector) -> Double {
+    public func energy(_ y: SimulationState) -> Double {
         // The reference's equations are those of a massless spring whose end carries the rod's
         // end (the rod pivots at the spring's tip), with gravity on the rod's centre of mass.
         let la = restLength + y[2], lb = 0.5 * rodLength
@@ -100,7 +100,7 @@ public struct ElasticDoublePendulum: PhysicalSimulator {
         return kinetic + potential
     }
 
-    public func scene(for y: StateVector) -> Scene { drawing.scene(theta1: y[0], theta2: y[1], extension: y[2]) }
+    public func scene(for y: SimulationState) -> Scene { drawing.scene(theta1: y[0], theta2: y[1], extension: y[2]) }
 }
 
 /// The reference's drawing on a 1600×1600 canvas, pivot at (800, 800): rod 1 (the spring) is a

@@ -5,7 +5,7 @@
 public protocol PhysicalSimulator: Sendable {
     /// Dataset name ("pendulum", …), written to the dataset description.
     var systemName: String { get }
-    /// Names of the state components, in `StateVector` order.
+    /// Names of the state components, in `SimulationState` order.
     var stateNames: [String] { get }
     /// Seconds between frames.
     var frameInterval: Double { get }
@@ -17,25 +17,25 @@ public protocol PhysicalSimulator: Sendable {
     var defaultChannels: Int { get }
 
     /// The vector field dy/dt = f(y) (all systems here are autonomous).
-    func derivative(_ y: StateVector) -> StateVector
+    func derivative(_ y: SimulationState) -> SimulationState
 
     /// Draws an initial state for trajectory `trajectory` of a dataset of `frames` frames.
-    func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> StateVector
+    func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> SimulationState
 
     /// The rejection rule over a trajectory's frame states (true = keep).
-    func accepts(_ frameStates: [StateVector]) -> Bool
+    func accepts(_ frameStates: [SimulationState]) -> Bool
 
     /// The state `t` seconds after `initial` (t ≥ 0).
-    func state(at t: Double, from initial: StateVector) -> StateVector
+    func state(at t: Double, from initial: SimulationState) -> SimulationState
 
     /// States at frames 0..<frames (frame 0 is `initial`); equal to `state(at: k·dt)` bit for bit.
-    func frameStates(from initial: StateVector, frames: Int) -> [StateVector]
+    func frameStates(from initial: SimulationState, frames: Int) -> [SimulationState]
 
     /// The drawing of a state.
-    func scene(for state: StateVector) -> Scene
+    func scene(for state: SimulationState) -> Scene
 
     /// Renders a state (size × size × channels, uint8) into `buffer`.
-    func render(_ state: StateVector, width: Int, height: Int, channels: Int, samplesPerAxis: Int,
+    func render(_ state: SimulationState, width: Int, height: Int, channels: Int, samplesPerAxis: Int,
                 into buffer: UnsafeMutableBufferPointer<UInt8>)
 
     /// Dataset splits for `trajectories` trajectories of `frames` frames.
@@ -46,17 +46,17 @@ public extension PhysicalSimulator {
     var stateDimension: Int { stateNames.count }
     var substepLength: Double { frameInterval / Double(substepsPerFrame) }
 
-    func accepts(_ frameStates: [StateVector]) -> Bool { true }
+    func accepts(_ frameStates: [SimulationState]) -> Bool { true }
 
     /// Advances one frame interval (the exact step sequence every frame state uses).
     @inline(__always)
-    func advanceFrame(_ y: StateVector) -> StateVector {
-        RungeKutta4.integrate(y, steps: substepsPerFrame, h: substepLength, derivative)
+    func advanceFrame(_ y: SimulationState) -> SimulationState {
+        SimulationRK4.integrate(y, steps: substepsPerFrame, h: substepLength, derivative)
     }
 
     /// States at frames 0..<frames (frame 0 is `initial`).
-    func frameStates(from initial: StateVector, frames: Int) -> [StateVector] {
-        var states: [StateVector] = []
+    func frameStates(from initial: SimulationState, frames: Int) -> [SimulationState] {
+        var states: [SimulationState] = []
         states.reserveCapacity(frames)
         var y = initial
         for k in 0..<frames {
@@ -68,7 +68,7 @@ public extension PhysicalSimulator {
 
     /// Integrates whole frames, then the remainder with the same substep length (plus one shorter
     /// final step). A time within 1e-9 frames of a frame time gives exactly that frame's state.
-    func state(at t: Double, from initial: StateVector) -> StateVector {
+    func state(at t: Double, from initial: SimulationState) -> SimulationState {
         precondition(t >= 0 && t.isFinite, "state(at:) needs a finite t ≥ 0, got \(t)")
         let position = t / frameInterval
         let nearest = position.rounded()
@@ -80,22 +80,22 @@ public extension PhysicalSimulator {
         if remainder > 0 {
             let h = substepLength
             let fullSteps = min(Int((remainder / h).rounded(.down)), substepsPerFrame)
-            y = RungeKutta4.integrate(y, steps: fullSteps, h: h, derivative)
+            y = SimulationRK4.integrate(y, steps: fullSteps, h: h, derivative)
             let rest = remainder - Double(fullSteps) * h
-            if rest > 1e-15 { y = RungeKutta4.step(y, rest, derivative) }
+            if rest > 1e-15 { y = SimulationRK4.step(y, rest, derivative) }
         }
         return y
     }
 
-    func render(_ state: StateVector, width: Int, height: Int, channels: Int, samplesPerAxis: Int,
+    func render(_ state: SimulationState, width: Int, height: Int, channels: Int, samplesPerAxis: Int,
                 into buffer: UnsafeMutableBufferPointer<UInt8>) {
-        Rasterizer.render(scene(for: state), width: width, height: height, channels: channels,
+        SceneRasterizer.render(scene(for: state), width: width, height: height, channels: channels,
                           samplesPerAxis: samplesPerAxis, into: buffer)
     }
 
     /// One frame as a new buffer.
-    func render(_ state: StateVector, size: Int, channels: Int,
-                samplesPerAxis: Int = Rasterizer.defaultSamplesPerAxis) -> [UInt8] {
+    func render(_ state: SimulationState, size: Int, channels: Int,
+                samplesPerAxis: Int = SceneRasterizer.defaultSamplesPerAxis) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: size * size * channels)
         out.withUnsafeMutableBufferPointer {
             render(state, width: size, height: size, channels: channels, samplesPerAxis: samplesPerAxis, into: $0)
@@ -104,14 +104,14 @@ public extension PhysicalSimulator {
     }
 
     /// The frame at any time t after `initial` (not only frame times), to score interpolation.
-    func render(at t: Double, from initial: StateVector, size: Int, channels: Int,
-                samplesPerAxis: Int = Rasterizer.defaultSamplesPerAxis) -> [UInt8] {
+    func render(at t: Double, from initial: SimulationState, size: Int, channels: Int,
+                samplesPerAxis: Int = SceneRasterizer.defaultSamplesPerAxis) -> [UInt8] {
         render(state(at: t, from: initial), size: size, channels: channels, samplesPerAxis: samplesPerAxis)
     }
 
     /// 80/10/10 by trajectory id, shuffled by the seed (the reference's 960/120/120 of 1200).
     func defaultSplits(trajectories: Int, frames: Int, seed: UInt64) -> DatasetSplits {
-        DatasetSplitter.byTrajectory(count: trajectories, seed: seed)
+        TrajectorySplitter.byTrajectory(count: trajectories, seed: seed)
     }
 
     func description(frames: Int, size: Int, channels: Int) -> DatasetDescription {
@@ -121,12 +121,12 @@ public extension PhysicalSimulator {
 
     /// `[Double]` conveniences for callers holding `FrameSequence.states` rows.
     func state(at t: Double, from initial: [Double]) -> [Double] {
-        let y = state(at: t, from: StateVector(packing: initial, dimension: stateDimension))
+        let y = state(at: t, from: SimulationState(packing: initial, dimension: stateDimension))
         return y.unpacked(stateDimension)
     }
 }
 
-extension StateVector {
+extension SimulationState {
     /// Packs up to 8 components (missing ones are zero).
     public init(packing values: [Double], dimension: Int) {
         precondition(values.count == dimension && dimension <= 8,
@@ -139,7 +139,7 @@ extension StateVector {
 }
 
 /// Seeded train/validation/test splits.
-public enum DatasetSplitter {
+public enum TrajectorySplitter {
     /// Shuffles ids 0..<count with a stream derived from `seed`, then takes 80% / 10% / rest.
     public static func byTrajectory(count: Int, seed: UInt64, trainFraction: Double = 0.8,
                                     validationFraction: Double = 0.1) -> DatasetSplits {

@@ -17,7 +17,7 @@ public enum PhysicalSystem: String, CaseIterable, Sendable {
 
     /// A generator with this system's defaults for every option left nil.
     public func generator(trajectories: Int? = nil, frames: Int? = nil, size: Int? = nil, channels: Int? = nil,
-                          seed: UInt64 = 0, samplesPerAxis: Int = Rasterizer.defaultSamplesPerAxis) throws -> DatasetGenerator {
+                          seed: UInt64 = 0, samplesPerAxis: Int = SceneRasterizer.defaultSamplesPerAxis) throws -> DatasetGenerator {
         let s = simulator
         return try DatasetGenerator(simulator: s, trajectories: trajectories ?? s.defaultTrajectories,
                                     frames: frames ?? s.defaultFrames, size: size ?? s.defaultSize,

@@ -37,7 +37,7 @@ public struct RigidDoublePendulum: PhysicalSimulator {
     public var stateNames: [String] { ["theta1", "theta2", "theta1_dot", "theta2_dot"] }
 
     @inline(__always)
-    public func derivative(_ y: StateVector) -> StateVector {
+    public func derivative(_ y: SimulationState) -> SimulationState {
         let delta = y[0] - y[1], c = cos(delta), s = sin(delta)
         let t1 = y[2], t2 = y[3]
         let m11 = (mass1 / 3 + mass2) * length1 * length1
@@ -48,15 +48,15 @@ public struct RigidDoublePendulum: PhysicalSimulator {
         let f2 = 0.5 * mass2 * length1 * length2 * s * t1 * t1 - 0.5 * mass2 * gravity * length2 * sin(y[1])
             - jointFriction * (t2 - t1)
         let det = m11 * m22 - m12 * m12          // > 0: the mass matrix is positive definite
-        var d = StateVector(repeating: 0)
+        var d = SimulationState(repeating: 0)
         d[0] = t1; d[1] = t2
         d[2] = (m22 * f1 - m12 * f2) / det
         d[3] = (m11 * f2 - m12 * f1) / det
         return d
     }
 
-    public func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> StateVector {
-        var y = StateVector(repeating: 0)
+    public func sampleInitialState(trajectory: Int, frames: Int, rng: inout RNG) -> SimulationState {
+        var y = SimulationState(repeating: 0)
         y[0] = rng.uniform(initialTheta1.lowerBound, initialTheta1.upperBound)
         y[1] = rng.uniform(initialTheta2.lowerBound, initialTheta2.upperBound)
         y[2] = rng.uniform(initialTheta1Rate.lowerBound, initialTheta1Rate.upperBound)
@@ -65,7 +65,7 @@ public struct RigidDoublePendulum: PhysicalSimulator {
     }
 
     /// Kinetic plus potential energy (J), height measured upwards from the pivot.
-    public func energy(_ y: StateVector) -> Double {
+    public func energy(_ y: SimulationState) -> Double {
         let delta = y[0] - y[1], t1 = y[2], t2 = y[3]
         let kinetic = 0.5 * (mass1 / 3 + mass2) * length1 * length1 * t1 * t1
             + 0.5 * (mass2 / 3) * length2 * length2 * t2 * t2
@@ -74,7 +74,7 @@ public struct RigidDoublePendulum: PhysicalSimulator {
         return kinetic + potential
     }
 
-    public func scene(for y: StateVector) -> Scene {
+    public func scene(for y: SimulationState) -> Scene {
         drawing.scene(theta1: y[0], theta2: y[1], length1: length1, length2: length2)
     }
 }

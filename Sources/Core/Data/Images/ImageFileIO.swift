@@ -6,7 +6,7 @@ import Darwin
 
 /// Whole-file reads and atomic writes (temporary file in the same directory, fsync, rename), so a
 /// crash never leaves a half-written image behind. Errors name the path and the OS reason.
-enum AtomicFile {
+enum ImageFileIO {
     static func read(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw ImageCodecError(source: path, reason: "cannot open: \(osError())") }

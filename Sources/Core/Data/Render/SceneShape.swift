@@ -1,7 +1,7 @@
 /// Analytic shapes in continuous canvas coordinates: the canvas is the unit square, x to the
 /// right and y **down** (image convention, as the reference's Pillow drawing code), and a pixel
 /// (row i, column j) of a W×H raster covers [j/W, (j+1)/W) × [i/H, (i+1)/H).
-public enum Shape: Sendable, Equatable {
+public enum SceneShape: Sendable, Equatable {
     case box(OrientedBox)
     case disc(Disc)
 
@@ -82,9 +82,9 @@ public struct Disc: Sendable, Equatable {
 
 /// A shape with its fill colour.
 public struct PaintedShape: Sendable, Equatable {
-    public var shape: Shape
+    public var shape: SceneShape
     public var colour: RGBColour
-    public init(_ shape: Shape, _ colour: RGBColour) { self.shape = shape; self.colour = colour }
+    public init(_ shape: SceneShape, _ colour: RGBColour) { self.shape = shape; self.colour = colour }
 }
 
 /// What one frame shows: a background and shapes painted in order (later ones on top).

@@ -6,7 +6,7 @@
 /// Speed comes from the exact signed distances: a pixel whose centre is farther than half a pixel
 /// diagonal from every shape boundary is uniformly covered, so it is coloured from one evaluation;
 /// only edge pixels are supersampled, and pixels outside every shape's bounds are background.
-public enum Rasterizer {
+public enum SceneRasterizer {
     public static let defaultSamplesPerAxis = 8
 
     public static func render(_ scene: Scene, width: Int, height: Int, channels: Int,

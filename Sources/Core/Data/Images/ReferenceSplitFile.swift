@@ -2,7 +2,7 @@ import Foundation
 
 /// Reads and writes the reference's split files (`data_split_dict_<seed>.json`:
 /// {"train": [ids], "val": [ids], "test": [ids]}).
-public enum SplitFile {
+public enum ReferenceSplitFile {
     public static func read(_ path: String, trajectoryCount: Int) throws -> DatasetSplits {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw IngestError("\(path): cannot read the split file")
