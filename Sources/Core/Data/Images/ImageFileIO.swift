@@ -14,7 +14,7 @@ enum ImageFileIO {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { posixRead(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw ImageCodecError(source: path, reason: "read failed: \(osError())")
@@ -31,7 +31,7 @@ enum ImageFileIO {
         guard fd >= 0 else { throw ImageCodecError(source: path, reason: "cannot create \(temporary): \(osError())") }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeBytes { posixWrite(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
                 let reason = osError(); close(fd); unlink(temporary)
@@ -52,3 +52,7 @@ enum ImageFileIO {
 
     private static func osError() -> String { String(cString: strerror(errno)) }
 }
+
+// The enum's own `read`/`write` shadow the C functions inside it.
+private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
+private func posixWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }

@@ -96,8 +96,12 @@ public struct DatasetGenerator: Sendable {
     private func generateBatch(_ ids: [Int], workers: Int) throws -> [FrameSequence] {
         if workers <= 1 || ids.count == 1 { return try ids.map { try trajectory($0) } }
         let box = ResultBox(count: ids.count)
-        DispatchQueue.concurrentPerform(iterations: ids.count) { i in
-            box.set(i, Result { try trajectory(ids[i]) })
+        // `workers` strided lanes, so --threads really bounds the parallelism.
+        let lanes = min(workers, ids.count)
+        DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            for i in stride(from: lane, to: ids.count, by: lanes) {
+                box.set(i, Result { try trajectory(ids[i]) })
+            }
         }
         return try box.results.map { try $0!.get() }
     }
