@@ -160,6 +160,7 @@ final class SimulatorTests: XCTestCase {
                 XCTAssertNotEqual(try other.trajectory(id).states, a.states, "\(system) \(id): the seed matters")
             }
             XCTAssertNotEqual(try small.trajectory(0).states, try small.trajectory(1).states)
+            XCTAssertEqual(try small.lazyTrajectories.map { try $0.get().frames }, streamed.map(\.frames), "lazy = streamed")
         }
     }
 

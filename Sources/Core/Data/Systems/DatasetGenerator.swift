@@ -76,6 +76,12 @@ public struct DatasetGenerator: Sendable {
                              frames: pixels, stateDimension: d, states: flat)
     }
 
+    /// All trajectories as a lazy sequence, generated one by one on demand (serially). Elements
+    /// are `Result`s because a pathological configuration can exhaust the rejection budget.
+    public var lazyTrajectories: LazyMapSequence<Range<Int>, Result<FrameSequence, Error>> {
+        (0..<trajectories).lazy.map { id in Result { try self.trajectory(id) } }
+    }
+
     /// Streams all trajectories in id order to `consume`, generating `batch` of them at a time in
     /// parallel (so memory stays at one batch however large the dataset), and reports
     /// `progress(done, total)` after each batch.

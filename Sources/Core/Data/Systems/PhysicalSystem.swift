@@ -25,4 +25,13 @@ public enum PhysicalSystem: String, CaseIterable, Sendable {
     }
 
     public static var allNames: String { PhysicalSystem.allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// Generates a dataset with this system's defaults for every option left nil, streaming each
+    /// trajectory (in id order) to `consume`.
+    public func generate(trajectories: Int? = nil, frames: Int? = nil, size: Int? = nil, channels: Int? = nil,
+                         seed: UInt64 = 0, progress: ((Int, Int) -> Void)? = nil,
+                         _ consume: (FrameSequence) throws -> Void) throws {
+        try generator(trajectories: trajectories, frames: frames, size: size, channels: channels, seed: seed)
+            .generate(progress: progress, consume)
+    }
 }
