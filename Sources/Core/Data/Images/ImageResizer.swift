@@ -5,7 +5,8 @@
 /// detail aliases. Enlarging uses a plain interpolation kernel (bicubic with a = −0.5 as Pillow, or
 /// bilinear). Each axis is handled independently, so a 1600→128 by 900→128 resize shrinks both
 /// ways, and a mixed shrink/enlarge picks per axis. Weights of every output pixel sum to 1, so a
-/// constant image stays exactly constant.
+/// constant image stays exactly constant. At the borders, kernel taps outside the image are dropped
+/// and the rest renormalized (Pillow's convention; checked against torch's antialiased bicubic).
 public enum ResizeFilter: String, Sendable, CaseIterable {
     /// Area when shrinking, bicubic when enlarging (the default).
     case automatic
@@ -102,12 +103,12 @@ public enum ImageResizer {
                 let centre = (Double(o) + 0.5) * scale
                 let first = Int((centre - support * stretch).rounded(.down))
                 let last = Int((centre + support * stretch).rounded(.up))
-                for i in first...last {
+                // Taps outside the image are dropped and the rest renormalized, as Pillow does.
+                for i in max(first, 0)...min(last, inSize - 1) {
                     let w = kernel((Double(i) + 0.5 - centre) / stretch)
-                    if w != 0 { taps.append((min(max(i, 0), inSize - 1), w)) }   // clamp-to-edge
+                    if w != 0 { taps.append((i, w)) }
                 }
             }
-            // Merge clamped duplicates and normalise.
             var merged: [Int: Double] = [:]
             for (i, w) in taps { merged[i, default: 0] += w }
             let first = merged.keys.min()!, last = merged.keys.max()!
