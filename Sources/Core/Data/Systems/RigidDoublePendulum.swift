@@ -79,16 +79,16 @@ public struct RigidDoublePendulum: PhysicalSimulator {
     }
 }
 
-/// Drawn in the elastic pendulum's style (same canvas, scale, widths and colours, rod 2 drawn
-/// first and starting `jointOverlap` before rod 1's end), since the real video's look is not
-/// reproducible: 300 px per 0.205 m on a 1600 px canvas, so the rods are 300 and 262 px.
+/// Drawn with the elastic pendulum's canvas, scale, rod width and colours (the real video's look is
+/// not reproducible): 300 px per 0.205 m on a 1600-px canvas, so the rods are 300 and 262 px
+/// between their pins. Each rod is a bar with fully rounded ends centred on its two pins, so the
+/// joint sits exactly at rod 1's end and rod 2's axis ends at the physical tip. Rod 2 is drawn
+/// first, so rod 1 covers the joint as in the elastic pendulum.
 public struct RigidDoublePendulumDrawing: Sendable, Equatable {
     public var canvas = 1600.0
     public var pivot = SIMD2(800.5, 800.5)
     public var pixelsPerMetre = 300.0 / 0.205
     public var rodWidth = 90.0
-    public var jointOverlap = 35.0
-    public var cornerRadius = 20.0
     public var rod1Colour = RGBColour(63, 66, 85)
     public var rod2Colour = RGBColour(17, 93, 234)
     public var background = RGBColour.datasetBackground
@@ -98,12 +98,16 @@ public struct RigidDoublePendulumDrawing: Sendable, Equatable {
     public func scene(theta1: Double, theta2: Double, length1: Double, length2: Double) -> Scene {
         let u1 = SIMD2(sin(theta1), cos(theta1)), u2 = SIMD2(sin(theta2), cos(theta2))
         let h1 = length1 * pixelsPerMetre, h2 = length2 * pixelsPerMetre
-        let joint = pivot + (h1 - jointOverlap) * u1
-        let rod2 = OrientedBox(rodFrom: joint / canvas, direction: u2, length: (h2 + jointOverlap) / canvas,
-                               width: rodWidth / canvas, cornerRadius: cornerRadius / canvas)
-        let rod1 = OrientedBox(rodFrom: pivot / canvas, direction: u1, length: h1 / canvas,
-                               width: rodWidth / canvas, cornerRadius: cornerRadius / canvas)
-        return Scene(background: background, shapes: [PaintedShape(.box(rod2), rod2Colour),
-                                                      PaintedShape(.box(rod1), rod1Colour)])
+        let joint = pivot + h1 * u1
+        let r = rodWidth / 2
+        // A bar between two pins, extended by the half width past each so its ends are half discs.
+        func bar(from a: SIMD2<Double>, along u: SIMD2<Double>, length: Double) -> OrientedBox {
+            OrientedBox(rodFrom: (a - r * u) / canvas, direction: u, length: (length + 2 * r) / canvas,
+                        width: rodWidth / canvas, cornerRadius: r / canvas)
+        }
+        return Scene(background: background, shapes: [
+            PaintedShape(.box(bar(from: joint, along: u2, length: h2)), rod2Colour),
+            PaintedShape(.box(bar(from: pivot, along: u1, length: h1)), rod1Colour),
+        ])
     }
 }
