@@ -137,5 +137,22 @@ final class RendererTests: XCTestCase {
         XCTAssertLessThan(Double(total) / Double(direct.count), 0.01, "mean difference")
         XCTAssertLessThanOrEqual(worst, 1, "largest difference (one rounding step)")
     }
+
+    func testRigidDoublePendulumGeometry() {
+        let d = RigidDoublePendulum()
+        var y = SimulationState(repeating: 0)
+        y[0] = .pi / 2; y[1] = 0          // rod 1 points right, rod 2 hangs down from its end
+        let size = 160, scale = Double(size) / d.drawing.canvas
+        let frame = d.render(y, size: size, channels: 3)
+        let pivot = d.drawing.pivot * scale
+        let h1 = d.length1 * d.drawing.pixelsPerMetre * scale, h2 = d.length2 * d.drawing.pixelsPerMetre * scale
+        func at(_ x: Double, _ yy: Double) -> RGBColour { pixel(frame, size: size, row: Int(yy), column: Int(x)) }
+        XCTAssertEqual(at(pivot.x + h1 / 2, pivot.y), d.drawing.rod1Colour, "middle of rod 1")
+        XCTAssertEqual(at(pivot.x + h1, pivot.y), d.drawing.rod1Colour, "rod 1 covers the joint")
+        XCTAssertEqual(at(pivot.x + h1, pivot.y + h2 * 0.6), d.drawing.rod2Colour, "rod 2 below the joint")
+        XCTAssertEqual(at(pivot.x + h1, pivot.y + h2 - 1), d.drawing.rod2Colour, "rod 2 reaches the tip")
+        XCTAssertEqual(at(pivot.x + h1, pivot.y + h2 + 6), .datasetBackground, "nothing past the rounded end")
+        XCTAssertEqual(at(pivot.x - 8, pivot.y), .datasetBackground, "nothing behind the pivot")
+    }
 }
 
