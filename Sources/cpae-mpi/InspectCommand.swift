@@ -23,7 +23,13 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let reader = try DatasetReader(directory: directory)
-        if verify { _ = try reader.verify() }
+        if verify {
+            // Progress on stderr: a full verify reads every byte (seconds per GB).
+            _ = try reader.verify { done, total in
+                FileHandle.standardError.write(Data("verified shard \(done)/\(total)\r".utf8))
+                if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+            }
+        }
         let summary = DatasetSummary(reader: reader, verified: verify)
         if json {
             let encoder = JSONEncoder()

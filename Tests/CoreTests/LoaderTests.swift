@@ -195,4 +195,25 @@ final class LoaderTests: XCTestCase {
         XCTAssertLessThanOrEqual(cache.statistics.peakBytes, 48)
         XCTAssertEqual(lru.statistics.hits, 2)
     }
+
+    /// Circle-style time split: one trajectory, train frames [0, 14), validation [14, 20).
+    func testTimeSplitWindowsStayInsideTheirFrameRange() throws {
+        let timeDir = makeTemporaryDirectory("timesplit")
+        defer { removeDirectory(timeDir) }
+        let seq = try writeTestDataset(timeDir, count: 1, perShard: 1, frames: 20, height: 3, width: 3,
+                                       splits: DatasetSplits(train: [], validation: [], test: [], trainFrames: [0, 14],
+                                                             validationFrames: [14, 20], testFrames: [10, 20]))
+        let r = try DatasetReader(directory: timeDir)
+        for (split, range, count) in [(SplitName.train, 0..<14, 11), (.validation, 14..<20, 3), (.test, 10..<20, 7)] {
+            let loader = try BatchLoader(reader: r, split: split, rank: 0, worldSize: 1, localBatch: 4, seed: 2)
+            var seen: [Window] = []
+            for _ in 0..<loader.stepsPerEpoch { seen += try loader.nextBatch().windows }
+            XCTAssertEqual(seen.count, count, "\(split)")
+            XCTAssertEqual(Set(seen).count, count)
+            for w in seen {
+                XCTAssertEqual(w.trajectory, seq[0].id)
+                XCTAssertTrue(range.contains(w.t) && range.contains(w.t + 3), "\(split) window \(w) leaves \(range)")
+            }
+        }
+    }
 }

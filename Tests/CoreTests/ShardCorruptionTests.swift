@@ -100,7 +100,7 @@ final class ShardCorruptionTests: XCTestCase {
         patchHeader(&b, payloadOffset: 16, 1 << 20); patchHeader(&b, payloadOffset: 20, 1 << 14)
         patchHeader(&b, payloadOffset: 24, 1 << 14); patchHeader(&b, payloadOffset: 28, 4)
         try write(b, shardPaths[0])
-        expectError(.implausibleHeader, ["exceeds 4 GiB"]) { try ShardReader(path: shardPaths[0]) }
+        expectError(.implausibleHeader, ["exceeds 1 GiB"]) { try ShardReader(path: shardPaths[0]) }
         // 0xFFFFFFFF frames / trajectories.
         for field in [16, 36] {
             b = original
@@ -181,19 +181,29 @@ final class ShardCorruptionTests: XCTestCase {
 
     func testSeekTableDisagreements() throws {
         let original = try bytes(shardPaths[0])
-        let n = 3, tableStart = original.count - (17 + 8 * n)
+        let n = 3, tableStart = original.count - ShardFormat.seekTableBytes(trajectories: n)
         var b = original
-        b[tableStart + 12] ^= 0x01   // raw size of frame 0
+        b[tableStart + 8 + 8 + 4] ^= 0x01   // raw size of frame 1 (trajectory 100)
         try write(b, shardPaths[0])
         expectError(.sizeMismatch, ["trajectory 100", "raw bytes"]) { try ShardReader(path: shardPaths[0]) }
         b = original
-        b[tableStart + 8] ^= 0x01    // compressed size of frame 0: sizes no longer add up
+        b[tableStart + 8 + 8] ^= 0x01        // compressed size of trajectory 100: sizes no longer add up
         try write(b, shardPaths[0])
         expectError(.sizeMismatch, ["add up"]) { try ShardReader(path: shardPaths[0]) }
         b = original
-        b[b.count - 5] = 0x80        // descriptor: checksum flag we never write
+        b[tableStart + 12] ^= 0x01           // raw size of the header frame must be 0
         try write(b, shardPaths[0])
-        expectError(.seekTableCorrupted, ["descriptor"]) { try ShardReader(path: shardPaths[0]) }
+        expectError(.seekTableCorrupted, ["entry 0"]) { try ShardReader(path: shardPaths[0]) }
+        b = original
+        b[b.count - 5] = 0x80                // descriptor: checksum flag we never write
+        try write(b, shardPaths[0])
+        expectError(.seekTableCorrupted, ["checksum flag"]) { try ShardReader(path: shardPaths[0]) }
+        b[b.count - 5] = 0x04                // a reserved bit
+        try write(b, shardPaths[0])
+        expectError(.seekTableCorrupted, ["reserved bits"]) { try ShardReader(path: shardPaths[0]) }
+        b[b.count - 5] = 0x03                // unused bits: ignored, as the seekable format requires
+        try write(b, shardPaths[0])
+        XCTAssertNoThrow(try ShardReader(path: shardPaths[0]))
     }
 
     /// A frame whose zstd content size is not T·H·W·C although the seek table claims it is.
@@ -206,7 +216,7 @@ final class ShardCorruptionTests: XCTestCase {
         frame = Array(frame.prefix(n))
         let payload = h.encoded()
         var lead = ByteWriter(); lead.u32(0x184D_2A50); lead.u32(UInt32(payload.count))
-        let table = SeekTable(compressedSizes: [frame.count], rawSizes: [8]).encoded()
+        let table = SeekTable(headerFrameBytes: lead.data.count + payload.count, compressedSizes: [frame.count], rawSizes: [8]).encoded()
         let path = dir + "/../crafted-\(UUID().uuidString).cpz"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try write(lead.data + payload + frame + table, path)

@@ -141,10 +141,24 @@ final class ShardFormatTests: XCTestCase {
         let (status, out) = try runTool("/usr/bin/zstd", ["-q", "-d", "-c", path])
         XCTAssertEqual(status, 0)
         XCTAssertEqual(Array(out), seqs.flatMap(\.frames))
-        // Standard seekable footer: n, descriptor, magic 0x8F92EAB1 as the last bytes.
+        // Standard seekable footer: n + 1 frames (header frame included), descriptor, magic 0x8F92EAB1
+        // as the last bytes; walking the entries' compressed sizes from offset 0 lands on every frame
+        // and ends exactly at the seek table, as a generic seekable reader would do it.
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         XCTAssertEqual(Array(bytes.suffix(4)), [0xB1, 0xEA, 0x92, 0x8F])
-        XCTAssertEqual(Array(bytes.suffix(9).prefix(5)), [4, 0, 0, 0, 0])
+        XCTAssertEqual(Array(bytes.suffix(9).prefix(5)), [5, 0, 0, 0, 0])
+        let r = ByteReader(bytes)
+        let tableStart = bytes.count - (8 + 5 * 8 + 9)
+        XCTAssertEqual(r.u32(tableStart), 0x184D_2A5E)
+        var offset = 0
+        for i in 0..<5 {
+            let c = Int(r.u32(tableStart + 8 + 8 * i)), d = Int(r.u32(tableStart + 12 + 8 * i))
+            XCTAssertEqual(d, i == 0 ? 0 : 7 * 5 * 6 * 3)
+            // Each frame starts where the running sum says: skippable magic first, then zstd frames.
+            XCTAssertEqual(r.u32(offset), i == 0 ? 0x184D_2A50 : 0xFD2F_B528, "frame \(i)")
+            offset += c
+        }
+        XCTAssertEqual(offset, tableStart)
         XCTAssertEqual(Array(bytes.prefix(4)), [0x50, 0x2A, 0x4D, 0x18])
         XCTAssertEqual(Array(bytes[8..<16]), Array("CPAESHRD".utf8))
     }

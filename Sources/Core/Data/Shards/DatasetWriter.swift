@@ -81,7 +81,7 @@ public final class DatasetWriter {
             }
         }
         guard compressed.count <= Int(UInt32.max) else {
-            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory \(sequence.id) compresses to \(compressed.count) bytes, over the 4 GiB seek-table limit")
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory \(sequence.id) compresses to \(compressed.count) bytes, over the seek-table limit of 4 GiB")
         }
         pendingFrames.append(compressed)
         pendingIDs.append(sequence.id)
@@ -119,7 +119,7 @@ public final class DatasetWriter {
         var lead = ByteWriter()
         lead.u32(ShardFormat.skippableHeaderMagic)
         lead.u32(UInt32(payload.count))
-        let table = SeekTable(compressedSizes: pendingFrames.map(\.count),
+        let table = SeekTable(headerFrameBytes: lead.data.count + payload.count, compressedSizes: pendingFrames.map(\.count),
                               rawSizes: Array(repeating: header.bytesPerTrajectory, count: pendingIDs.count)).encoded()
         let chunks = [lead.data, payload] + pendingFrames + [table]
         var sha = SHA256()

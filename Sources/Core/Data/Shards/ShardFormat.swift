@@ -8,13 +8,18 @@
 ///     8+P           Σ c_i               trajectory i: ONE regular zstd frame of T·H·W·C bytes
 ///                                       (frame-major T×H×W×C uint8), content size set, content
 ///                                       checksum (XXH64 low 32 bits) on
-///     end−(17+8n)   4                   0x184D2A5E  skippable magic (zstd seekable-format seek table)
-///                   4                   8n + 9
-///                   8n                  per trajectory: c_i compressed size u32, d_i raw size u32
-///                   4                   n (number of frames)
-///                   1                   descriptor 0 (no per-entry checksums: each frame carries
-///                                       zstd's own; reserved bits must be 0)
+///     end−(25+8n)   4                   0x184D2A5E  skippable magic (zstd seekable-format seek table)
+///                   4                   8(n+1) + 9
+///                   8                   entry 0, the header frame: compressed size 8+P u32, raw size 0
+///                   8n                  entry 1+i, trajectory i: c_i compressed size u32, d_i raw size u32
+///                   4                   n + 1 (number of frames before the seek table, skippable included)
+///                   1                   descriptor: bit 7 checksum flag = 0 (each frame carries zstd's own
+///                                       checksum), bits 6–2 reserved = 0, bits 1–0 unused (ignored)
 ///                   4                   0x8F92EAB1  seekable magic (last 4 bytes of the file)
+///
+/// The seek table follows the zstd seekable format exactly (the cumulative compressed sizes are the
+/// file offsets of the frames, the skippable header frame counts as a frame with raw size 0), so
+/// standard seekable readers can jump to a trajectory too.
 ///
 /// Header payload (P = 64 + 8n + 8·n·T·S bytes exactly):
 ///
@@ -33,8 +38,10 @@ public enum ShardFormat {
     static let seekableFooterMagic: UInt32 = 0x8F92_EAB1
     static let fixedHeaderBytes = 64
     static let seekFooterBytes = 9
-    /// Smallest possible file: header frame with n = 0 plus an empty seek table.
-    static let minimumFileBytes = 8 + fixedHeaderBytes + 8 + seekFooterBytes
+    /// Seek-table frame for n trajectories: frame header, n + 1 entries, footer.
+    static func seekTableBytes(trajectories n: Int) -> Int { 8 + 8 * (n + 1) + seekFooterBytes }
+    /// Smallest possible file: header frame with n = 0 plus its seek table.
+    static let minimumFileBytes = 8 + fixedHeaderBytes + seekTableBytes(trajectories: 0)
 
     // Plausibility limits, checked before any allocation sized by a header field.
     static let maxFrames = 1 << 20
@@ -43,22 +50,24 @@ public enum ShardFormat {
     static let maxStateDimension = 1024
     static let maxTrajectories = 1 << 20
     static let maxHeaderBytes = 1 << 30
-    static let maxTrajectoryBytes = Int(UInt32.max)   // the seek table stores raw sizes as u32
+    /// 1 GiB, the largest frame the reference seekable decoder accepts
+    /// (ZSTD_SEEKABLE_MAX_FRAME_DECOMPRESSED_SIZE); a 1,212-frame 3×128×128 trajectory is 60 MB.
+    static let maxTrajectoryBytes = 1 << 30
 }
 
-/// The zstd seekable-format seek table: compressed and raw size of every frame.
+/// The zstd seekable-format seek table of a shard: the header frame's entry, then one per trajectory.
 struct SeekTable: Equatable {
+    var headerFrameBytes: Int
     var compressedSizes: [Int]
     var rawSizes: [Int]
-
-    var frameBytes: Int { 8 + 8 * compressedSizes.count + ShardFormat.seekFooterBytes }
 
     func encoded() -> [UInt8] {
         var w = ByteWriter()
         w.u32(ShardFormat.skippableSeekTableMagic)
-        w.u32(UInt32(8 * compressedSizes.count + ShardFormat.seekFooterBytes))
+        w.u32(UInt32(ShardFormat.seekTableBytes(trajectories: compressedSizes.count) - 8))
+        w.u32(UInt32(headerFrameBytes)); w.u32(0)
         for (c, d) in zip(compressedSizes, rawSizes) { w.u32(UInt32(c)); w.u32(UInt32(d)) }
-        w.u32(UInt32(compressedSizes.count))
+        w.u32(UInt32(compressedSizes.count + 1))
         w.bytes([0])
         w.u32(ShardFormat.seekableFooterMagic)
         return w.data

@@ -65,7 +65,7 @@ public struct ShardHeader: Equatable {
         if n > ShardFormat.maxTrajectories { problems.append("trajectory count \(n) (≤ \(ShardFormat.maxTrajectories))") }
         if p[48..<64].contains(where: { $0 != 0 }) { problems.append("reserved bytes 48–63 not zero") }
         if problems.isEmpty, t * h * wd * c > ShardFormat.maxTrajectoryBytes {
-            problems.append("trajectory size \(t)×\(h)×\(wd)×\(c) bytes exceeds 4 GiB")
+            problems.append("trajectory size \(t)×\(h)×\(wd)×\(c) bytes exceeds 1 GiB")
         }
         guard problems.isEmpty, let size = payloadSize(count: n, frames: t, stateDimension: s) else {
             let what = problems.isEmpty ? "header would exceed \(ShardFormat.maxHeaderBytes) bytes" : problems.joined(separator: ", ")

@@ -26,7 +26,7 @@ public final class ShardReader {
             throw DatasetError(.notAShard, "\(path) is not a cpae shard (first 4 bytes \(hex32(leadReader.u32(0))), expected zstd skippable magic 0x184d2a50) — \(regenerateAdvice)")
         }
         let payloadSize = Int(leadReader.u32(4))
-        let room = fileSize - 8 - Int64(8 + ShardFormat.seekFooterBytes)
+        let room = fileSize - 8 - Int64(ShardFormat.seekTableBytes(trajectories: 0))
         guard payloadSize >= ShardFormat.fixedHeaderBytes, Int64(payloadSize) <= room else {
             throw DatasetError(.truncated, "\(path): header frame claims \(payloadSize) bytes but the file (\(fileSize) bytes) has room for at most \(room) — truncated or header corrupted; \(regenerateAdvice)")
         }
@@ -37,7 +37,7 @@ public final class ShardReader {
         }
         let n = Int(ByteReader(fixed).u32(36))
         // The seek table's size follows from n; make sure it fits before reading the header body.
-        let tableBytes = 8 + 8 * n + ShardFormat.seekFooterBytes
+        let tableBytes = ShardFormat.seekTableBytes(trajectories: n)
         guard Int64(8 + payloadSize + tableBytes) <= fileSize else {
             throw DatasetError(.truncated, "\(path): header (\(payloadSize) bytes) plus seek table for \(n) trajectories (\(tableBytes) bytes) exceed the file size \(fileSize) — truncated; \(regenerateAdvice)")
         }
@@ -51,21 +51,25 @@ public final class ShardReader {
         guard t.u32(footer + 5) == ShardFormat.seekableFooterMagic else {
             throw DatasetError(.seekTableCorrupted, "\(path): last 4 bytes are \(hex32(t.u32(footer + 5))), expected the zstd seekable magic 0x8f92eab1 — the file is truncated or has bytes appended; \(regenerateAdvice)")
         }
+        // Bits 1–0 are "unused" in the seekable format: a compliant reader ignores them.
         let descriptor = table[footer + 4]
-        guard descriptor == 0 else {
-            throw DatasetError(.seekTableCorrupted, "\(path): seek-table descriptor byte is \(descriptor), expected 0 (reserved bits set / unexpected checksum flag) — \(regenerateAdvice)")
+        guard descriptor & 0xFC == 0 else {
+            throw DatasetError(.seekTableCorrupted, "\(path): seek-table descriptor byte is \(hex32(UInt32(descriptor))): \(descriptor & 0x80 != 0 ? "checksum flag set (cpae shards never set it)" : "reserved bits set") — \(regenerateAdvice)")
         }
-        guard Int(t.u32(footer)) == n else {
-            throw DatasetError(.seekTableCorrupted, "\(path): seek table lists \(t.u32(footer)) frames but the header lists \(n) trajectories — the file is truncated, appended to or corrupted; \(regenerateAdvice)")
+        guard Int(t.u32(footer)) == n + 1 else {
+            throw DatasetError(.seekTableCorrupted, "\(path): seek table lists \(t.u32(footer)) frames but the header lists \(n) trajectories (+1 header frame) — the file is truncated, appended to or corrupted; \(regenerateAdvice)")
         }
         guard t.u32(0) == ShardFormat.skippableSeekTableMagic, Int(t.u32(4)) == tableBytes - 8 else {
             throw DatasetError(.seekTableCorrupted, "\(path): seek-table frame header is (\(hex32(t.u32(0))), \(t.u32(4))), expected (0x184d2a5e, \(tableBytes - 8)) — \(regenerateAdvice)")
+        }
+        guard Int(t.u32(8)) == 8 + payloadSize, t.u32(12) == 0 else {
+            throw DatasetError(.seekTableCorrupted, "\(path): seek-table entry 0 is (\(t.u32(8)), \(t.u32(12))), expected the header frame (\(8 + payloadSize), 0) — \(regenerateAdvice)")
         }
         let raw = header.bytesPerTrajectory
         var compressed: [Int] = [], raws: [Int] = [], offsets: [Int64] = []
         var offset = Int64(8 + payloadSize)
         for i in 0..<n {
-            let c = Int(t.u32(8 + 8 * i)), d = Int(t.u32(12 + 8 * i))
+            let c = Int(t.u32(16 + 8 * i)), d = Int(t.u32(20 + 8 * i))
             guard d == raw else {
                 throw DatasetError(.sizeMismatch, "\(path), trajectory \(header.trajectoryIDs[i]) (frame \(i)): seek table says \(d) raw bytes, the shape \(header.frameCount)×\(header.height)×\(header.width)×\(header.channels) needs \(raw) — \(regenerateAdvice)")
             }
@@ -78,7 +82,7 @@ public final class ShardReader {
         guard offset + Int64(tableBytes) == fileSize else {
             throw DatasetError(.sizeMismatch, "\(path): header + \(n) frames + seek table add up to \(offset + Int64(tableBytes)) bytes but the file has \(fileSize) — truncated, appended to or corrupted; \(regenerateAdvice)")
         }
-        seekTable = SeekTable(compressedSizes: compressed, rawSizes: raws)
+        seekTable = SeekTable(headerFrameBytes: 8 + payloadSize, compressedSizes: compressed, rawSizes: raws)
         self.offsets = offsets
     }
 
