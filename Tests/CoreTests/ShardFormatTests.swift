@@ -83,7 +83,7 @@ final class ShardFormatTests: XCTestCase {
         var rng = RNG(seed: 11)
         let bytes = (0..<(3 << 20) + 17).map { _ in UInt8(truncatingIfNeeded: rng.next()) }   // > 1 read chunk
         let path = dir + "/blob"
-        try AtomicFile.write([bytes], to: path)
+        try AtomicFile.write(bytes, to: path)
         let (status, out) = try runTool("/usr/bin/sha256sum", [path])
         XCTAssertEqual(status, 0)
         let expected = String(decoding: out, as: UTF8.self).split(separator: " ").first.map(String.init)

@@ -7,7 +7,9 @@ extension Autoencoder {
 
     public func save(to path: String, optimizer: Adam? = nil, metadata: [String: String] = [:]) throws {
         var meta = metadata
-        meta[Self.configKey] = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys   // identical runs must write identical bytes
+        meta[Self.configKey] = String(decoding: try encoder.encode(config), as: UTF8.self)
         try Checkpoint.save(to: path, store: store, optimizer: optimizer, metadata: meta)
     }
 

@@ -65,8 +65,8 @@ public final class AutoencoderTrainer {
         // rank, so the finiteness verdict below is too; the count says on how many ranks it began.
         let reduceStart = DispatchTime.now().uptimeNanoseconds
         let replicas = Float(group.replicas)
-        var packed: [Double] = [terms.reconstruction, terms.latent, terms.prediction,
-                                terms.allFinite && gradientIsFinite() ? 0 : 1]
+        let localFinite = terms.allFinite && gradientIsFinite()
+        var packed: [Double] = [terms.reconstruction, terms.latent, terms.prediction, localFinite ? 0 : 1]
         if group.replicas > 1 {
             group.sum(store.gradients, count: store.parameterCount)
             packed.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: $0.count) }
@@ -81,9 +81,12 @@ public final class AutoencoderTrainer {
 
         var skipped = false
         if packed[3] > 0 || !terms.allFinite {
+            // Every rank knows the verdict, so every rank joins this extra collective to name a culprit.
+            var culprit = [localFinite ? -1 : Double(group.rank)]
+            culprit.withUnsafeMutableBufferPointer { group.maximum($0.baseAddress!, count: 1) }
             let bad = terms.named.filter { !$0.1.isFinite }.map { $0.0 }
             let what = (bad.isEmpty ? "gradient" : "loss term " + bad.joined(separator: ", "))
-                + " (first seen on \(Int(packed[3])) of \(group.replicas) rank(s))"
+                + (culprit[0] >= 0 ? " (on rank \(Int(culprit[0]))" + (packed[3] > 1 ? " and \(Int(packed[3]) - 1) other rank(s))" : ")") : "")
             if settings.nonFinite == .stop { throw TrainingError.nonFinite(step: stepsTaken + 1, what: what) }
             skipped = true
         }

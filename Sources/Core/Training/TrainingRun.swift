@@ -78,6 +78,7 @@ public final class TrainingRun {
                 throw FileError(path: directory.checkpoint, item: "training_state",
                                 problem: "the checkpoint has no training state", advice: "start a new run without --resume")
             }
+            try checkCompatible(checkpointConfiguration: meta["run_config"])
             trainer.stepsTaken = state.step
             position = state.position
             resumedFrom = state.step
@@ -116,11 +117,35 @@ public final class TrainingRun {
         metrics?.close()
     }
 
+    /// A resumed run may train longer, but must be the same model, data, batch and seed: anything else
+    /// would silently continue a different experiment.
+    private func checkCompatible(checkpointConfiguration text: String?) throws {
+        guard let text, let old = try? JSONDecoder().decode(RunConfiguration.self, from: Data(text.utf8)) else {
+            throw FileError(path: directory.checkpoint, item: "run_config", problem: "the checkpoint has no run configuration",
+                            advice: "start a new run without --resume")
+        }
+        let new = configuration
+        var differences: [String] = []
+        if old.model != new.model { differences.append("model") }
+        if old.dataFingerprint != new.dataFingerprint { differences.append("dataset (\(old.data) → \(new.data))") }
+        if old.trainer.globalBatch != new.trainer.globalBatch { differences.append("--global-batch \(old.trainer.globalBatch) → \(new.trainer.globalBatch)") }
+        if old.trainer.seed != new.trainer.seed { differences.append("--seed \(old.trainer.seed) → \(new.trainer.seed)") }
+        if old.trainer.syncBatchNorm != new.trainer.syncBatchNorm { differences.append("BatchNorm synchronization") }
+        guard differences.isEmpty else {
+            throw FileError(path: directory.checkpoint, item: "run_config",
+                            problem: "--resume with a different \(differences.joined(separator: ", "))",
+                            advice: "resume with the original flags, or start a new run in another --out directory")
+        }
+        if old.ranks != new.ranks {
+            console("note: resuming a \(old.ranks)-rank run on \(new.ranks) ranks: it continues correctly, but not bit for bit")
+        }
+    }
+
     private func checkpoint(position: LoaderPosition) throws {
         guard group.isRoot else { return }
         let state = TrainingState(step: trainer.stepsTaken, position: position, seed: configuration.trainer.seed)
         try trainer.model.save(to: directory.checkpoint, optimizer: trainer.optimizer, metadata: [
-            "training_state": String(decoding: try JSONEncoder().encode(state), as: UTF8.self),
+            "training_state": try state.json(),
             "run_config": try configuration.json(pretty: false),
         ])
     }
@@ -140,6 +165,12 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var step: Int
     public var position: LoaderPosition
     public var seed: UInt64
+
+    func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        return String(decoding: try e.encode(self), as: UTF8.self)
+    }
 }
 
 func formatDuration(_ s: Double) -> String {
