@@ -9,7 +9,7 @@ struct CpaeMPI: ParsableCommand {
         subcommands: [
             ModelCommand.self, TrainAECommand.self, ReconstructCommand.self,
             GenerateCommand.self, InspectCommand.self, IngestCommand.self,
-            BenchCommand.self, MPISelfTestCommand.self,
+            CircleCommand.self, BenchCommand.self, MPISelfTestCommand.self,
         ])
 
     static func main() {

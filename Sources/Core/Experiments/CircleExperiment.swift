@@ -1,0 +1,72 @@
+import Foundation
+
+/// The circular-motion ablation (cpae-method.md §2.7, §5.1, §9.A): the `circle` model trained on 70
+/// frames of a ball moving on a circle, then encoded on the next 150. With the continuity penalty the
+/// test latents move continuously; without it they jump. Runs through the same trainer as phase 1.
+public struct CircleExperiment: Sendable {
+    public var penalty: WeightPenalty = .continuity
+    /// The reference's circle scale: J × 10 (and 1 for the L2 ablation).
+    public var penaltyWeight: Float = 10
+    public var iterations = 20_000
+    public var learningRate: Float = 1e-3
+    public var seed: UInt64 = 0
+    public var trainFrames = 70
+    public var testFrames = 150
+
+    public init() {}
+
+    public struct Result: Codable, Sendable {
+        public var penalty: String
+        public var penalty_weight: Double
+        public var iterations: Int
+        public var seed: UInt64
+        public var train_mse: Double
+        public var test_mse: Double
+        public var jump_ratio_train: Double
+        public var jump_ratio_test: Double
+        public var roughness_test: Double
+        public var seconds: Double
+        public var test_latents: [[Double]]
+    }
+
+    /// Frames of the circle system as an N×1×S×S tensor in [0, 1].
+    public static func frames(count: Int, size: Int = 48) throws -> Tensor {
+        let sequence = try PhysicalSystem.circle.generator(trajectories: 1, frames: count, size: size, channels: 1, seed: 0)
+            .trajectory(0)
+        let t = Tensor(uninitialized: [count, 1, size, size])
+        for i in 0..<t.count { t.data[i] = Float(sequence.frames[i]) / 255 }
+        return t
+    }
+
+    public func run(progress: ((Int, LossTerms) -> Void)? = nil) throws -> Result {
+        let started = Date()
+        var config = ModelConfig.preset(.circle)
+        config.penalty = penalty
+        config.penaltyWeight = penalty == .continuity ? penaltyWeight : (penalty == .l2 ? 1 : 0)
+        let all = try Self.frames(count: trainFrames + testFrames)
+        let per = all.count / all.shape[0]
+        func slice(_ range: Range<Int>) -> Tensor {
+            let t = Tensor(uninitialized: [range.count] + all.shape.dropFirst())
+            t.data.update(from: all.data + range.lowerBound * per, count: range.count * per)
+            return t
+        }
+        let train = slice(0..<trainFrames), test = slice(trainFrames..<(trainFrames + testFrames))
+
+        let model = try Autoencoder(config: config, seed: seed)
+        // Full batch, as the reference: every step sees all training frames.
+        let source = InMemoryBatchSource(inputs: train, rank: 0, worldSize: 1, localBatch: trainFrames, seed: seed, shuffle: false)
+        let settings = TrainerSettings(globalBatch: trainFrames, steps: iterations, schedule: "constant:\(learningRate)", seed: seed)
+        let trainer = try AutoencoderTrainer(model: model, group: SingleProcess(), source: source, settings: settings)
+        for i in 0..<iterations {
+            let report = try trainer.step()
+            if let progress, i % 1000 == 0 || i == iterations - 1 { progress(i + 1, report.terms) }
+        }
+        let zTrain = Continuity.rows(model.encode(train)), zTest = Continuity.rows(model.encode(test))
+        return Result(penalty: penalty.rawValue, penalty_weight: Double(config.penaltyWeight), iterations: iterations, seed: seed,
+                      train_mse: Double(mseLoss(model.decode(model.encode(train)), train).value),
+                      test_mse: Double(mseLoss(model.decode(model.encode(test)), test).value),
+                      jump_ratio_train: Continuity.jumpRatio(zTrain), jump_ratio_test: Continuity.jumpRatio(zTest),
+                      roughness_test: Continuity.roughness(zTest), seconds: Date().timeIntervalSince(started),
+                      test_latents: zTest)
+    }
+}
