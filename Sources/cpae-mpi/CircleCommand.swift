@@ -23,7 +23,7 @@ struct CircleCommand: ParsableCommand {
         BLASThreads.set(1)
         var results: [CircleExperiment.Result] = []
         for name in penalties.split(separator: ",") {
-            guard let penalty = WeightPenalty(rawValue: String(name)) else { throw ValidationError("--penalties: unknown penalty '\(name)'") }
+            guard let penalty = WeightPenalty(rawValue: String(name)) else { throw UserError("--penalties: unknown penalty '\(name)'") }
             var e = CircleExperiment()
             e.penalty = penalty; e.iterations = iterations; e.seed = seed; e.penaltyWeight = penaltyWeight
             let r = try e.run { step, terms in

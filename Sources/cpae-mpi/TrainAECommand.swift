@@ -87,16 +87,16 @@ struct TrainAECommand: ParsableCommand {
         let reader = try DatasetReader(directory: data)
         var config = try model.config()
         guard config.architecture != .circle else {
-            throw ValidationError("the circle model trains on single frames; use the circle preset through the test suite or `bench`")
+            throw UserError("the circle model trains on single frames; use the circle preset through the test suite or `bench`")
         }
         let d = reader.description
         if model.channels == nil { config.channels = d.channels }
         guard d.height == config.height, d.width == config.height, d.channels == config.channels else {
-            throw ValidationError("dataset \(data) has \(d.channels)×\(d.height)×\(d.width) frames but the model expects \(config.channels)×\(config.height)×\(config.height); pass --size \(d.height) (and a matching --kernel/--preset) or regenerate the data")
+            throw UserError("dataset \(data) has \(d.channels)×\(d.height)×\(d.width) frames but the model expects \(config.channels)×\(config.height)×\(config.height); pass --size \(d.height) (and a matching --kernel/--preset) or regenerate the data")
         }
         let localBatch = globalBatch / max(comm.size, 1)
         guard globalBatch % comm.size == 0 else {
-            throw ValidationError("--global-batch \(globalBatch) does not divide over \(comm.size) ranks; use a multiple of \(comm.size)")
+            throw UserError("--global-batch \(globalBatch) does not divide over \(comm.size) ranks; use a multiple of \(comm.size)")
         }
         let loader = try BatchLoader(reader: reader, split: .train, rank: comm.rank, worldSize: comm.size,
                                      localBatch: localBatch, seed: seed, cacheCapacity: .trajectories(cacheTrajectories))
@@ -116,7 +116,7 @@ struct TrainAECommand: ParsableCommand {
         run.progressInterval = progressSeconds
         let rank = comm.rank
         if let failRank = debugFailRank, let nanRank = debugNaNRank, failRank == nanRank {
-            throw ValidationError("choose different debug ranks")
+            throw UserError("choose different debug ranks")
         }
         run.afterBackward = { [debugFailRank, debugNaNRank, debugAtStep] step in
             guard step == debugAtStep else { return }
