@@ -16,5 +16,9 @@ extension Communicator: ReplicaGroup {
         do { return Array(try broadcast(Data(bytes), root: root)) } catch { abort(message: "\(error)") }
     }
 
+    public func synchronize() {
+        do { try barrier() } catch { abort(message: "\(error)") }
+    }
+
     public func abort(_ message: String, code: Int32) -> Never { abort(message: message, code: code) }
 }

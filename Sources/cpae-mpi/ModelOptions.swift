@@ -38,6 +38,20 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Comma-separated output channels of encoder stacks 1–3, overriding the preset.")
     var widths: String?
 
+    /// The same options as command-line arguments (to hand them to a launched process).
+    var arguments: [String] {
+        var a = ["--preset", preset.rawValue, "--arch", arch.rawValue]
+        if let latent { a += ["--latent", "\(latent)"] }
+        if let objective { a += ["--objective", objective.rawValue] }
+        if let penalty { a += ["--penalty", penalty.rawValue] }
+        if let penaltyWeight { a += ["--penalty-weight", "\(penaltyWeight)"] }
+        if let channels { a += ["--channels", "\(channels)"] }
+        if let size { a += ["--size", "\(size)"] }
+        if let kernel { a += ["--kernel", "\(kernel)"] }
+        if let widths { a += ["--widths", widths] }
+        return a
+    }
+
     func config() throws -> ModelConfig {
         var c = ModelConfig.preset(preset, architecture: preset == .circle ? .circle : arch, latent: latent)
         if let objective { c.objective = objective }

@@ -19,10 +19,11 @@ final class ModelGradientTests: XCTestCase {
         return t.data + m.accumulatePenalty(gradient: false)
     }
 
-    private func check(_ objective: Objective) throws {
-        let m = try Autoencoder(config: tinyConfig(objective), seed: 3)
-        let x = GradientCheck.random([4, 1, 16, 32], seed: 1, lo: 0, hi: 1)
-        let y = GradientCheck.random([4, 1, 16, 32], seed: 2, lo: 0, hi: 1)
+    private func check(_ objective: Objective, config: ModelConfig? = nil) throws {
+        let m = try Autoencoder(config: config ?? tinyConfig(objective), seed: 3)
+        let shape = [4] + m.config.inputShape
+        let x = GradientCheck.random(shape, seed: 1, lo: 0, hi: 1)
+        let y = GradientCheck.random(shape, seed: 2, lo: 0, hi: 1)
         let target: Tensor? = objective == .reference ? y : nil
         m.store.zeroGradients()
         _ = m.accumulateDataGradients(x: x, y: target)
@@ -56,4 +57,26 @@ final class ModelGradientTests: XCTestCase {
 
     func testReferenceObjectiveGradient() throws { try check(.reference) }
     func testReconstructionObjectiveGradient() throws { try check(.reconstruction) }
+
+    /// The circle model: one full-frame (48×48) conv and transposed conv, sigmoids, J × 10.
+    func testCircleModelGradient() throws {
+        var c = ModelConfig.preset(.circle)
+        c.height = 12; c.kernel = 12   // same structure at a size finite differences can afford
+        try check(.reconstruction, config: c)
+    }
+
+    func testCircleConvolutionIsADenseLayer() throws {
+        // A full-frame stride-2 convolution with no padding is exactly a dense layer over the pixels.
+        let m = try Autoencoder(config: .preset(.circle), seed: 9)
+        let x = GradientCheck.random([3, 1, 48, 48], seed: 4, lo: 0, hi: 1)
+        let conv = m.encoder.blocks[0].conv
+        let y = conv.forward(x)
+        XCTAssertEqual(y.shape, [3, 32, 1, 1])
+        let w = m.store.value(conv.weight), b = m.store.value(conv.bias!)
+        for n in 0..<3 { for o in 0..<32 {
+            var s = Double(b[o])
+            for p in 0..<2304 { s += Double(w[o * 2304 + p]) * Double(x[n * 2304 + p]) }
+            XCTAssertEqual(Double(y[n * 32 + o]), s, accuracy: 1e-4)
+        } }
+    }
 }

@@ -174,6 +174,15 @@ final class TrainingAcrossRanksTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("configuration and dataset differs between ranks"), r.summary)
     }
 
+    /// Each rank keeps only 3 of the 32 trajectories decoded (the loader's own tests bound the cache
+    /// bytes); training still sees every batch and ends like the run with a large cache.
+    func testTrainingWithACacheMuchSmallerThanTheDataset() throws {
+        let small = runDirectory("cache-small"), large = runDirectory("cache-large")
+        let a = try train(ranks: 2, out: small, steps: 8, extra: ["--cache-trajectories", "3"])
+        let b = try train(ranks: 2, out: large, steps: 8, extra: ["--cache-trajectories", "64"])
+        XCTAssertEqual(a.map { $0["loss"] as! Double }, b.map { $0["loss"] as! Double })
+    }
+
     func testIndivisibleGlobalBatchIsAClearError() throws {
         var args = trainArguments(out: runDirectory("indivisible"))
         args[args.firstIndex(of: "--global-batch")! + 1] = "18"

@@ -8,6 +8,7 @@ public struct StepReport: Sendable {
     public var learningRate: Float
     public var seconds: Double        // wall time of the whole step on this rank
     public var allreduceSeconds: Double
+    public var waitSeconds: Double
     public var samples: Int           // global batch
     public var skipped: Bool
 }
@@ -24,6 +25,9 @@ public final class AutoencoderTrainer {
     public let schedule: LearningRateSchedule
     /// Optimizer steps taken so far (restored on resume).
     public var stepsTaken = 0
+    /// Benchmarks only: a barrier before the allreduce separates waiting for the slowest rank
+    /// (`StepReport.waitSeconds`) from communication (`allreduceSeconds`).
+    public var measureWaiting = false
     /// Runs on this rank after the local backward of each step, before the allreduce.
     public var afterBackward: ((_ step: Int) throws -> Void)?
 
@@ -63,6 +67,12 @@ public final class AutoencoderTrainer {
 
         // The gradient and the loss terms travel together: the averaged buffer is identical on every
         // rank, so the finiteness verdict below is too; the count says on how many ranks it began.
+        var waitSeconds = 0.0
+        if measureWaiting && group.replicas > 1 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            group.synchronize()
+            waitSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        }
         let reduceStart = DispatchTime.now().uptimeNanoseconds
         let replicas = Float(group.replicas)
         let localFinite = terms.allFinite && gradientIsFinite()
@@ -97,7 +107,7 @@ public final class AutoencoderTrainer {
         stepsTaken += 1
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return StepReport(step: stepsTaken, epoch: epoch, terms: terms, learningRate: lr, seconds: seconds,
-                          allreduceSeconds: reduceSeconds, samples: settings.globalBatch, skipped: skipped)
+                          allreduceSeconds: reduceSeconds, waitSeconds: waitSeconds, samples: settings.globalBatch, skipped: skipped)
     }
 
     private func gradientIsFinite() -> Bool {

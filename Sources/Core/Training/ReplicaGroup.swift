@@ -11,6 +11,8 @@ public protocol ReplicaGroup: Reducer {
     func broadcastFloats(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
     /// Rank `root`'s bytes on every rank (lengths may differ before the call).
     func broadcast(bytes: [UInt8], root: Int) -> [UInt8]
+    /// Waits until every rank arrives (used to tell waiting for a slow peer from communication).
+    func synchronize()
     /// Ends the whole job with a message naming this rank; never returns.
     func abort(_ message: String, code: Int32) -> Never
 }
@@ -29,6 +31,7 @@ public final class SingleProcess: ReplicaGroup {
     public func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
     public func broadcastFloats(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
     public func broadcast(bytes: [UInt8], root: Int) -> [UInt8] { bytes }
+    public func synchronize() {}
     public func abort(_ message: String, code: Int32) -> Never {
         FileHandleStderr.write("cpae-mpi: \(message)\n")
         exit(code)
