@@ -28,6 +28,7 @@ public struct RunDirectory: Sendable {
     public init(_ path: String) { self.path = path }
     public var config: String { path + "/config.json" }
     public var metrics: String { path + "/metrics.jsonl" }
+    public var lossPlot: String { path + "/loss.png" }
     public var checkpoint: String { path + "/checkpoint.safetensors" }
     public var summary: String { path + "/summary.json" }
 
@@ -115,6 +116,11 @@ public final class TrainingRun {
             }
         }
         metrics?.close()
+        if group.isRoot {
+            try TrainingPlots.writeLossCurves(metrics: directory.metrics, to: directory.lossPlot,
+                                              title: "\(configuration.model.architecture.rawValue) training loss")
+            console("wrote \(directory.checkpoint), \(directory.metrics), \(directory.lossPlot)")
+        }
     }
 
     /// A resumed run may train longer, but must be the same model, data, batch and seed: anything else
