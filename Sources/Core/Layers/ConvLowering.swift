@@ -47,9 +47,7 @@ struct ConvGeometry: Equatable {
     var outputPerSample: Int { outChannels * oh * ow }
 
     /// Splits the batch into balanced chunks of about `targetRows` GEMM rows (nb·ow), never more
-    /// than `budget` floats of lowered input. Measured on the CpAE 12×12 layers (1 thread): the
-    /// per-row GEMMs run best with M ≈ 128 rows (one sample at 3×128×256, four at 32×32×64); larger
-    /// chunks push L out of L2 before its kh/sh reuses (first layer's dW: 84 → 67 GFLOP/s at 4×).
+    /// than `budget` floats of lowered input (see `ConvScratch` for the measured choices).
     func chunks(batch: Int, targetRows: Int, budget: Int) -> [Range<Int>] {
         guard batch > 0 else { return [] }
         let byRows = Swift.max(1, (targetRows + ow - 1) / ow)
@@ -57,10 +55,6 @@ struct ConvGeometry: Equatable {
         let maxPerChunk = Swift.min(byRows, byMemory)
         let count = (batch + maxPerChunk - 1) / maxPerChunk
         return (0..<count).map { i in (i * batch / count)..<((i + 1) * batch / count) }
-    }
-
-    func chunks(batch: Int, scratch: ConvScratch) -> [Range<Int>] {
-        chunks(batch: batch, targetRows: scratch.targetRows, budget: scratch.loweredBudget)
     }
 }
 

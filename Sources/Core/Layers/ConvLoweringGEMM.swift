@@ -8,8 +8,15 @@ final class ConvScratch {
     private(set) var weight = ScratchBuffer()    // w′ in O×kh×C×kw order
     private(set) var gradient = ScratchBuffer()  // dw′ in O×kh×C×kw order
     /// Chunk sizing, see `ConvGeometry.chunks`. Tests set the budget to 1 to force one sample per chunk.
-    var loweredBudget = 4 << 20
-    var targetRows = 128
+    var loweredBudget = 6 << 20
+    /// GEMM rows per chunk (nb·ow). Measured A/B on this machine, 1 thread, batch 16: 128 rows
+    /// beat 256, 512 and 2048 on every CpAE layer or tied (first 12×12 layer forward 62% vs 53–56%
+    /// of peak at 256; 3×3 and decoder layers within noise); kept separate per direction because
+    /// standalone OpenBLAS tests favoured longer forward chunks (not confirmed in the layers).
+    var forwardRows = 128
+    var backwardRows = 128
+    /// The weight-gradient GEMMs run on sub-blocks of about this many rows of a chunk.
+    var weightGradientRows = 128
 
     /// Per-worker scratch for multi-threaded calls (worker 0 is `self`).
     private var workers: [ConvScratch] = []
@@ -71,10 +78,10 @@ enum ConvSecondProduct {
 extension ConvGeometry {
     /// Runs `body(chunk, scratch, worker)` for every chunk of the batch, on up to BLASThreads.current
     /// workers. Chunks of different workers cover disjoint samples.
-    func forEachChunk(batch: Int, scratch: ConvScratch, workers: ((Int) -> Void)? = nil,
+    func forEachChunk(batch: Int, scratch: ConvScratch, rows: Int, workers: ((Int) -> Void)? = nil,
                       _ body: (Range<Int>, ConvScratch, Int) -> Void) {
         let threads = BLASThreads.current
-        var list = chunks(batch: batch, scratch: scratch)
+        var list = chunks(batch: batch, targetRows: rows, budget: scratch.loweredBudget)
         if threads <= 1 || batch < 2 {
             workers?(1)
             for c in list { body(c, scratch, 0) }
@@ -99,7 +106,7 @@ extension ConvGeometry {
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
         reorderWeight(w, into: wr)
-        forEachChunk(batch: batch, scratch: scratch) { chunk, s, _ in
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _ in
             let l = s.lowered(chunk.count * loweredPerSample)
             lower(x, samples: chunk, into: l)
             let t = s.rows(chunk.count * outputPerSample)
@@ -115,7 +122,7 @@ extension ConvGeometry {
                           bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
         reorderWeight(w, into: wr)
-        forEachChunk(batch: batch, scratch: scratch) { chunk, s, _ in
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _ in
             fill(out, samples: chunk, bias: bias)
             let r = s.rows(chunk.count * outputPerSample)
             gatherRows(t, samples: chunk, into: r)
@@ -138,7 +145,7 @@ extension ConvGeometry {
         }
         // Each worker sums its chunks into its own dw′ (zeroed here, before the workers start).
         var grads: [UnsafeMutablePointer<Float>] = []
-        forEachChunk(batch: batch, scratch: scratch, workers: { count in
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.backwardRows, workers: { count in
             grads = scratch.workerScratches(count).map { s in
                 let g = s.gradient(outChannels * k)
                 g.update(repeating: 0, count: outChannels * k)
@@ -151,10 +158,18 @@ extension ConvGeometry {
             lower(x, samples: chunk, into: l)
             let r = s.rows(chunk.count * outputPerSample)
             gatherRows(t, samples: chunk, into: r)
+            // Sub-blocks of whole samples, about weightGradientRows rows each.
+            let perBlock = Swift.max(1, s.weightGradientRows / ow)
             for oy in 0..<oh {
-                // dw′[O × K] += t_oyᵀ · A_oy, inner dimension nb·ow.
-                sgemm(transA: true, m: outChannels, n: k, k: m, a: r + oy * m * outChannels, lda: outChannels,
-                      b: l + oy * sh * channels * kw, ldb: rowStride, beta: 1, c: gr, ldc: k)
+                var first = 0
+                while first < chunk.count {
+                    let rows = Swift.min(perBlock, chunk.count - first) * ow
+                    let r0 = first * ow
+                    // dw′[O × K] += t_oyᵀ · A_oy over rows r0..<r0+rows.
+                    sgemm(transA: true, m: outChannels, n: k, k: rows, a: r + (oy * m + r0) * outChannels, lda: outChannels,
+                          b: l + r0 * rowStride + oy * sh * channels * kw, ldb: rowStride, beta: 1, c: gr, ldc: k)
+                    first += perBlock
+                }
             }
             switch second {
             case .none:
