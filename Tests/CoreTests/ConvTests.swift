@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import Core
 
 /// Conv2d and ConvTranspose2d against direct loops (forward) and finite differences (backward).
@@ -107,26 +108,36 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(conv.multiplyAdds(height: 128, width: 256), 56_623_104)   // cpae-method.md §2.6: 56.6 M
     }
 
-    /// Several small chunks, and two threads for the lowering passes, give the same numbers.
+    /// Several small chunks, and two threads (batch split over workers, per-worker dW summed), give
+    /// the same numbers as one thread with whole-batch chunks, for both layer kinds.
     func testChunkingAndThreadsDoNotChangeResults() {
         let c = Case(n: 5, cin: 3, cout: 4, h: 14, w: 18, k: (12, 12), s: (2, 2), p: (5, 5))
         let store = ParameterStore(seed: 3)
         let conv = Conv2d(store: store, name: "c", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
+        let t = ConvTranspose2d(store: store, name: "t", inChannels: c.cout, outChannels: c.cin, kernel: (4, 4), stride: (2, 2), padding: (1, 1))
         let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: 4)
-        let y1 = conv.forward(x)
-        let dy = GradientCheck.random(y1.shape, seed: 5)
-        let dx1 = conv.backward(dy, input: x)!
-        let dw1 = store.gradientArray(conv.weight)
-        store.zeroGradients()
-        conv.scratch.loweredBudget = 1          // one sample per chunk
         let saved = BLASThreads.current
-        BLASThreads.set(2)
         defer { BLASThreads.set(saved) }
-        let y2 = conv.forward(x)
-        let dx2 = conv.backward(dy, input: x)!
-        Self.assertClose(y2.array, y1.array, tol: 1e-6, "forward")
-        Self.assertClose(dx2.array, dx1.array, tol: 1e-6, "dx")
-        Self.assertClose(store.gradientArray(conv.weight), dw1, tol: 1e-5, "dW")
+
+        func run() -> [[Float]] {
+            store.zeroGradients()
+            let y = conv.forward(x)
+            let z = t.forward(y)
+            let dz = GradientCheck.random(z.shape, seed: 5)
+            let dy = t.backward(dz, input: y)!
+            let dx = conv.backward(dy, input: x)!
+            return [y.array, z.array, dy.array, dx.array, store.gradientArray(conv.weight), store.gradientArray(conv.bias!),
+                    store.gradientArray(t.weight), store.gradientArray(t.bias!)]
+        }
+        BLASThreads.set(1)
+        let reference = run()
+        conv.scratch.loweredBudget = 1          // one sample per chunk
+        t.scratch.loweredBudget = 1
+        BLASThreads.set(2)
+        let chunked = run()
+        for (i, label) in ["y", "z", "dy", "dx", "dW", "db", "dWt", "dbt"].enumerated() {
+            Self.assertClose(chunked[i], reference[i], tol: 1e-5, label)
+        }
     }
 
     // MARK: backward
@@ -200,5 +211,38 @@ final class ConvTests: XCTestCase {
         XCTAssertTrue(cw.allSatisfy { abs($0) <= cb }); XCTAssertGreaterThan(cw.map(abs).max()!, 0.9 * cb)
         XCTAssertTrue(tw.allSatisfy { abs($0) <= tb }); XCTAssertGreaterThan(tw.map(abs).max()!, 0.9 * tb)
         XCTAssertTrue(store.valueArray(t.bias!).allSatisfy { abs($0) <= tb })
+    }
+}
+
+final class GuardedTimerTests: XCTestCase {
+    /// The timer repeats the block to fill a sample, returns one sample per request with positive
+    /// times, and its median of a block that sleeps ~2 ms lands near 2 ms.
+    func testMeasuresMediansOfRepeatedBlocks() {
+        var timer = GuardedTimer()
+        timer.samples = 3
+        timer.maxQuietWait = 0          // never wait in tests; the machine is shared
+        timer.maxRetries = 0
+        timer.minSampleSeconds = 0.02
+        var calls = 0
+        let m = timer.measure { calls += 1; usleep(2000) }
+        XCTAssertEqual(m.samples.count, 3)
+        XCTAssertGreaterThanOrEqual(m.iterations, 2)
+        XCTAssertEqual(calls, timer.warmups + 1 + 3 * m.iterations)
+        XCTAssertGreaterThan(m.median, 0.0019)
+        XCTAssertLessThan(m.median, 0.05)
+        XCTAssertLessThanOrEqual(m.best, m.median)
+    }
+
+    func testOtherCoresIsMeasuredOnLinux() {
+        let a = CPUSnapshot.now()
+        usleep(50_000)
+        let b = CPUSnapshot.now()
+        #if os(Linux)
+        let others = a.otherCores(until: b)
+        XCTAssertNotNil(others)
+        XCTAssertGreaterThanOrEqual(others!, 0)
+        XCTAssertLessThanOrEqual(others!, Double(ProcessInfo.processInfo.activeProcessorCount) + 0.5)
+        #endif
+        XCTAssertGreaterThan(b.wall, a.wall)
     }
 }

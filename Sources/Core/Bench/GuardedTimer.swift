@@ -56,6 +56,7 @@ public struct GuardedTimer: Sendable {
     /// Other processes' CPU use (in cores) below which the machine counts as quiet.
     public var quietCores: Double = 0.1
     /// Longest wait for quiet before one sample (seconds); then the sample is taken anyway.
+    /// 0 disables waiting (disturbed samples are still detected, retried and flagged).
     public var maxQuietWait: Double = 10
     /// Timed samples per measurement (the median is reported).
     public var samples: Int = 5
@@ -105,6 +106,7 @@ public struct GuardedTimer: Sendable {
     /// Returns whether the machine was quiet.
     @discardableResult
     public func waitForQuiet() -> Bool {
+        guard maxQuietWait > 0 else { return false }
         let start = CPUSnapshot.now()
         while true {
             let a = CPUSnapshot.now()

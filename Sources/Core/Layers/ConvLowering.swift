@@ -46,10 +46,13 @@ struct ConvGeometry: Equatable {
     var inputPerSample: Int { channels * height * width }
     var outputPerSample: Int { outChannels * oh * ow }
 
-    /// Samples per chunk so that the lowered buffer stays near `budget` floats (≈ L2/L3-resident
-    /// while it is reused by the kh/sh GEMMs that read each element), balanced over the batch.
-    func chunks(batch: Int, budget: Int = 3 << 20) -> [Range<Int>] {
-        let maxPerChunk = Swift.max(1, budget / Swift.max(1, loweredPerSample))
+    /// Splits the batch into balanced chunks of about `targetRows` GEMM rows (nb·ow), never more
+    /// than `budget` floats of lowered input (see `ConvScratch` for the measured choices).
+    func chunks(batch: Int, targetRows: Int, budget: Int) -> [Range<Int>] {
+        guard batch > 0 else { return [] }
+        let byRows = Swift.max(1, (targetRows + ow - 1) / ow)
+        let byMemory = Swift.max(1, budget / Swift.max(1, loweredPerSample))
+        let maxPerChunk = Swift.min(byRows, byMemory)
         let count = (batch + maxPerChunk - 1) / maxPerChunk
         return (0..<count).map { i in (i * batch / count)..<((i + 1) * batch / count) }
     }
@@ -99,13 +102,13 @@ extension ConvGeometry {
                         var d = dst
                         if vLo == 0 && vHi == kw {
                             for _ in 0..<C {
-                                d.update(from: src, count: kw)
+                                copyFloats(d, src, kw)
                                 d += kw; src += plane
                             }
                         } else {
                             for _ in 0..<C {
                                 for v in 0..<vLo { d[v] = 0 }
-                                if vHi > vLo { (d + vLo).update(from: src + vLo, count: vHi - vLo) }
+                                copyFloats(d + vLo, src + vLo, vHi - vLo)
                                 for v in vHi..<kw { d[v] = 0 }
                                 d += kw; src += plane
                             }
@@ -140,7 +143,7 @@ extension ConvGeometry {
                         var src = dl + r * rowStride + yp * C * kw
                         var dst = dxs + (yp - ph) * W + x0
                         for _ in 0..<C {
-                            for v in vLo..<vHi { dst[v] += src[v] }
+                            addFloats(dst + vLo, src + vLo, vHi - vLo)
                             src += kw; dst += plane
                         }
                     }
@@ -208,4 +211,30 @@ extension ConvGeometry {
             }
         }
     }
+}
+
+/// dst[0..<n] = src[0..<n] for the short runs (kw floats) of the lowering: inline 4-wide moves
+/// instead of a memmove call per run (measured ~2× faster lowering at kw = 12).
+@inline(__always)
+func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 4 <= n {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD4<Float>.self),
+                                                    as: SIMD4<Float>.self)
+        i += 4
+    }
+    while i < n { dst[i] = src[i]; i += 1 }
+}
+
+/// dst[0..<n] += src[0..<n], 4 wide.
+@inline(__always)
+func addFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 4 <= n {
+        let a = UnsafeRawPointer(dst + i).loadUnaligned(as: SIMD4<Float>.self)
+        let b = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: a + b, as: SIMD4<Float>.self)
+        i += 4
+    }
+    while i < n { dst[i] += src[i]; i += 1 }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Grow-only scratch for the lowered GEMMs of one layer. A layer owns one and is used from one
 /// thread at a time, so buffers are reused across calls instead of reallocated per batch.
 final class ConvScratch {
@@ -5,14 +7,31 @@ final class ConvScratch {
     private(set) var rows = ScratchBuffer()      // t[oy][(n, ox)][o], one chunk
     private(set) var weight = ScratchBuffer()    // w′ in O×kh×C×kw order
     private(set) var gradient = ScratchBuffer()  // dw′ in O×kh×C×kw order
-    /// Target size of the lowered buffer in floats (3 Mi floats = 12 MB: measured best for the CpAE
-    /// 12×12 layers; tests lower it to force several chunks).
-    var loweredBudget = 3 << 20
+    /// Chunk sizing, see `ConvGeometry.chunks`. Tests set the budget to 1 to force one sample per chunk.
+    var loweredBudget = 6 << 20
+    /// GEMM rows per chunk (nb·ow). Measured A/B on this machine, 1 thread, batch 16: 128 rows
+    /// beat 256, 512 and 2048 on every CpAE layer or tied (first 12×12 layer forward 62% vs 53–56%
+    /// of peak at 256; 3×3 and decoder layers within noise); kept separate per direction because
+    /// standalone OpenBLAS tests favoured longer forward chunks (not confirmed in the layers).
+    var forwardRows = 128
+    var backwardRows = 128
+    /// The weight-gradient GEMMs run on sub-blocks of about this many rows of a chunk.
+    var weightGradientRows = 128
+
+    /// Per-worker scratch for multi-threaded calls (worker 0 is `self`).
+    private var workers: [ConvScratch] = []
 
     deinit { lowered.release(); rows.release(); weight.release(); gradient.release() }
 
+    func workerScratches(_ count: Int) -> [ConvScratch] {
+        while workers.count < count - 1 { workers.append(ConvScratch()) }
+        return [self] + workers.prefix(count - 1)
+    }
+
     /// Bytes currently held (reported by benchmarks).
-    var bytes: Int { 4 * (lowered.capacity + rows.capacity + weight.capacity + gradient.capacity) }
+    var bytes: Int {
+        4 * (lowered.capacity + rows.capacity + weight.capacity + gradient.capacity) + workers.reduce(0) { $0 + $1.bytes }
+    }
 }
 
 /// A Float buffer that only grows.
@@ -51,16 +70,46 @@ enum ConvSecondProduct {
 
 /// The three products of a convolution, all lowered as described on `ConvGeometry`. Pointers are
 /// whole-batch NCHW; `w` is O×C×kh×kw.
+///
+/// Threads: with OpenBLAS allowed T > 1 threads, the chunks of the batch are spread over T workers
+/// that each run single-threaded GEMMs on their own scratch (OpenBLAS is re-entrant), instead of
+/// handing each small per-row GEMM to a threaded BLAS: those GEMMs are too small to split well
+/// (measured: the first 12×12 layer's forward ran slower on 2 BLAS threads than on 1).
 extension ConvGeometry {
+    /// Runs `body(chunk, scratch, worker)` for every chunk of the batch, on up to BLASThreads.current
+    /// workers. Chunks of different workers cover disjoint samples.
+    func forEachChunk(batch: Int, scratch: ConvScratch, rows: Int, workers: ((Int) -> Void)? = nil,
+                      _ body: (Range<Int>, ConvScratch, Int) -> Void) {
+        let threads = BLASThreads.current
+        var list = chunks(batch: batch, targetRows: rows, budget: scratch.loweredBudget)
+        if threads <= 1 || batch < 2 {
+            workers?(1)
+            for c in list { body(c, scratch, 0) }
+            return
+        }
+        if list.count < threads {
+            let parts = Swift.min(batch, threads)
+            list = (0..<parts).map { splitRange(batch, parts: parts, $0) }
+        }
+        let count = Swift.min(threads, list.count)
+        let scratches = scratch.workerScratches(count)
+        workers?(count)
+        BLASThreads.set(1)
+        defer { BLASThreads.set(threads) }
+        DispatchQueue.concurrentPerform(iterations: count) { w in
+            for i in splitRange(list.count, parts: count, w) { body(list[i], scratches[w], w) }
+        }
+    }
+
     /// y = x ⋆ w (+ bias per output channel).
     func correlate(_ x: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
         reorderWeight(w, into: wr)
-        for chunk in chunks(batch: batch, budget: scratch.loweredBudget) {
-            let l = scratch.lowered(chunk.count * loweredPerSample)
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _ in
+            let l = s.lowered(chunk.count * loweredPerSample)
             lower(x, samples: chunk, into: l)
-            let t = scratch.rows(chunk.count * outputPerSample)
+            let t = s.rows(chunk.count * outputPerSample)
             forwardGEMMs(l, weight: wr, rows: chunk.count * ow, into: t)
             scatterRows(t, samples: chunk, bias: bias, into: y)
         }
@@ -73,11 +122,11 @@ extension ConvGeometry {
                           bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
         reorderWeight(w, into: wr)
-        fill(out, batch: batch, bias: bias)
-        for chunk in chunks(batch: batch, budget: scratch.loweredBudget) {
-            let r = scratch.rows(chunk.count * outputPerSample)
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _ in
+            fill(out, samples: chunk, bias: bias)
+            let r = s.rows(chunk.count * outputPerSample)
             gatherRows(t, samples: chunk, into: r)
-            let dl = scratch.lowered(chunk.count * loweredPerSample)
+            let dl = s.lowered(chunk.count * loweredPerSample)
             adjointGEMMs(r, weight: wr, rows: chunk.count * ow, into: dl, count: chunk.count * loweredPerSample)
             unlowerAdd(dl, samples: chunk, into: out)
         }
@@ -88,31 +137,46 @@ extension ConvGeometry {
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
                         weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
                         then second: ConvSecondProduct, scratch: ConvScratch) {
-        let gr = scratch.gradient(outChannels * k)
+        guard batch > 0 else { return }
         var wr: UnsafeMutablePointer<Float>? = nil
         if case .none = second {} else {
             wr = scratch.weight(outChannels * k)
             reorderWeight(w, into: wr!)
         }
-        if case .adjoint(let dx) = second { fill(dx, batch: batch, bias: nil) }
-        var first = true
-        for chunk in chunks(batch: batch, budget: scratch.loweredBudget) {
+        // Each worker sums its chunks into its own dw′ (zeroed here, before the workers start).
+        var grads: [UnsafeMutablePointer<Float>] = []
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.backwardRows, workers: { count in
+            grads = scratch.workerScratches(count).map { s in
+                let g = s.gradient(outChannels * k)
+                g.update(repeating: 0, count: outChannels * k)
+                return g
+            }
+        }) { chunk, s, worker in
             let m = chunk.count * ow
-            let l = scratch.lowered(chunk.count * loweredPerSample)
+            let gr = grads[worker]
+            let l = s.lowered(chunk.count * loweredPerSample)
             lower(x, samples: chunk, into: l)
-            let r = scratch.rows(chunk.count * outputPerSample)
+            let r = s.rows(chunk.count * outputPerSample)
             gatherRows(t, samples: chunk, into: r)
+            // Sub-blocks of whole samples, about weightGradientRows rows each.
+            let perBlock = Swift.max(1, s.weightGradientRows / ow)
             for oy in 0..<oh {
-                // dw′[O × K] (+)= t_oyᵀ · A_oy, inner dimension nb·ow.
-                sgemm(transA: true, m: outChannels, n: k, k: m, a: r + oy * m * outChannels, lda: outChannels,
-                      b: l + oy * sh * channels * kw, ldb: rowStride, beta: first ? 0 : 1, c: gr, ldc: k)
-                first = false
+                var first = 0
+                while first < chunk.count {
+                    let rows = Swift.min(perBlock, chunk.count - first) * ow
+                    let r0 = first * ow
+                    // dw′[O × K] += t_oyᵀ · A_oy over rows r0..<r0+rows.
+                    sgemm(transA: true, m: outChannels, n: k, k: rows, a: r + (oy * m + r0) * outChannels, lda: outChannels,
+                          b: l + r0 * rowStride + oy * sh * channels * kw, ldb: rowStride, beta: 1, c: gr, ldc: k)
+                    first += perBlock
+                }
             }
             switch second {
             case .none:
                 break
             case .adjoint(let dx):
                 // L is no longer needed: reuse it as dL.
+                fill(dx, samples: chunk, bias: nil)
                 adjointGEMMs(r, weight: wr!, rows: m, into: l, count: chunk.count * loweredPerSample)
                 unlowerAdd(l, samples: chunk, into: dx)
             case .correlation(let y):
@@ -120,7 +184,7 @@ extension ConvGeometry {
                 scatterRows(r, samples: chunk, bias: nil, into: y)
             }
         }
-        if !first { addReorderedGradient(gr, into: gradW) }
+        for g in grads { addReorderedGradient(g, into: gradW) }
     }
 
     /// t[oy] = A_oy · w′ᵀ for every output row: M = rows, N = O, K = kh·C·kw.
@@ -143,11 +207,14 @@ extension ConvGeometry {
         }
     }
 
-    /// Sets every input-shaped plane to its bias (or zero) before scatter-adds.
-    private func fill(_ out: UnsafeMutablePointer<Float>, batch: Int, bias: UnsafePointer<Float>?) {
+    /// Sets the input-shaped planes of `samples` to their bias (or zero) before scatter-adds.
+    private func fill(_ out: UnsafeMutablePointer<Float>, samples: Range<Int>, bias: UnsafePointer<Float>?) {
         let plane = height * width
-        guard let bias else { out.update(repeating: 0, count: batch * channels * plane); return }
-        for n in 0..<batch {
+        guard let bias else {
+            (out + samples.lowerBound * channels * plane).update(repeating: 0, count: samples.count * channels * plane)
+            return
+        }
+        for n in samples {
             for c in 0..<channels { (out + (n * channels + c) * plane).update(repeating: bias[c], count: plane) }
         }
     }
