@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import Core
 import XCTest
 
 /// The pure pieces behind the cross-rank checks: the stable hash and the error messages.

@@ -67,6 +67,7 @@ public final class AutoencoderTrainer {
 
         // The gradient and the loss terms travel together: the averaged buffer is identical on every
         // rank, so the finiteness verdict below is too; the count says on how many ranks it began.
+        let localFinite = terms.allFinite && !containsNonFinite(store.gradients, count: store.parameterCount)
         var waitSeconds = 0.0
         if measureWaiting && group.replicas > 1 {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -75,7 +76,6 @@ public final class AutoencoderTrainer {
         }
         let reduceStart = DispatchTime.now().uptimeNanoseconds
         let replicas = Float(group.replicas)
-        let localFinite = terms.allFinite && gradientIsFinite()
         var packed: [Double] = [terms.reconstruction, terms.latent, terms.prediction, localFinite ? 0 : 1]
         if group.replicas > 1 {
             group.sum(store.gradients, count: store.parameterCount)
@@ -108,13 +108,5 @@ public final class AutoencoderTrainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return StepReport(step: stepsTaken, epoch: epoch, terms: terms, learningRate: lr, seconds: seconds,
                           allreduceSeconds: reduceSeconds, waitSeconds: waitSeconds, samples: settings.globalBatch, skipped: skipped)
-    }
-
-    private func gradientIsFinite() -> Bool {
-        let g = model.store.gradients
-        var acc: Float = 0
-        // 0·x is NaN exactly when x is NaN or ±Inf, so one pass of multiply-adds decides it.
-        for i in 0..<model.store.parameterCount { acc += 0 * g[i] }
-        return acc == 0
     }
 }
