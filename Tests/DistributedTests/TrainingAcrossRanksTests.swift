@@ -46,7 +46,11 @@ final class TrainingAcrossRanksTests: XCTestCase {
 
     /// All parameter and buffer values of a run's checkpoint, in a fixed order.
     private func parameters(_ out: String, includeOptimizer: Bool = false) throws -> [Float] {
-        let file = try SafeTensorsFile.read(out + "/checkpoint.safetensors")
+        try parameters(file: out + "/checkpoint.safetensors", includeOptimizer: includeOptimizer)
+    }
+
+    private func parameters(file path: String, includeOptimizer: Bool = false) throws -> [Float] {
+        let file = try SafeTensorsFile.read(path)
         return try file.names.sorted().filter { includeOptimizer || !$0.hasPrefix("optimizer.") }
             .filter { file.entry(named: $0)?.dtype == .f32 }.flatMap { try file.floats($0) }
     }
@@ -73,7 +77,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
         let reference = try train(ranks: 1, out: one, lr: lr)
         XCTAssertEqual(reference.count, 20)
         let p1 = try parameters(one)
-        let start = try parameters(initialFile: initial)
+        let start = try parameters(file: initial)
         let moved = relativeDifference(p1, start) * norm(p1)
         XCTAssertGreaterThan(moved, 0, "training moved the parameters")
         func compare(_ ranks: Int, extra: [String] = []) throws -> (loss: Double, relative: Double, ofMovement: Double) {
@@ -98,12 +102,6 @@ final class TrainingAcrossRanksTests: XCTestCase {
         // Negative control: per-rank BatchNorm is a different computation, and the same comparison sees it.
         let control = try compare(2, extra: ["--per-rank-batchnorm"])
         XCTAssertGreaterThan(control.loss, 1e-3, "per-rank BatchNorm should not match the global batch")
-    }
-
-    private func parameters(initialFile path: String) throws -> [Float] {
-        let file = try SafeTensorsFile.read(path)
-        return try file.names.sorted().filter { !$0.hasPrefix("optimizer.") }
-            .filter { file.entry(named: $0)?.dtype == .f32 }.flatMap { try file.floats($0) }
     }
 
     private func norm(_ a: [Float]) -> Double { (a.reduce(0.0) { $0 + Double($1) * Double($1) }).squareRoot() }
