@@ -43,6 +43,17 @@ struct CircleCommand: ParsableCommand {
                              penalty.rawValue as NSString, r.train_mse, r.test_mse, r.jump_ratio_test, r.roughness_test, r.iterations, r.seconds))
             }
         }
+        if let out {
+            // latents.png: each run's two latent coordinates along the test frames.
+            var plot = LinePlot(title: "circle: test latents", xLabel: "test frame", yLabel: "latent")
+            for r in results {
+                for k in 0..<(r.test_latents.first?.count ?? 0) {
+                    plot.add("\(r.penalty) z\(k)", r.test_latents.enumerated().map { (Double($0.offset), $0.element[k]) })
+                }
+            }
+            try plot.write(to: out + "/latents.png")
+            if !json { print("wrote \(out)/latents.png") }
+        }
         if json {
             struct Report: Codable { var runs: [CircleExperiment.Result] }
             print(String(decoding: try JSONEncoder().encode(Report(runs: results)), as: UTF8.self))

@@ -63,6 +63,10 @@ struct TrainAECommand: ParsableCommand {
     @Option(name: .customLong("progress-seconds"), help: "Seconds between progress lines on rank 0.")
     var progressSeconds = 5.0
 
+    @Option(name: .customLong("collective-timeout"),
+            help: "End the job, naming the collective, when one waits longer than this many seconds (0: never).")
+    var collectiveTimeout = 600.0
+
     // Fault injection for the distributed tests: not for users.
     @Option(name: .customLong("debug-fail-rank"), help: .hidden) var debugFailRank: Int?
     @Option(name: .customLong("debug-nan-rank"), help: .hidden) var debugNaNRank: Int?
@@ -74,6 +78,7 @@ struct TrainAECommand: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1 (got \(steps))") }
         guard globalBatch >= 1 else { throw ValidationError("--global-batch must be ≥ 1 (got \(globalBatch))") }
         guard cacheTrajectories >= 1 else { throw ValidationError("--cache-trajectories must be ≥ 1") }
+        guard collectiveTimeout >= 0 else { throw ValidationError("--collective-timeout must be ≥ 0") }
         _ = try LearningRateSchedule(parsing: lrSchedule)
     }
 
@@ -84,6 +89,8 @@ struct TrainAECommand: ParsableCommand {
     }
 
     private func train(_ comm: Communicator) throws {
+        // A peer stuck outside MPI (a hung file system, a deadlock) must not hold the others forever.
+        if collectiveTimeout > 0 && comm.size > 1 { comm.startWatchdog(timeout: collectiveTimeout) }
         let reader = try DatasetReader(directory: data)
         var config = try model.config()
         guard config.architecture != .circle else {
