@@ -7,6 +7,8 @@ extension Communicator {
     /// Use it for errors only this rank knows about.
     public func abort(message: String, code: Int32 = 1) -> Never {
         Communicator.writeToStderr("cpae-mpi: rank \(rank): \(message)\n")
+        // Alone there is nobody to take down: finalize and exit without Open MPI's abort banner.
+        if size == 1 { exit(code) }
         _ = MPI_Abort(world.raw, code)
         _exit(code)  // MPI_Abort does not return; no atexit MPI_Finalize here, it could block
     }
