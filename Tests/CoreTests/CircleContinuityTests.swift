@@ -1,31 +1,36 @@
 import XCTest
 @testable import Core
 
-/// The circular-motion ablation (cpae-method.md §9.A) at a size that runs in about a minute: the
-/// continuity penalty makes the latents of unseen frames move continuously; without it they jump.
+/// The circular-motion ablation (cpae-method.md §9.A) at a size that runs in about a minute and a half.
+///
+/// Training this model is bimodal in the initialisation, in PyTorch as here (tools/circle_reference.py,
+/// which follows our trajectory step for step from the same weights): some draws reach a latent circle
+/// traversed at even speed (jump ratio ≈ 1.4–1.7, test MSE ≈ 1.6e-3), others a pinched curve (5–8,
+/// MSE ≈ 4e-3); seeds 0–8 here: 3, 4 and 8 reach the first. So, as the reference keeps the model with
+/// the lowest training loss, the test trains seeds 0–3 with the continuity penalty (the `circle` preset,
+/// J × 10), keeps the lowest training MSE, and compares it with the unregularized model from the same seed.
 final class CircleContinuityTests: XCTestCase {
-    private func run(_ penalty: WeightPenalty, weight: Float = 10) throws -> CircleExperiment.Result {
+    private func run(_ penalty: WeightPenalty, seed: UInt64) throws -> CircleExperiment.Result {
         var e = CircleExperiment()
         e.penalty = penalty
-        e.penaltyWeight = weight
         e.iterations = 8000
-        e.seed = 0
+        e.seed = seed
         return try e.run()
     }
 
     func testContinuityPenaltyRemovesLatentJumps() throws {
         BLASThreads.set(1)
-        let plain = try run(.none)
-        let reference = try run(.continuity)            // the reference's scale: J × 10
-        let strong = try run(.continuity, weight: 40)   // J × 40
-        let summary = "jump ratio (test): none \(plain.jump_ratio_test), J×10 \(reference.jump_ratio_test), J×40 \(strong.jump_ratio_test); "
-            + "test MSE \(plain.test_mse), \(reference.test_mse), \(strong.test_mse)"
-        // Measured (seed 0, 8k iterations): none ≈ 24, J×10 ≈ 6.5, J×40 ≈ 1.8.
-        XCTAssertGreaterThan(plain.jump_ratio_test, 10, "the unregularized latents jump\n" + summary)
-        XCTAssertLessThan(reference.jump_ratio_test * 3, plain.jump_ratio_test, "J×10 must cut the jumps several times\n" + summary)
-        XCTAssertLessThan(strong.jump_ratio_test, 2, "with a strong enough penalty the latents move continuously\n" + summary)
-        XCTAssertLessThan(strong.roughness_test, plain.roughness_test / 3, summary)
-        // All three still reconstruct (a blank output has MSE ≈ 0.02 on these frames).
-        for r in [plain, reference, strong] { XCTAssertLessThan(r.test_mse, 8e-3, summary) }
+        let restarts = try (0...3).map { try run(.continuity, seed: $0) }
+        let best = restarts.min { $0.train_mse < $1.train_mse }!
+        let plain = try run(.none, seed: best.seed)
+        let summary = "J×10 restarts (seed: jump ratio, train MSE): "
+            + restarts.map { "\($0.seed): \(String(format: "%.2f", $0.jump_ratio_test)), \(String(format: "%.2e", $0.train_mse))" }.joined(separator: "; ")
+            + " — no penalty, seed \(plain.seed): jump ratio \(plain.jump_ratio_test), test MSE \(plain.test_mse)"
+        XCTAssertLessThan(best.jump_ratio_test, 2, "with the penalty the test latents move continuously\n" + summary)
+        XCTAssertGreaterThan(plain.jump_ratio_test, 5 * best.jump_ratio_test, "without it they jump\n" + summary)
+        XCTAssertLessThan(best.roughness_test, plain.roughness_test / 3, summary)
+        // Both reconstruct (a blank output has MSE ≈ 0.03 on these frames).
+        XCTAssertLessThan(best.test_mse, 4e-3, summary)
+        XCTAssertLessThan(plain.test_mse, 8e-3, summary)
     }
 }
