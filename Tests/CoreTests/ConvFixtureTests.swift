@@ -29,18 +29,23 @@ final class ConvFixtureTests: XCTestCase {
             let store = ParameterStore(seed: 1)
             let conv = Conv2d(store: store, name: "conv", inChannels: g.cin, outChannels: g.cout,
                               kernel: g.kernel, stride: g.stride, padding: g.padding, bias: g.bias)
-            try f.load("weight", into: store.value(conv.weight), count: conv.weight.count)
-            if let b = conv.bias { try f.load("bias", into: store.value(b), count: b.count) }
-            let x = try f.tensor("x")
-            let y = conv.forward(x)
-            XCTAssertEqual(y.shape, try f.shape("y"), name)
-            try closeScaled(y.array, f, "y")
-            let dx = conv.backward(try f.tensor("dy"), input: x)
-            XCTAssertEqual(dx?.shape, x.shape, name)
-            try closeScaled(dx?.array ?? [], f, "dx")
-            try closeScaled(store.gradientArray(conv.weight), f, "dweight")
-            if let b = conv.bias { try closeScaled(store.gradientArray(b), f, "dbias") }
+            try compare(conv, store: store, with: f, name: name)
         }
+    }
+
+    /// Loads the fixture's parameters into `conv`, then checks forward output, dx, dW and db.
+    private func compare(_ conv: ConvolutionLayer, store: ParameterStore, with f: Fixture, name: String) throws {
+        try f.load("weight", into: store.value(conv.weight), count: conv.weight.count)
+        if let b = conv.bias { try f.load("bias", into: store.value(b), count: b.count) }
+        let x = try f.tensor("x")
+        let y = conv.forward(x)
+        XCTAssertEqual(y.shape, try f.shape("y"), name)
+        try closeScaled(y.array, f, "y")
+        let dx = conv.backward(try f.tensor("dy"), input: x, inputGradient: true)
+        XCTAssertEqual(dx?.shape, x.shape, name)
+        try closeScaled(dx?.array ?? [], f, "dx")
+        try closeScaled(store.gradientArray(conv.weight), f, "dweight")
+        if let b = conv.bias { try closeScaled(store.gradientArray(b), f, "dbias") }
     }
 
     func testConvTranspose2dMatchesPyTorch() throws {
@@ -51,17 +56,7 @@ final class ConvFixtureTests: XCTestCase {
             let conv = ConvTranspose2d(store: store, name: "deconv", inChannels: g.cin, outChannels: g.cout,
                                        kernel: g.kernel, stride: g.stride, padding: g.padding, bias: g.bias)
             XCTAssertEqual(conv.bias != nil, f.has("bias"), name)
-            try f.load("weight", into: store.value(conv.weight), count: conv.weight.count)
-            if let b = conv.bias { try f.load("bias", into: store.value(b), count: b.count) }
-            let x = try f.tensor("x")
-            let y = conv.forward(x)
-            XCTAssertEqual(y.shape, try f.shape("y"), name)
-            try closeScaled(y.array, f, "y")
-            let dx = conv.backward(try f.tensor("dy"), input: x)
-            XCTAssertEqual(dx?.shape, x.shape, name)
-            try closeScaled(dx?.array ?? [], f, "dx")
-            try closeScaled(store.gradientArray(conv.weight), f, "dweight")
-            if let b = conv.bias { try closeScaled(store.gradientArray(b), f, "dbias") }
+            try compare(conv, store: store, with: f, name: name)
         }
     }
 
