@@ -48,6 +48,10 @@ struct TrainAECommand: ParsableCommand {
     @Option(name: .customLong("lr-schedule"), help: "constant:LR, exp:LR0:FINAL:STEPS or step:LR0:GAMMA:M1,M2,…")
     var lrSchedule = "constant:1e-3"
 
+    @Option(name: .customLong("latent-warmup"),
+            help: "Steps over which the reference objective's latent weight λ ramps from 0 to its value (default: one epoch; 0: none, as the reference code). Without it some seeds stall at the mean image (docs/method.md §Training).")
+    var latentWarmup: Int?
+
     @Option(name: .customLong("weight-decay"), help: "Adam's L2 weight decay.")
     var weightDecay: Float = 0
 
@@ -71,6 +75,8 @@ struct TrainAECommand: ParsableCommand {
     @Option(name: .customLong("debug-fail-rank"), help: .hidden) var debugFailRank: Int?
     @Option(name: .customLong("debug-nan-rank"), help: .hidden) var debugNaNRank: Int?
     @Option(name: .customLong("debug-at-step"), help: .hidden) var debugAtStep = 1
+    // Cross-checking against PyTorch (tools/compare_training.py): record every batch's pixels.
+    @Option(name: .customLong("debug-record-batches"), help: .hidden) var debugRecordBatches: String?
 
     func validate() throws {
         guard (epochs == nil) != (steps == nil) else { throw ValidationError("give exactly one of --epochs and --steps") }
@@ -78,6 +84,7 @@ struct TrainAECommand: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1 (got \(steps))") }
         guard globalBatch >= 1 else { throw ValidationError("--global-batch must be ≥ 1 (got \(globalBatch))") }
         guard cacheTrajectories >= 1 else { throw ValidationError("--cache-trajectories must be ≥ 1") }
+        if let latentWarmup, latentWarmup < 0 { throw ValidationError("--latent-warmup must be ≥ 0 (got \(latentWarmup))") }
         guard collectiveTimeout >= 0 else { throw ValidationError("--collective-timeout must be ≥ 0") }
         _ = try LearningRateSchedule(parsing: lrSchedule)
     }
@@ -111,14 +118,17 @@ struct TrainAECommand: ParsableCommand {
         let totalSteps = steps ?? (epochs! * loader.stepsPerEpoch)
         let settings = TrainerSettings(globalBatch: globalBatch, steps: totalSteps, schedule: lrSchedule,
                                        weightDecay: weightDecay, checkpointEvery: checkpointEvery, nonFinite: onNaN,
-                                       seed: seed, syncBatchNorm: !perRankBatchNorm)
+                                       seed: seed, syncBatchNorm: !perRankBatchNorm, latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch)
         let runConfig = RunConfiguration(model: config, trainer: settings, data: data,
                                          dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size)
         // Mismatched flags or datasets must fail here, on every rank, not deadlock in the first allreduce.
         try comm.agree(on: stableHash64(try runConfig.json(pretty: false)), what: "configuration and dataset")
 
         let ae = try Autoencoder(config: config, seed: seed)
-        let trainer = try AutoencoderTrainer(model: ae, group: comm, source: loader, settings: settings)
+        let source: BatchSource = try debugRecordBatches.map {
+            try BatchRecorder(wrapping: loader, path: comm.size > 1 ? "\($0).rank\(comm.rank)" : $0)
+        } ?? loader
+        let trainer = try AutoencoderTrainer(model: ae, group: comm, source: source, settings: settings)
         let run = TrainingRun(directory: RunDirectory(out), configuration: runConfig, trainer: trainer)
         run.progressInterval = progressSeconds
         let rank = comm.rank

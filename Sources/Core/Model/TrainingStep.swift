@@ -6,7 +6,8 @@ extension Autoencoder {
     /// `x` is the pair (t, t+1), `y` the pair (t+2, t+3) (needed by the reference objective only).
     /// Order of passes as the reference's criterion: E(X), E(Y), Φ, D(Φ(z_X)), D(z_X), so BatchNorm's
     /// running statistics see the same sequence of batches.
-    public func accumulateDataGradients(x: Tensor, y: Tensor?) -> LossTerms {
+    /// `latentWeightFactor` scales the configured λ (a warm-up, `TrainerSettings.latentWarmupSteps`).
+    public func accumulateDataGradients(x: Tensor, y: Tensor?, latentWeightFactor: Float = 1) -> LossTerms {
         var terms = LossTerms()
         switch config.objective {
         case .reconstruction:
@@ -19,7 +20,7 @@ extension Autoencoder {
 
         case .reference:
             guard let y, let vpnet else { preconditionFailure("the reference objective needs the target pair and VPNet") }
-            let lam = config.latentWeight
+            let lam = config.latentWeight * latentWeightFactor
             let (zx, encX) = encoder.forward(x, mode: .train)
             let (zy, encY) = encoder.forward(y, mode: .train)
             let (zhat, vpTape) = vpnet.forward(zx)

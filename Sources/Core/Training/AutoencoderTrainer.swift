@@ -62,7 +62,8 @@ public final class AutoencoderTrainer {
         let batch = try source.nextBatch()
         let store = model.store
         store.zeroGradients()
-        var terms = model.accumulateDataGradients(x: batch.x, y: model.config.objective == .reference ? batch.y : nil)
+        var terms = model.accumulateDataGradients(x: batch.x, y: model.config.objective == .reference ? batch.y : nil,
+                                                  latentWeightFactor: settings.latentWeightFactor(atStep: stepsTaken))
         try afterBackward?(stepsTaken + 1)
 
         // The gradient and the loss terms travel together: the averaged buffer is identical on every

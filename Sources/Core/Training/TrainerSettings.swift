@@ -22,14 +22,28 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Synchronized BatchNorm (statistics over the global batch) rather than per-rank statistics.
     public var syncBatchNorm: Bool
+    /// Steps over which the reference objective's latent weight λ ramps linearly from 0 to its
+    /// configured value (0: λ from the first step, as the reference). The latent and prediction terms
+    /// reward collapsed latents (z_Y = Φ(z_X) is easiest when z is constant), so from some
+    /// initialisations and batch orders the model settles at the mean image before the
+    /// reconstruction has taught the encoder anything; a warm-up lets it learn the frames first
+    /// (measured in docs/method.md §Training).
+    public var latentWarmupSteps: Int
 
     public init(globalBatch: Int, steps: Int, schedule: String = "constant:1e-3",
                 weightDecay: Float = 0, checkpointEvery: Int = 0, nonFinite: NonFinitePolicy = .stop,
-                seed: UInt64 = 0, syncBatchNorm: Bool = true) {
+                seed: UInt64 = 0, syncBatchNorm: Bool = true, latentWarmupSteps: Int = 0) {
         self.globalBatch = globalBatch; self.steps = steps; self.schedule = schedule
         self.weightDecay = weightDecay
         self.checkpointEvery = checkpointEvery; self.nonFinite = nonFinite; self.seed = seed
         self.syncBatchNorm = syncBatchNorm
+        self.latentWarmupSteps = latentWarmupSteps
+    }
+
+    /// The factor on λ at a step (0-based count of steps taken before it).
+    public func latentWeightFactor(atStep step: Int) -> Float {
+        guard latentWarmupSteps > 0 else { return 1 }
+        return min(1, Float(step + 1) / Float(latentWarmupSteps))
     }
 
     /// Per-rank batch; a global batch that does not split evenly is an error, not a silent change.
@@ -53,6 +67,7 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         _ = try learningRateSchedule()
         guard steps > 0 else { throw TrainingError.invalidSetting("the run needs at least one step (got \(steps))") }
         guard checkpointEvery >= 0 else { throw TrainingError.invalidSetting("--checkpoint-every must be ≥ 0 (got \(checkpointEvery))") }
+        guard latentWarmupSteps >= 0 else { throw TrainingError.invalidSetting("--latent-warmup must be ≥ 0 (got \(latentWarmupSteps))") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw TrainingError.invalidSetting("--weight-decay must be ≥ 0 (got \(weightDecay))") }
     }
 }
