@@ -50,8 +50,8 @@ def penalized_weights(model, cfg):
     return [getattr(model.ae, f"conv_stack{i}")[0][0].weight for i in (1, 2, 3)]
 
 
-def step_terms(model, cfg, x, y):
-    lam = cfg.get("latentWeight", 1.0)
+def step_terms(model, cfg, x, y, factor=1.0):
+    lam = cfg.get("latentWeight", 1.0) * factor
     zx = model.encode(x)
     zy = model.encode(y)
     zhat = model.vpnet(zx)
@@ -82,11 +82,19 @@ def main():
     ap.add_argument("--every", type=int, default=10)
     ap.add_argument("--steps-per-epoch", type=int, default=0, help="for epoch means (default: from metrics)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--latent-warmup", type=int, default=None,
+                    help="steps of the linear λ ramp (default: the run's config.json latentWarmupSteps, else 0)")
     ap.add_argument("--out", help="write PyTorch's per-step terms as JSON lines")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
 
     model, cfg = build(a.init)
+    warmup = a.latent_warmup
+    if warmup is None:
+        config_path = os.path.join(os.path.dirname(a.metrics), "config.json")
+        trainer = json.load(open(config_path)).get("trainer", {}) if os.path.exists(config_path) else {}
+        warmup = trainer.get("latentWarmupSteps", 0)
+    print(f"latent-weight warm-up: {warmup} steps")
     if cfg.get("objective") != "reference":
         sys.exit("only the reference objective is replayed here")
     model.train()
@@ -111,10 +119,10 @@ def main():
         x = torch.from_numpy(chunk[:int(np.prod(xs))].reshape(xs))
         y = torch.from_numpy(chunk[int(np.prod(xs)):].reshape(ys))
         opt.zero_grad(set_to_none=True)
-        terms = step_terms(model, cfg, x, y)
+        terms = step_terms(model, cfg, x, y, min(1.0, (s + 1) / warmup) if warmup > 0 else 1.0)
         sum(terms.values()).backward()
         opt.step()
-        t = {k: float(v) for k, v in terms.items()}
+        t = {k: float(v.detach()) for k, v in terms.items()}
         torch_log.append(t)
         if out:
             out.write(json.dumps({"step": s + 1, **t}) + "\n")
