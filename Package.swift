@@ -24,10 +24,12 @@ let package = Package(
                        providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
-                       providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         // All numerics and file formats. Imports no MPI: everything here runs in one process.
-        .target(name: "Core", dependencies: ["COpenBLAS", "CZstd", "CPNG", "CJPEG"],
+        .target(name: "Core", dependencies: ["COpenBLAS", "CZstd", "CPNG", "CJPEG", "COpenSSL"],
                 swiftSettings: releaseFast),
         // The communicator over MPI and the data-parallel training phases.
         .target(name: "Distributed", dependencies: ["Core", "CMPI"], swiftSettings: releaseFast),

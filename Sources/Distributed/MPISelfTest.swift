@@ -86,7 +86,7 @@ public struct MPISelfTest {
         // 1. Configuration agreement (the first thing a trainer does after parsing flags).
         var configuration = "{\"preset\":\"selftest\",\"ranks\":\(comm.size),\"seed\":1}"
         if comm.rank == options.mismatchRank { configuration += " (this rank got a different --seed)" }
-        try comm.agree(on: stableHash64(configuration), what: "configuration")
+        try comm.agree(on: SHA256.prefix64(configuration), what: "configuration")
 
         // 2. A few "training steps" with a per-step finiteness check of the loss.
         for step in 1...max(5, options.nanStep) {
@@ -326,7 +326,7 @@ public struct MPISelfTest {
         let all = try comm.anyRank(true)
         expect(all == RankFlags(firstRank: 0, lastRank: comm.size - 1), "anyRank all", "\(all)")
         do {
-            try comm.agree(on: stableHash64("same everywhere"), what: "test value")
+            try comm.agree(on: SHA256.prefix64("same everywhere"), what: "test value")
             passed.append("agree")
         } catch {
             localFailures.append("agree: equal hashes reported as \(error)")

@@ -71,6 +71,10 @@ struct TrainAECommand: ParsableCommand {
             help: "End the job, naming the collective, when one waits longer than this many seconds (0: never).")
     var collectiveTimeout = 600.0
 
+    @Flag(name: .customLong("no-verify"),
+          help: "Skip checking the shards' SHA-256 against manifest.json at start (zstd still checks every frame it decodes).")
+    var noVerify = false
+
     // Fault injection for the distributed tests: not for users.
     @Option(name: .customLong("debug-fail-rank"), help: .hidden) var debugFailRank: Int?
     @Option(name: .customLong("debug-nan-rank"), help: .hidden) var debugNaNRank: Int?
@@ -99,6 +103,9 @@ struct TrainAECommand: ParsableCommand {
         // A peer stuck outside MPI (a hung file system, a deadlock) must not hold the others forever.
         if collectiveTimeout > 0 && comm.size > 1 { comm.startWatchdog(timeout: collectiveTimeout) }
         let reader = try DatasetReader(directory: data)
+        // Each rank hashes every size-th shard: every byte is hashed once per job (GB/s with SHA-NI,
+        // milliseconds against an epoch); a damaged shard ends the job naming the file.
+        if !noVerify { try reader.verifyDigests(shards: stride(from: comm.rank, to: reader.manifest.shards.count, by: comm.size)) }
         var config = try model.config()
         guard config.architecture != .circle else {
             throw UserError("the circle model trains on single frames; use the circle preset through the test suite or `bench`")
@@ -122,7 +129,7 @@ struct TrainAECommand: ParsableCommand {
         let runConfig = RunConfiguration(model: config, trainer: settings, data: data,
                                          dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size)
         // Mismatched flags or datasets must fail here, on every rank, not deadlock in the first allreduce.
-        try comm.agree(on: stableHash64(try runConfig.json(pretty: false)), what: "configuration and dataset")
+        try comm.agree(on: SHA256.prefix64(try runConfig.json(pretty: false)), what: "configuration and dataset")
 
         let ae = try Autoencoder(config: config, seed: seed)
         let source: BatchSource = try debugRecordBatches.map {

@@ -167,6 +167,24 @@ final class ShardCorruptionTests: XCTestCase {
         XCTAssertEqual(try reader.trajectory(id: 100).frames, seqs[0].frames)
         XCTAssertEqual(try reader.trajectory(id: 102).frames, seqs[2].frames)
         expectError(.checksumMismatch, [shardName, "SHA-256"]) { try reader.verify() }
+        // The digest-only check train-ae runs at start: each rank's share of the shards.
+        expectError(.checksumMismatch, [shardName, "SHA-256", "trajectory 101"]) { try reader.verifyDigests(shards: [0]) }
+        XCTAssertEqual(try reader.verifyDigests(shards: [1]), reader.manifest.shards[1].bytes, "the intact shard passes")
+    }
+
+    /// A shard that cannot be read at all gives the I/O layer's FileError naming it, not a DatasetError.
+    func testUnreadableShardGivesAFileErrorNamingIt() throws {
+        let reader = try DatasetReader(directory: dir)
+        try FileManager.default.removeItem(atPath: shardPaths[1])
+        XCTAssertThrowsError(try reader.verifyDigests(shards: [1])) { error in
+            guard let e = error as? FileError else { return XCTFail("not a FileError: \(error)") }
+            XCTAssertTrue(e.isNotFound, "\(e)")
+            XCTAssertTrue("\(e)".hasPrefix(shardPaths[1]), "\(e)")
+        }
+        try FileManager.default.createDirectory(atPath: shardPaths[1], withIntermediateDirectories: false)
+        XCTAssertThrowsError(try reader.trajectory(id: 103)) { error in
+            XCTAssertTrue(error is FileError && "\(error)".contains(shardPaths[1]) && "\(error)".contains("directory"), "\(error)")
+        }
     }
 
     func testChecksumCaughtEvenWhenOnlyTheStoredChecksumChanges() throws {

@@ -77,6 +77,23 @@ final class ShardFormatTests: XCTestCase {
         }
     }
 
+    /// The NIST 896-bit message, fed in pieces; a copy of a half-fed hasher goes on independently
+    /// (the EVP context is copied on write), and finalize starts the hasher over.
+    func testSHA256StreamingCopiesAndRestarts() {
+        let message = Array("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu".utf8)
+        let expected = "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
+        XCTAssertEqual(SHA256.hex(SHA256.hash(message)), expected)
+        var a = SHA256()
+        a.update(Array(message[0..<50]))
+        var b = a
+        b.update(Array("something else".utf8))
+        a.update(Array(message[50...]))
+        XCTAssertEqual(SHA256.hex(a.finalize()), expected)
+        XCTAssertEqual(SHA256.hex(b.finalize()), SHA256.hex(SHA256.hash(Array(message[0..<50]) + Array("something else".utf8))))
+        a.update(Array("abc".utf8))
+        XCTAssertEqual(SHA256.hex(a.finalize()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     func testSHA256MatchesSha256sumOnAFile() throws {
         let dir = makeTemporaryDirectory("sha")
         defer { removeDirectory(dir) }

@@ -3,29 +3,14 @@ import Foundation
 import Core
 import XCTest
 
-/// The pure pieces behind the cross-rank checks: the stable hash and the error messages.
+/// The pure pieces behind the cross-rank checks: the configuration fingerprint and the error messages.
 final class DiagnosticsTests: XCTestCase {
-    /// Published FNV-1a 64 test vectors (Fowler/Noll/Vo reference test suite).
-    func testFNV1aVectors() {
-        XCTAssertEqual(stableHash64(""), 0xcbf2_9ce4_8422_2325)
-        XCTAssertEqual(stableHash64("a"), 0xaf63_dc4c_8601_ec8c)
-        XCTAssertEqual(stableHash64("foobar"), 0x8594_4171_f739_67e8)
-        XCTAssertEqual(stableHash64(Data("foobar".utf8)), stableHash64("foobar"))
-    }
-
-    func testHasherSeparatesFields() {
-        var a = StableHasher(), b = StableHasher()
-        a.combine("ab"); a.combine("c")
-        b.combine("a"); b.combine("bc")
-        XCTAssertNotEqual(a.value, b.value)
-        var c = StableHasher()
-        c.combine("ab"); c.combine("c")
-        XCTAssertEqual(a.value, c.value, "same input, same hash")
-        var d = StableHasher()
-        d.combine(UInt64(1))
-        var e = StableHasher()
-        e.combine(UInt64(1) << 56)
-        XCTAssertNotEqual(d.value, e.value)
+    /// The configuration fingerprint the ranks compare is the first 8 bytes of SHA-256, big-endian
+    /// (FIPS 180-4 vectors for "" and "abc"); one changed character changes it.
+    func testConfigurationFingerprintIsTheSHA256Prefix() {
+        XCTAssertEqual(SHA256.prefix64(""), 0xe3b0_c442_98fc_1c14)
+        XCTAssertEqual(SHA256.prefix64("abc"), 0xba78_16bf_8f01_cfea)
+        XCTAssertNotEqual(SHA256.prefix64("{\"seed\":1}"), SHA256.prefix64("{\"seed\":2}"))
     }
 
     func testDisagreementNamesTheRanks() {

@@ -1,8 +1,8 @@
-/// Every failure of reading or writing a dataset. `kind` lets callers and tests tell cases apart;
-/// `message` names the file (and trajectory) and says what to do about it.
+/// Every failure of a dataset's content or structure. `kind` lets callers and tests tell cases apart;
+/// `message` names the file (and trajectory) and says what to do about it. When the file itself
+/// cannot be opened or read, the I/O layer's `FileError` (IO/FileError.swift) is thrown instead.
 public struct DatasetError: Error, CustomStringConvertible, Equatable {
     public enum Kind: String, Sendable {
-        case io                 // the OS refused an open/read/write
         case notAShard          // wrong magic: not a cpae shard at all
         case unsupportedVersion // a shard/manifest version this build does not read
         case truncated          // file shorter than its own header says, or than the manifest says
@@ -17,6 +17,7 @@ public struct DatasetError: Error, CustomStringConvertible, Equatable {
         case checksumMismatch   // SHA-256 of a shard differs from the manifest
         case inconsistent       // shard header disagrees with the manifest / description
         case invalidArgument    // caller error: unknown id, shape mismatch on append, …
+        case compressor         // zstd refused to compress (out of memory, bad parameter)
     }
 
     public let kind: Kind

@@ -41,13 +41,14 @@ public final class DatasetWriter {
         }
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw DatasetError(.io, "cannot create dataset directory \(directory): \(error.localizedDescription)")
+            throw FileError(path: directory, problem: "cannot create the dataset directory (\(error.localizedDescription))",
+                            advice: "Check the path, its permissions and the free disk space")
         }
         let existing = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
         if let clash = existing.first(where: { $0 == Manifest.fileName || $0.hasSuffix("." + ShardFormat.fileExtension) }) {
             throw DatasetError(.invalidArgument, "\(directory) already holds a dataset (\(clash)); remove the directory or choose another one — shards are never overwritten in place")
         }
-        guard let c = ZSTD_createCCtx() else { throw DatasetError(.io, "ZSTD_createCCtx failed (out of memory)") }
+        guard let c = ZSTD_createCCtx() else { throw DatasetError(.compressor, "ZSTD_createCCtx failed (out of memory)") }
         cctx = c
         try zstdCheck(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, compressionLevel))
         try zstdCheck(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
@@ -140,6 +141,6 @@ public final class DatasetWriter {
 
 func zstdCheck(_ code: Int) throws {
     if ZSTD_isError(code) != 0 {
-        throw DatasetError(.io, "zstd: \(String(cString: ZSTD_getErrorName(code)))")
+        throw DatasetError(.compressor, "zstd: \(String(cString: ZSTD_getErrorName(code)))")
     }
 }

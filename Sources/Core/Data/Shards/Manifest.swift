@@ -32,14 +32,14 @@ public struct Manifest: Codable, Equatable {
     /// Reads and structurally checks `directory/manifest.json`.
     public static func load(directory: String) throws -> Manifest {
         let path = directory + "/" + fileName
-        let file: ReadOnlyFile
-        do { file = try ReadOnlyFile(path: path) } catch let e as DatasetError where e.kind == .missingShard {
+        let file: FileReader
+        do { file = try FileReader(path: path, ifDamaged: regenerateAdvice) } catch let e as FileError where e.isNotFound {
             throw DatasetError(.manifest, "\(path) not found — \(directory) is not a cpae dataset directory (create one with `cpae-mpi generate` or `cpae-mpi ingest`)")
         }
-        guard file.size <= Int64(maxBytes) else {
+        guard file.size <= maxBytes else {
             throw DatasetError(.manifest, "\(path) is \(file.size) bytes, more than any manifest should be (\(maxBytes)) — it is corrupted; \(regenerateAdvice)")
         }
-        let bytes = try file.read(count: Int(file.size), at: 0)
+        let bytes = try file.read(count: file.size, at: 0)
         let m: Manifest
         do { m = try JSONDecoder().decode(Manifest.self, from: Data(bytes)) } catch {
             throw DatasetError(.manifest, "\(path) is not a valid manifest: \(error) — \(regenerateAdvice)")

@@ -15,8 +15,8 @@ public final class ShardReader {
 
     public init(path: String) throws {
         self.path = path
-        let file = try ReadOnlyFile(path: path)
-        fileSize = file.size
+        let file = try FileReader(path: path, ifDamaged: regenerateAdvice)
+        fileSize = Int64(file.size)
         guard fileSize >= Int64(ShardFormat.minimumFileBytes) else {
             throw DatasetError(.truncated, "\(path): \(fileSize) bytes, shorter than the smallest shard (\(ShardFormat.minimumFileBytes) bytes) — truncated or not a shard; \(regenerateAdvice)")
         }
@@ -45,7 +45,7 @@ public final class ShardReader {
         header = try ShardHeader.decode(payload, file: path)
         headerCRC = ByteReader(payload).u32(12)
 
-        let table = try file.read(count: tableBytes, at: fileSize - Int64(tableBytes))
+        let table = try file.read(count: tableBytes, at: file.size - tableBytes)
         let t = ByteReader(table)
         let footer = tableBytes - ShardFormat.seekFooterBytes
         guard t.u32(footer + 5) == ShardFormat.seekableFooterMagic else {
@@ -96,11 +96,11 @@ public final class ShardReader {
         let h = header
         let id = h.trajectoryIDs[index]
         let where_ = "\(path), trajectory \(id) (frame \(index) at byte offset \(offsets[index]))"
-        let file = try ReadOnlyFile(path: path)
-        guard file.size == fileSize else {
+        let file = try FileReader(path: path, ifDamaged: regenerateAdvice)
+        guard Int64(file.size) == fileSize else {
             throw DatasetError(.sizeMismatch, "\(path) changed size since it was opened (\(fileSize) → \(file.size) bytes) — do not modify a dataset while it is in use; \(regenerateAdvice)")
         }
-        let src = try file.read(count: seekTable.compressedSizes[index], at: offsets[index])
+        let src = try file.read(count: seekTable.compressedSizes[index], at: Int(offsets[index]))
         let raw = h.bytesPerTrajectory
         let ctx = context ?? DecompressionContext()
         let frames: [UInt8] = try src.withUnsafeBytes { s in
