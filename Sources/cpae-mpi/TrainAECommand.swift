@@ -52,6 +52,10 @@ struct TrainAECommand: ParsableCommand {
             help: "Steps over which the reference objective's latent weight λ ramps from 0 to its value (default: one epoch; 0: none, as the reference code). Without it some seeds stall at the mean image (docs/method.md §Training).")
     var latentWarmup: Int?
 
+    @Option(name: .customLong("latent-hold"),
+            help: "Steps before that ramp during which λ is 0 (default: 0).")
+    var latentHold = 0
+
     @Option(name: .customLong("weight-decay"), help: "Adam's L2 weight decay.")
     var weightDecay: Float = 0
 
@@ -88,6 +92,7 @@ struct TrainAECommand: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1 (got \(steps))") }
         guard globalBatch >= 1 else { throw ValidationError("--global-batch must be ≥ 1 (got \(globalBatch))") }
         guard cacheTrajectories >= 1 else { throw ValidationError("--cache-trajectories must be ≥ 1") }
+        guard latentHold >= 0 else { throw ValidationError("--latent-hold must be ≥ 0 (got \(latentHold))") }
         if let latentWarmup, latentWarmup < 0 { throw ValidationError("--latent-warmup must be ≥ 0 (got \(latentWarmup))") }
         guard collectiveTimeout >= 0 else { throw ValidationError("--collective-timeout must be ≥ 0") }
         _ = try LearningRateSchedule(parsing: lrSchedule)
@@ -125,7 +130,8 @@ struct TrainAECommand: ParsableCommand {
         let totalSteps = steps ?? (epochs! * loader.stepsPerEpoch)
         let settings = TrainerSettings(globalBatch: globalBatch, steps: totalSteps, schedule: lrSchedule,
                                        weightDecay: weightDecay, checkpointEvery: checkpointEvery, nonFinite: onNaN,
-                                       seed: seed, syncBatchNorm: !perRankBatchNorm, latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch)
+                                       seed: seed, syncBatchNorm: !perRankBatchNorm, latentHoldSteps: latentHold,
+                                       latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch)
         let runConfig = RunConfiguration(model: config, trainer: settings, data: data,
                                          dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size)
         // Mismatched flags or datasets must fail here, on every rank, not deadlock in the first allreduce.

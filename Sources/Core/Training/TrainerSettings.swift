@@ -29,21 +29,25 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     /// reconstruction has taught the encoder anything; a warm-up lets it learn the frames first
     /// (measured in docs/method.md §Training).
     public var latentWarmupSteps: Int
+    /// Steps before the ramp during which λ is 0 (pure reconstruction with the penalty).
+    public var latentHoldSteps: Int
 
     public init(globalBatch: Int, steps: Int, schedule: String = "constant:1e-3",
                 weightDecay: Float = 0, checkpointEvery: Int = 0, nonFinite: NonFinitePolicy = .stop,
-                seed: UInt64 = 0, syncBatchNorm: Bool = true, latentWarmupSteps: Int = 0) {
+                seed: UInt64 = 0, syncBatchNorm: Bool = true, latentHoldSteps: Int = 0, latentWarmupSteps: Int = 0) {
         self.globalBatch = globalBatch; self.steps = steps; self.schedule = schedule
         self.weightDecay = weightDecay
         self.checkpointEvery = checkpointEvery; self.nonFinite = nonFinite; self.seed = seed
         self.syncBatchNorm = syncBatchNorm
         self.latentWarmupSteps = latentWarmupSteps
+        self.latentHoldSteps = latentHoldSteps
     }
 
     /// The factor on λ at a step (0-based count of steps taken before it).
     public func latentWeightFactor(atStep step: Int) -> Float {
+        if step < latentHoldSteps { return 0 }
         guard latentWarmupSteps > 0 else { return 1 }
-        return min(1, Float(step + 1) / Float(latentWarmupSteps))
+        return min(1, Float(step - latentHoldSteps + 1) / Float(latentWarmupSteps))
     }
 
     /// Per-rank batch; a global batch that does not split evenly is an error, not a silent change.
@@ -67,6 +71,7 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         _ = try learningRateSchedule()
         guard steps > 0 else { throw TrainingError.invalidSetting("the run needs at least one step (got \(steps))") }
         guard checkpointEvery >= 0 else { throw TrainingError.invalidSetting("--checkpoint-every must be ≥ 0 (got \(checkpointEvery))") }
+        guard latentHoldSteps >= 0 else { throw TrainingError.invalidSetting("--latent-hold must be ≥ 0 (got \(latentHoldSteps))") }
         guard latentWarmupSteps >= 0 else { throw TrainingError.invalidSetting("--latent-warmup must be ≥ 0 (got \(latentWarmupSteps))") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw TrainingError.invalidSetting("--weight-decay must be ≥ 0 (got \(weightDecay))") }
     }
