@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the built-in default data: installs what is missing, builds, generates a damped-
-# pendulum dataset (cpae-method.md §9.B scale: 240 trajectories × 60 frames, 32×32 grey), then trains
+# pendulum dataset (docs/method.md §Data scale: 240 trajectories × 60 frames, 32×32 grey), then trains
 # the CpAE (small preset) data-parallel on every core with mpirun, writing runs/default/
 # (config.json, metrics.jsonl, loss.png, checkpoint.safetensors).
 #

@@ -1,6 +1,6 @@
 """Cross-checks a cpae-mpi checkpoint against a PyTorch model built with the reference's module tree.
 
-The modules are re-created here from the architecture description (cpae-method.md §2, the state_dict
+The modules are re-created here from the architecture description (docs/method.md §Architectures, the state_dict
 key list of the authors' CAE_hyp): same names, same layouts. The script
 
   1. loads the checkpoint with load_state_dict(strict=True) — every name, shape and dtype must match;

@@ -1,5 +1,5 @@
-"""The circular-motion ablation in PyTorch, set up as the reference's Test.py (written from the method
-notes §2.7, §5.1 and the continuity formula §1.1): a cross-check of `cpae-mpi circle`.
+"""The circular-motion ablation in PyTorch, set up as the reference's Test.py (written from
+docs/method.md §Architectures, §Data and the definition of J in §Regularizer): a cross-check of `cpae-mpi circle`.
 
   python tools/circle_reference.py [iterations] [penalty: continuity|none|l2] [seed]
 """

@@ -6,7 +6,7 @@ Writes Tests/CoreTests/Fixtures/regularizer_fixtures.json and vpnet_fixtures.jso
 * Regularizer: the continuity penalty J computed the way the CpAE reference computes it — the
   O(K^4) brute-force form (zero-pad each slice by one, unit-square grid via linspace, pairwise
   squared differences weighted by exp(-squared distance / 10), 2 x mean over every index tuple; x10
-  more in the circle experiment) — written independently from cpae-method.md §1.1 and a reading of
+  more in the circle experiment) — written independently from the definition in docs/method.md §Regularizer and a reading of
   the authors' code. Weights are drawn in float32 and J and its autograd gradient are evaluated in
   float64, so the fixture is the exact value of the float32 weights.
 * VPNet: an LA-VPNet (3 layers, 2 sublayers, sigmoid, h = 1) whose module tree reproduces the

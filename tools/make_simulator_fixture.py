@@ -1,6 +1,6 @@
 """Reference vector fields for SimulatorTests, written independently of the Swift code: the
-elastic pendulum exactly as cpae-method.md §5.3 tabulates it (3×3 system solved with
-numpy.linalg.solve) and the damped pendulum of §5.2, at seeded random states. Prints Swift array
+elastic pendulum exactly as docs/method.md §Data tabulates it (3×3 system solved with
+numpy.linalg.solve) and the damped pendulum of docs/method.md §Data, at seeded random states. Prints Swift array
 literals (17 significant digits) to paste into Tests/CoreTests/SimulatorTests.swift."""
 import numpy as np
 

@@ -9,7 +9,7 @@ extension Communicator {
     }
 
     /// Every repeat's time (slowest rank), sorted ascending, so callers can report the minimum
-    /// or quantiles as well — on a shared machine the spread is large (platform notes: timings
+    /// or quantiles as well — on a shared machine the spread is large (docs/machines.md §Timing: timings
     /// off by 2–5× under load). Each repeat starts from a barrier so ranks enter together;
     /// `warmup` untimed calls let MPI set up its buffers first. The buffer is reused, so it is
     /// cache-warm, like a gradient buffer that backward has just written.

@@ -22,7 +22,7 @@ struct MPIComm: @unchecked Sendable {
 ///
 /// OpenBLAS threads: when several ranks share a node (`localSize > 1`) each rank is set to ONE
 /// BLAS thread — otherwise every rank starts one thread per core and the ranks' threads fight for
-/// the same cores (platform notes §3, §8). Setting `OPENBLAS_NUM_THREADS` (or `OMP_NUM_THREADS`)
+/// the same cores (docs/machines.md §Threads). Setting `OPENBLAS_NUM_THREADS` (or `OMP_NUM_THREADS`)
 /// overrides this; `BLASThreads.set` after `world()` does too. A lone rank per node keeps
 /// OpenBLAS's default (all cores).
 public final class Communicator: @unchecked Sendable {

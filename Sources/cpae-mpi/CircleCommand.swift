@@ -7,7 +7,7 @@ struct CircleCommand: ParsableCommand {
         commandName: "circle",
         abstract: "The circular-motion ablation: train the circle model with and without the penalty, report latent continuity.",
         discussion: """
-            70 training frames of a ball on a circle (48×48), 150 test frames after them (cpae-method.md §5.1). \
+            70 training frames of a ball on a circle (48×48), 150 test frames after them (docs/method.md §Data). \
             Reports reconstruction MSE and, on the test frames' latents, the jump ratio max/median ‖z(t+1) − z(t)‖ \
             (≈1–2 when the latents move continuously) and the roughness.
             """)

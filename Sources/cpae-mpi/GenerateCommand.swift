@@ -9,7 +9,7 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Simulate and render a physical-system dataset (frames plus ground-truth states).",
         discussion: """
-        Systems and defaults (cpae-method.md section 5; all can be overridden):
+        Systems and defaults (docs/method.md section Data; all can be overridden):
           pendulum          damped rod, theta'' = -(3g/2l) sin(theta) - 0.2 theta',
                             dt 2/60 s, theta0 ~ U(0, pi/2), theta'0 ~ U(-5, 5);
                             1200 trajectories x 60 frames, 128 px RGB

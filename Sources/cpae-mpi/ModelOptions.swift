@@ -8,7 +8,7 @@ extension Objective: ExpressibleByArgument {}
 
 /// Options that fix a model, shared by every command that builds one.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Model preset: paper (3×128×256, K=12), small (1×32×64, K=8, §9.B), circle (1×48×48).")
+    @Option(help: "Model preset: paper (3×128×256, K=12), small (1×32×64, K=8; docs/method.md §Architectures), circle (1×48×48).")
     var preset: ModelConfig.Preset = .paper
 
     @Option(help: "Architecture: cpae (large regularized kernels) or ae (standard 4×4 baseline).")

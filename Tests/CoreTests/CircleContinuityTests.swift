@@ -1,7 +1,7 @@
 import XCTest
 @testable import Core
 
-/// The circular-motion ablation (cpae-method.md §9.A) at a size that runs in about a minute and a half.
+/// The circular-motion ablation (docs/method.md §Training) at a size that runs in about a minute and a half.
 ///
 /// Training this model is bimodal in the initialisation, in PyTorch as here (tools/circle_reference.py,
 /// which follows our trajectory step for step from the same weights): some draws reach a latent circle

@@ -103,7 +103,7 @@ final class ContinuityRegularizerTests: XCTestCase {
         }
     }
 
-    /// cpae-method.md §1.4: at PyTorch's default Conv2d init U(±1/√(I·kh·kw)), J ≈ 2.2e-3, 4.1e-4 and
+    /// docs/method.md §Regularizer: at PyTorch's default Conv2d init U(±1/√(I·kh·kw)), J ≈ 2.2e-3, 4.1e-4 and
     /// 2.0e-4 for the three CpAE layers and 5.2e-4 for the 32×1×48×48 circle layer (before ×10).
     func testDefaultInitMagnitudes() {
         let cases: [([Int], Double)] = [([16, 3, 12, 12], 2.2e-3), ([32, 16, 12, 12], 4.1e-4),
@@ -133,7 +133,7 @@ final class ContinuityRegularizerTests: XCTestCase {
         XCTAssertEqual(half, v1, accuracy: 1e-5 * v1)
     }
 
-    /// The penalty pulls toward zero but discounts each slice's mean (§1.4): a constant slice costs
+    /// The penalty pulls toward zero but discounts each slice's mean (docs/method.md §Regularizer): a constant slice costs
     /// about 3.8× less than a zero-mean slice of the same energy at K = 12.
     func testConstantModeIsDiscounted() {
         let shape = [1, 1, 12, 12]

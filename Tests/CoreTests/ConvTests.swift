@@ -105,7 +105,7 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(store.parameter(named: "t.weight")?.shape, [67, 64, 4, 4])
         let conv = Conv2d(store: store, name: "c", inChannels: 3, outChannels: 16, kernel: (12, 12), stride: (2, 2), padding: (5, 5))
         XCTAssertTrue(conv.outputSize(height: 128, width: 256) == (64, 128))
-        XCTAssertEqual(conv.multiplyAdds(height: 128, width: 256), 56_623_104)   // cpae-method.md §2.6: 56.6 M
+        XCTAssertEqual(conv.multiplyAdds(height: 128, width: 256), 56_623_104)   // docs/method.md §Architectures: 56.6 M
     }
 
     /// Several small chunks, and two threads (batch split over workers, per-worker dW summed), give

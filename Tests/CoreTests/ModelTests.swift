@@ -1,7 +1,7 @@
 import XCTest
 @testable import Core
 
-/// Shapes, parameter counts and names of the model builder against the reference (cpae-method.md §2.6).
+/// Shapes, parameter counts and names of the model builder against the reference (docs/method.md §Architectures).
 final class ModelTests: XCTestCase {
     private func model(_ preset: ModelConfig.Preset, _ arch: Architecture = .cpae, latent: Int? = nil,
                        objective: Objective? = nil) throws -> Autoencoder {
@@ -58,7 +58,7 @@ final class ModelTests: XCTestCase {
                        ["ae.conv_stack1.0.0.weight", "ae.conv_stack2.0.0.weight", "ae.conv_stack3.0.0.weight"])
         XCTAssertEqual(try model(.paper, .ae).penalizedWeights, [])
         XCTAssertEqual(try model(.circle).penalizedWeights, ["ae.conv_stack1.0.0.weight"])
-        // At PyTorch's default initialisation J is about 2.2e-3 + 4.1e-4 + 2.0e-4 (§1.4).
+        // At PyTorch's default initialisation J is about 2.2e-3 + 4.1e-4 + 2.0e-4 (docs/method.md §Regularizer).
         XCTAssertEqual(try model(.paper).accumulatePenalty(gradient: false), 2.81e-3, accuracy: 0.25e-3)
     }
 

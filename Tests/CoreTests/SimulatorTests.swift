@@ -205,8 +205,8 @@ final class SimulatorTests: XCTestCase {
         XCTAssertThrowsError(try PhysicalSystem.pendulum.generator(frames: 1))
     }
 
-    /// (state, dy/dt) pairs from tools/make_simulator_fixture.py: the §5.3 table solved with
-    /// numpy.linalg.solve, and the §5.2 pendulum, at seeded random states.
+    /// (state, dy/dt) pairs from tools/make_simulator_fixture.py: docs/method.md §Data's 3×3 system solved with
+    /// numpy.linalg.solve, and the damped pendulum, at seeded random states.
     private static let elasticReference: [([Double], [Double])] = [
     ([6.248362670040135, 2.4002379913301026, 0.045800721792853966, 5.396084419039834, 14.274270304708708, -0.8455499422800634], [5.396084419039834, 14.274270304708708, -0.8455499422800634, -9.180305108479503, -346.7943674511614, -33.568604487522435]),
     ([1.9946374489327738, 5.777737021759437, 0.024621739097680104, -3.426801030950127, -3.3137092552029195, -0.539560881231762], [-3.426801030950127, -3.3137092552029195, -0.539560881231762, -3.943874238200338, 171.84389295168884, -20.28227888498075]),

@@ -19,7 +19,7 @@ public struct ConvBenchSpec: Sendable {
         self.largeKernel = largeKernel; benchWithoutInputGradient = withoutDx
     }
 
-    /// The full-size CpAE's convolutions (cpae-method.md §2.3, §2.5), input 3×128×256.
+    /// The full-size CpAE's convolutions (docs/method.md §Architectures), input 3×128×256.
     public static let cpae: [ConvBenchSpec] = [
         .init("enc.s1a 12x12", .conv, 3, 16, input: (128, 256), kernel: (12, 12), stride: (2, 2), padding: (5, 5),
               largeKernel: true, withoutDx: true),

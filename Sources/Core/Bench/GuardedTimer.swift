@@ -1,7 +1,7 @@
 import Foundation
 
 /// CPU time used by the whole machine and by this process, for telling whether someone else was
-/// running while we timed something (platform notes: unguarded timings on the shared machine were
+/// running while we timed something (docs/machines.md §Timing: unguarded timings on the shared machine were
 /// off by 2–5×).
 public struct CPUSnapshot: Sendable {
     /// Monotonic wall clock, seconds.

@@ -37,7 +37,7 @@ public struct DatasetDescription: Sendable, Codable, Equatable {
     }
 }
 
-/// Train/validation/test split. By trajectory ids, or (circular motion, §5.1) by time: frame ranges
+/// Train/validation/test split. By trajectory ids, or (circular motion, docs/method.md §Data) by time: frame ranges
 /// of the listed trajectories.
 public struct DatasetSplits: Sendable, Codable, Equatable {
     public var train: [Int]

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The circular-motion ablation (cpae-method.md §2.7, §5.1, §9.A): the `circle` model trained on 70
+/// The circular-motion ablation (docs/method.md §Architectures, §Data, §Training): the `circle` model trained on 70
 /// frames of a ball moving on a circle, then encoded on the next 150. With the continuity penalty the
 /// test latents move continuously; without it they jump. Runs through the same trainer as phase 1.
 public struct CircleExperiment: Sendable {

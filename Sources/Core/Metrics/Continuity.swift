@@ -1,4 +1,4 @@
-/// Numbers for "do the latents move continuously?" (cpae-method.md §6.3): a trajectory of latents
+/// Numbers for "do the latents move continuously?" (docs/method.md §Evaluation): a trajectory of latents
 /// z_0 … z_{T−1} (rows of a T×d array).
 public enum Continuity {
     /// max_t ‖z_{t+1} − z_t‖ / median_t ‖z_{t+1} − z_t‖: about 1–2 for a smooth path, large when the

@@ -1,15 +1,15 @@
 import Foundation
 
-/// Which penalty a regularized convolution weight carries (cpae-method.md §1.1): the CpAE continuity
+/// Which penalty a regularized convolution weight carries (docs/method.md §Regularizer): the CpAE continuity
 /// regularizer J, the plain L2 ablation mean(W²) of the circle experiment (re_lam = −1), or nothing.
 public enum WeightPenalty: String, Codable, Sendable, CaseIterable {
     case continuity, l2, none
 }
 
-/// The nonlocal filter regularizer J of CpAE (cpae-method.md §1), evaluated exactly as the authors
+/// The nonlocal filter regularizer J of CpAE (docs/method.md §Regularizer), evaluated exactly as the authors
 /// code it — zero-pad each kh×kw slice by one, place the padded grid on the unit square, weight every
 /// ordered pair of grid points by exp(−squared distance / 10), and take 2 × the mean over all
-/// O·I·P²·Q² index tuples — but through the separable closed form (§1.2):
+/// O·I·P²·Q² index tuples — but through the separable closed form (docs/method.md §Regularizer):
 ///
 ///     G[o,i] = c · ( (r°c°ᵀ) ⊙ w − K_y° · w · K_x° ),   c = 8·scale / (O·I·P²·Q²)
 ///     scale·J = ½ · Σ ⟨w, G[o,i]⟩

@@ -42,7 +42,7 @@ final class ConvBlock {
         }
         g = norm.backward(g, cache: cache)
         // A bias before BatchNorm in training is subtracted out again with the batch mean: its exact
-        // gradient is zero (cpae-method.md §7.6). Floating point leaves ~1e-9 of noise, which Adam would
+        // gradient is zero (docs/method.md §BatchNorm). Floating point leaves ~1e-9 of noise, which Adam would
         // normalise into lr-sized random steps that differ between rank counts, so keep it exactly zero.
         guard cache.mode == .train, let bias = conv.bias else {
             return conv.backward(g, input: tape.input, inputGradient: inputGradient)

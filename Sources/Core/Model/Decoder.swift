@@ -1,9 +1,9 @@
 /// The linear head (`decoder_input`) and the transposed-convolution decoder: d → C×H×W.
 ///
-/// cpae/ae (§2.5): each stage k has a main deconv-bn-relu branch and a side "predict" branch
+/// cpae/ae (docs/method.md §Architectures): each stage k has a main deconv-bn-relu branch and a side "predict" branch
 /// (3×3 conv to C channels, then a bias-free transposed conv of the same geometry and a sigmoid); its
 /// output is the channel concatenation [main, side]. The last stage is a deconv with bias and a
-/// sigmoid. circle (§2.7): one full-frame transposed conv with a single output bias and a sigmoid.
+/// sigmoid. circle (docs/method.md §Architectures): one full-frame transposed conv with a single output bias and a sigmoid.
 final class Decoder {
     struct Stage {
         let main: ConvBlock

@@ -1,8 +1,8 @@
 /// The convolutional encoder plus its linear head (`encoder_output`): C×H×W → d.
 ///
-/// cpae/ae (§2.3, §2.4): stacks 1–3 stride-2 (K×K or 4×4) conv-bn-relu each followed by a 3×3 one,
+/// cpae/ae (docs/method.md §Architectures): stacks 1–3 stride-2 (K×K or 4×4) conv-bn-relu each followed by a 3×3 one,
 /// stride-2 4×4 stacks down to height 1, a 3×4 stride (1,2) stack to 1×1, Linear to d.
-/// circle (§2.7): one full-frame conv with a sigmoid, Linear to d.
+/// circle (docs/method.md §Architectures): one full-frame conv with a sigmoid, Linear to d.
 final class Encoder {
     let blocks: [ConvBlock]
     let head: Linear

@@ -1,4 +1,4 @@
-/// Which network family a model belongs to (cpae-method.md §2.3, §2.4, §2.7).
+/// Which network family a model belongs to (docs/method.md §Architectures).
 public enum Architecture: String, Codable, Sendable, CaseIterable {
     /// Large K×K stride-2 kernels in the first three encoder stacks, regularized by J.
     case cpae
@@ -10,7 +10,7 @@ public enum Architecture: String, Codable, Sendable, CaseIterable {
 
 /// What the autoencoder is trained to minimise.
 public enum Objective: String, Codable, Sendable, CaseIterable {
-    /// §3.1: recon + λ·(2·latent + predicted pair) through the VPNet helper, plus the penalty.
+    /// docs/method.md §Objectives: recon + λ·(2·latent + predicted pair) through the VPNet helper, plus the penalty.
     case reference
     /// One encoder and one decoder pass: MSE(D(E(X)), X) plus the penalty.
     case reconstruction
@@ -99,9 +99,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public enum Preset: String, CaseIterable, Sendable {
         /// The paper's full size: 3×128×256, K = 12, widths 16/32/64 (AE: 4×4, 32/32/64).
         case paper
-        /// cpae-method.md §9.B: 1×32×64, K = 8, widths 8/16/32 (AE: 4×4, 16/16/32). Fits a CPU.
+        /// docs/method.md §Architectures (presets): 1×32×64, K = 8, widths 8/16/32 (AE: 4×4, 16/16/32). Fits a CPU.
         case small
-        /// The circular-motion ablation (§2.7): 1×48×48, one 48×48 conv, 32 hidden, d = 2.
+        /// The circular-motion ablation (docs/method.md §Architectures): 1×48×48, one 48×48 conv, 32 hidden, d = 2.
         case circle
     }
 

@@ -13,7 +13,7 @@ public enum VPNetError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The LA-VPNet helper map Φ_VP of CpAE training (cpae-method.md §3.2): a volume-preserving map of
+/// The LA-VPNet helper map Φ_VP of CpAE training (docs/method.md §Objectives): a volume-preserving map of
 /// the latent z = (p, q), p the first d/2 entries and q the last, with step h = 1:
 ///
 ///     LinM1 → ActM1 ("up") → LinM2 → ActM2 ("low") → LinMout

@@ -1,4 +1,4 @@
-/// How a parameter is initialised (PyTorch defaults, cpae-method.md §2.6).
+/// How a parameter is initialised (PyTorch defaults, docs/method.md §Architectures).
 public enum Initializer: Sendable {
     case uniform(bound: Float)       // U(−bound, bound)
     case normal(std: Float)          // N(0, std²)

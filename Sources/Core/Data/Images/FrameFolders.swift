@@ -1,7 +1,7 @@
 import Foundation
 import Dispatch
 
-/// Chen et al.'s on-disk layout (distributed-anchors.md §5.1): one folder per trajectory named
+/// Chen et al.'s on-disk layout (docs/formats.md §Dataset): one folder per trajectory named
 /// 0, 1, 2, …, holding frames 0.png, 1.png, … (or .jpg). Scanning checks the whole layout before
 /// any decoding, so a missing folder, a gap in the frames or a trajectory of a different length is
 /// reported up front, naming the folder.

@@ -2,7 +2,7 @@ import Foundation
 
 /// `cpae-mpi bench data`: throughput of the data path on one core (no prefetch thread), on a
 /// synthetic pendulum dataset. Timings are medians of repeated blocks; a block is repeated when other
-/// processes used more than 0.1 core during it (platform notes: shared machines skew timings 2–5×).
+/// processes used more than 0.1 core during it (docs/machines.md §Timing: shared machines skew timings 2–5×).
 /// TODO(lead): switch to the shared GuardedTimer in Sources/Core/Bench once it is merged.
 public struct DataBenchmark {
     public struct Result: Codable, Sendable {

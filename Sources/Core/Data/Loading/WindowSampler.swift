@@ -1,4 +1,4 @@
-/// One training sample (§3.3): frames (t, t+1) of a trajectory are the input pair, (t+2, t+3) the target.
+/// One training sample (docs/method.md §Data): frames (t, t+1) of a trajectory are the input pair, (t+2, t+3) the target.
 public struct Window: Hashable, Sendable, Codable, CustomStringConvertible {
     public var trajectory: Int
     public var t: Int

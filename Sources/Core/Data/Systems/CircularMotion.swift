@@ -1,6 +1,6 @@
 import Foundation
 
-/// Circular motion (cpae-method.md §5.1): a soft grey ball rotating about the image centre.
+/// Circular motion (docs/method.md §Data): a soft grey ball rotating about the image centre.
 /// Pixel (row i, column j) of an S×S image has scene coordinates A = j/S − ½ (right) and
 /// B = (S − 1 − i)/S − ½ (up), and intensity sigmoid(sharpness·(r² − (A − x)² − (B − y)²)) on a
 /// black background, stored as round(255·value). The state is the ball centre (x, y); it moves
@@ -90,7 +90,7 @@ public struct CircularMotion: PhysicalSimulator {
         }
     }
 
-    /// Time split (§5.1): train on frames [0, 70), test on [70, end); validation = test (the
+    /// Time split (docs/method.md §Data): train on frames [0, 70), test on [70, end); validation = test (the
     /// reference has none). Every trajectory is in every split.
     public func defaultSplits(trajectories: Int, frames: Int, seed: UInt64) -> DatasetSplits {
         let all = Array(0..<trajectories)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Damped single pendulum (cpae-method.md §5.2): a uniform rod pivoted at its end,
+/// Damped single pendulum (docs/method.md §Data): a uniform rod pivoted at its end,
 /// θ'' = −(3g / 2l)·sin θ − λ·θ'. State (θ, θ'), θ = 0 hanging straight down, positive θ swinging
 /// the rod counter-clockwise on screen (the reference rotates the whole canvas by +θ).
 public struct DampedPendulum: PhysicalSimulator {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Elastic double pendulum (cpae-method.md §5.3): a spring (rest length L₀, stiffness k) carrying
+/// Elastic double pendulum (docs/method.md §Data): a spring (rest length L₀, stiffness k) carrying
 /// a rigid rod (length L, width w, mass m). State (θ₁, θ₂, z, θ₁', θ₂', z'), z the spring's
 /// extension. Each derivative solves the reference's 3×3 system A·(θ₁'', θ₂'', z'') = b.
 public struct ElasticDoublePendulum: PhysicalSimulator {

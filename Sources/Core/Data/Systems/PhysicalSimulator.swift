@@ -1,6 +1,6 @@
 /// A simulated physical system: its ODE, how initial conditions are drawn (with any rejection
 /// rule), and what a state looks like. Conformers are plain value types whose stored properties are
-/// the physical parameters, with the reference's values as defaults (cpae-method.md §5), so any of
+/// the physical parameters, with the reference's values as defaults (docs/method.md §Data), so any of
 /// them can be overridden.
 public protocol PhysicalSimulator: Sendable {
     /// Dataset name ("pendulum", …), written to the dataset description.

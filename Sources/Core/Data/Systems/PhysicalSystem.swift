@@ -5,7 +5,7 @@ public enum PhysicalSystem: String, CaseIterable, Sendable {
     case doublePendulum = "double_pendulum"
     case circle
 
-    /// The simulator with default parameters (cpae-method.md §5; see each type for its choices).
+    /// The simulator with default parameters (docs/method.md §Data; see each type for its choices).
     public var simulator: any PhysicalSimulator {
         switch self {
         case .pendulum: return DampedPendulum()

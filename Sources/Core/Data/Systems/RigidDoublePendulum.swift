@@ -2,7 +2,7 @@ import Foundation
 
 /// Rigid double pendulum: two uniform rods joined end to end (the "compound" double pendulum),
 /// pivoted at the top. The reference has no simulator for it — its data is video of a real
-/// pendulum (cpae-method.md §5.4) — so this is the standard model with the rod lengths and masses
+/// pendulum (docs/method.md §Data) — so this is the standard model with the rod lengths and masses
 /// of Chen et al.'s physics estimator (0.205/0.179 m, 0.262/0.110 kg), frictionless by default.
 /// State (θ₁, θ₂, θ₁', θ₂'), angles from straight down, positive counter-clockwise on screen.
 ///
