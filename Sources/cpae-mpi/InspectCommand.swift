@@ -32,9 +32,7 @@ struct InspectCommand: ParsableCommand {
         }
         let summary = DatasetSummary(reader: reader, verified: verify)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            print(try JSONCoding.string(summary, pretty: true))
         } else {
             print(summary.text)
         }

@@ -67,17 +67,13 @@ final class AdamTests: XCTestCase {
     }
 
     func testMatchesTorchOptimAdamFixture() throws {
-        let fixture = try loadFixture("adam_torch.json")
-        let p0 = floats(fixture["p0"]), lrs = floats(fixture["lrs"])
-        guard case .array(let gs)? = fixture["grads"], case .array(let cases)? = fixture["cases"] else {
-            return XCTFail("malformed fixture")
-        }
-        let grads = gs.map { floats($0) }
-        XCTAssertEqual(cases.count, 2)
-        for c in cases {
-            guard case .number(let wd)? = c["weight_decay"] ?? nil, case .array(let after)? = c["after"] else {
-                return XCTFail("malformed case")
-            }
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/adam_torch.json").path
+        let reader = try FileReader(path: path)
+        let fixture = try JSONCoding.decode(AdamFixture.self, from: try reader.read(count: reader.size, at: 0), file: path)
+        let p0 = fixture.p0, lrs = fixture.lrs, grads = fixture.grads
+        XCTAssertEqual(fixture.cases.count, 2)
+        for c in fixture.cases {
+            let wd = c.weight_decay, after = c.after
             let adam = Adam(parameterCount: p0.count, weightDecay: wd)
             var p = p0
             var worstUlps: Float = 0
@@ -87,7 +83,7 @@ final class AdamTests: XCTestCase {
                         adam.update(parameters: pb.baseAddress!, gradients: $0.baseAddress!, learningRate: lrs[t])
                     }
                 }
-                let expected = floats(after[t])
+                let expected = after[t]
                 for i in p.indices {
                     let ulps = abs(p[i] - expected[i]) / expected[i].ulp
                     worstUlps = max(worstUlps, ulps)
@@ -97,13 +93,13 @@ final class AdamTests: XCTestCase {
             // PyTorch's AVX kernel computes the moment's lerp m + w·(g − m) with a fused multiply-add,
             // this loop (Swift's default x86-64 target has no FMA) does not, so m can differ by an
             // ulp of w·(g − m): the bound is relative to the element's largest gradient.
-            let m = floats(c["m"]), v = floats(c["v"])
+            let m = c.m, v = c.v
             for i in p.indices {
                 let gMax = grads.map { abs($0[i]) + Float(wd) * abs(p[i]) }.max()!
                 XCTAssertEqual(adam.firstMoment[i], m[i], accuracy: 2e-7 * gMax + m[i].ulp, "m[\(i)]")
                 XCTAssertEqual(adam.secondMoment[i], v[i], accuracy: 2e-7 * gMax * gMax + v[i].ulp, "v[\(i)]")
             }
-            if case .int(let step)? = c["step"] { XCTAssertEqual(adam.step, step) } else { XCTFail("no step") }
+            XCTAssertEqual(adam.step, c.step)
             print("Adam vs torch.optim.Adam (wd \(wd)): worst parameter difference \(worstUlps) ulp over \(grads.count) steps")
         }
     }
@@ -192,22 +188,19 @@ final class AdamTests: XCTestCase {
         }
     }
 
-    // MARK: Fixture helpers
-
-    private func loadFixture(_ name: String) throws -> JSONValue {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
-        let reader = try FileReader(path: path)
-        return try JSONValue.parse(try reader.read(count: reader.size, at: 0))
-    }
-
-    private func floats(_ v: JSONValue?) -> [Float] {
-        guard case .array(let items)? = v else { XCTFail("not an array"); return [] }
-        return items.map { item -> Float in
-            switch item {
-            case .int(let i): return Float(i)
-            case .number(let d): return Float(d)
-            default: XCTFail("not a number"); return .nan
-            }
+    /// tools/adam_fixture.py's output: torch.optim.Adam's trajectory from p0 under the given
+    /// gradients and learning rates, for each weight decay.
+    private struct AdamFixture: Decodable {
+        struct Case: Decodable {
+            var weight_decay: Double
+            var after: [[Float]]
+            var m: [Float]
+            var v: [Float]
+            var step: Int
         }
+        var p0: [Float]
+        var grads: [[Float]]
+        var lrs: [Float]
+        var cases: [Case]
     }
 }

@@ -62,20 +62,21 @@ final class SafeTensorsTests: XCTestCase {
         // Layout: length prefix, JSON padded to 8-byte alignment, nothing left behind.
         let reader = try FileReader(path: path)
         let bytes = try reader.read(count: reader.size, at: 0)
-        XCTAssertEqual(w.headerBytes().count % 8, 0)
-        XCTAssertEqual(bytes, w.fileBytes())
+        XCTAssertEqual(try w.headerBytes().count % 8, 0)
+        XCTAssertEqual(bytes, try w.fileBytes())
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["t.safetensors"], "no temporary file left")
     }
 
+    /// Sorted keys at every level (equal content, equal bytes), padded with spaces to 8 bytes.
     func testHeaderIsTheDocumentedJSON() throws {
-        var w = SafeTensorsWriter(metadata: ["k": "v"])
-        w.add("x", shape: [2], floats: [1, 2])
+        var w = SafeTensorsWriter(metadata: ["k": "v", "a/b": "quote \" π"])
         w.add("y", shape: [], int64s: [3])
-        let h = w.headerBytes()
-        let json = try JSONValue.parse(Array(h[8...]))
-        XCTAssertEqual(json["__metadata__"], .object([("k", "v")]))
-        XCTAssertEqual(json["x"], .object([("dtype", "F32"), ("shape", .array([2])), ("data_offsets", .array([0, 8]))]))
-        XCTAssertEqual(json["y"], .object([("dtype", "I64"), ("shape", .array([])), ("data_offsets", .array([8, 16]))]))
+        w.add("x", shape: [2], floats: [1, 2])
+        let h = try w.headerBytes()
+        let text = #"{"__metadata__":{"a/b":"quote \" π","k":"v"},"x":{"data_offsets":[8,16],"dtype":"F32","shape":[2]},"y":{"data_offsets":[0,8],"dtype":"I64","shape":[]}}"#
+        let padding = (8 - (8 + text.utf8.count) % 8) % 8
+        XCTAssertEqual(String(decoding: h[8...], as: UTF8.self), text + String(repeating: " ", count: padding))
+        XCTAssertEqual(h[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }, h.count - 8)
     }
 
     func testAcceptsUnpaddedAndUnsortedHeaders() throws {
@@ -122,6 +123,18 @@ final class SafeTensorsTests: XCTestCase {
                            data: [UInt8](repeating: 0, count: 8)), "duplicate key \"a\"")
         assertRejects(file(#"{"__metadata__":{"k":1}}"#), tensor: "__metadata__", "not a string")
         assertRejects([2, 0, 0, 0, 0, 0, 0, 0, 0x7B, 0xFF], "not valid JSON")
+    }
+
+    /// The header's parser (IO/JSON.swift): what RFC 8259 allows, and nothing Foundation would let through silently.
+    func testStrictHeaderParser() throws {
+        XCTAssertEqual(try JSONValue.parse(#" {"a": [1, -2.5e3, true, null, "\u00e9\ud83d\ude00"]} "#),
+                       .object([("a", .array([1, .number(-2500), true, nil, "é😀"]))]))
+        XCTAssertEqual(try JSONValue.parse("9223372036854775807"), .int(Int.max), "integers stay exact")
+        for bad in ["", "{", "[1,]", "{\"a\":1,}", "01", "1.", "\"\\x\"", "{\"a\":1 \"b\":2}", "nul", "\"\u{01}\"",
+                    "{\"k\":1,\"k\":2}", String(repeating: "[", count: 100) + String(repeating: "]", count: 100)] {
+            XCTAssertThrowsError(try JSONValue.parse(bad), bad)
+        }
+        XCTAssertThrowsError(try JSONValue.parse([0x22, 0xC3, 0x28, 0x22])) { XCTAssertTrue("\($0)".contains("UTF-8"), "\($0)") }
     }
 
     func testRejectsBadEntries() {

@@ -136,18 +136,28 @@ final class ShardCorruptionTests: XCTestCase {
         let good = try bytes(path)
         try write(Array("{\"formatVersion\": 1".utf8), path)
         expectError(.manifest, ["not a valid manifest"]) { try DatasetReader(directory: dir) }
+        // A wrong value names its field, down to the array element.
+        let text = String(decoding: good, as: UTF8.self)
+        let shardBytes = try XCTUnwrap(text.range(of: #""bytes" : [0-9]+"#, options: .regularExpression))
+        try write(Array(text.replacingCharacters(in: shardBytes, with: #""bytes" : "many""#).utf8), path)
+        expectError(.manifest, ["\(path): field shards[0].bytes: expected an integer, found a string", "not a valid manifest"]) {
+            try DatasetReader(directory: dir)
+        }
+        let frames = try XCTUnwrap(text.range(of: #""frameCount" : [0-9]+"#, options: .regularExpression))
+        try write(Array(text.replacingCharacters(in: frames, with: #""frameCount" : 6.5"#).utf8), path)
+        expectError(.manifest, ["\(path): field description.frameCount: expected an integer, found 6.5"]) { try DatasetReader(directory: dir) }
         try FileManager.default.removeItem(atPath: path)
         expectError(.manifest, ["not found", "cpae-mpi generate"]) { try DatasetReader(directory: dir) }
         // Header ids that disagree with the manifest (e.g. shards renamed/swapped).
-        var m = try JSONDecoder().decode(Manifest.self, from: Data(good))
+        var m = try JSONCoding.decode(Manifest.self, from: good, file: path)
         m.shards[0].trajectoryIDs[1] = 555
         try write(try m.encoded(), path)
         expectError(.inconsistent, [shardName, "555"]) { try DatasetReader(directory: dir) }
-        m = try JSONDecoder().decode(Manifest.self, from: Data(good))
+        m = try JSONCoding.decode(Manifest.self, from: good, file: path)
         m.splits.test = [999]
         try write(try m.encoded(), path)
         expectError(.manifest, ["test split", "999"]) { try DatasetReader(directory: dir) }
-        m = try JSONDecoder().decode(Manifest.self, from: Data(good))
+        m = try JSONCoding.decode(Manifest.self, from: good, file: path)
         m.description.height = 17
         try write(try m.encoded(), path)
         expectError(.inconsistent, ["16×16×3", "17×16×3"]) { try DatasetReader(directory: dir) }

@@ -31,17 +31,14 @@ final class TrainingAcrossRanksTests: XCTestCase {
     }
 
     private func train(ranks: Int, out: String, steps: Int = 20, lr: String = "1e-5", extra: [String] = [],
-                       file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Any]] {
+                       file: StaticString = #filePath, line: UInt = #line) throws -> [MetricsRecord] {
         let r = try MPILauncher.runUnderMPI(ranks: ranks, trainArguments(out: out, steps: steps, lr: lr, extra: extra), timeout: 120)
         XCTAssertEqual(r.exitCode, 0, r.summary, file: file, line: line)
         return try metrics(out)
     }
 
-    private func metrics(_ out: String) throws -> [[String: Any]] {
-        let text = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8)
-        return try text.split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
-        }
+    private func metrics(_ out: String) throws -> [MetricsRecord] {
+        try JSONLines.read(MetricsRecord.self, from: out + "/metrics.jsonl")
     }
 
     /// All parameter and buffer values of a run's checkpoint, in a fixed order.
@@ -86,7 +83,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
             XCTAssertEqual(m.count, 20)
             var worst = 0.0
             for (a, b) in zip(reference, m) {
-                let la = a["loss"] as! Double, lb = b["loss"] as! Double
+                let la = a.loss, lb = b.loss
                 worst = max(worst, abs(la - lb) / la)
             }
             let p = try parameters(out)
@@ -110,7 +107,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
         let a = runDirectory("twice-a"), b = runDirectory("twice-b")
         let ma = try train(ranks: 2, out: a, steps: 10, lr: "1e-3")
         let mb = try train(ranks: 2, out: b, steps: 10, lr: "1e-3")
-        XCTAssertEqual(ma.map { $0["loss"] as! Double }, mb.map { $0["loss"] as! Double })
+        XCTAssertEqual(ma.map { $0.loss }, mb.map { $0.loss })
         let fa = try Data(contentsOf: URL(fileURLWithPath: a + "/checkpoint.safetensors"))
         let fb = try Data(contentsOf: URL(fileURLWithPath: b + "/checkpoint.safetensors"))
         XCTAssertEqual(fa, fb, "same seed and rank count must give byte-identical checkpoints")
@@ -123,9 +120,9 @@ final class TrainingAcrossRanksTests: XCTestCase {
     func testAdamAmplifiesRoundingAtTheReferenceRate() throws {
         let a = runDirectory("lr-np1"), b = runDirectory("lr-np2")
         let ma = try train(ranks: 1, out: a, lr: "1e-3"), mb = try train(ranks: 2, out: b, lr: "1e-3")
-        let l0a = ma[0]["loss"] as! Double, l0b = mb[0]["loss"] as! Double
+        let l0a = ma[0].loss, l0b = mb[0].loss
         XCTAssertEqual(l0a, l0b, accuracy: 1e-5 * l0a, "the first step sees identical parameters")
-        let lastA = ma.last!["loss"] as! Double, lastB = mb.last!["loss"] as! Double
+        let lastA = ma.last!.loss, lastB = mb.last!.loss
         XCTAssertLessThan(lastA, 0.8 * l0a, "training makes progress")
         XCTAssertEqual(lastA, lastB, accuracy: 0.1 * lastA, "both runs train alike")
     }
@@ -138,8 +135,8 @@ final class TrainingAcrossRanksTests: XCTestCase {
         XCTAssertEqual(r.exitCode, 0, r.summary)
         XCTAssertTrue(r.stderr.contains("resuming at step 20"), r.summary)
         let resumed = try metrics(split)
-        XCTAssertEqual(resumed.map { $0["step"] as! Int }, Array(1...40), "the log reads as one run")
-        XCTAssertEqual(resumed.map { $0["loss"] as! Double }, m40.map { $0["loss"] as! Double })
+        XCTAssertEqual(resumed.map { $0.step }, Array(1...40), "the log reads as one run")
+        XCTAssertEqual(resumed.map { $0.loss }, m40.map { $0.loss })
         XCTAssertEqual(try parameters(whole, includeOptimizer: true), try parameters(split, includeOptimizer: true),
                        "40 steps in one go equal 20 + 20 resumed, parameters and optimizer state alike")
     }
@@ -178,7 +175,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
 
         let skip = runDirectory("nan-skip")
         let m = try train(ranks: 4, out: skip, steps: 6, extra: ["--debug-nan-rank", "1", "--debug-at-step", "4", "--on-nan", "skip"])
-        XCTAssertEqual(m.map { $0["skipped"] as! Bool }, [false, false, false, true, false, false])
+        XCTAssertEqual(m.map { $0.skipped }, [false, false, false, true, false, false])
         XCTAssertTrue(try parameters(skip).allSatisfy { $0.isFinite })
     }
 
@@ -201,7 +198,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
         let small = runDirectory("cache-small"), large = runDirectory("cache-large")
         let a = try train(ranks: 2, out: small, steps: 8, extra: ["--cache-trajectories", "3"])
         let b = try train(ranks: 2, out: large, steps: 8, extra: ["--cache-trajectories", "64"])
-        XCTAssertEqual(a.map { $0["loss"] as! Double }, b.map { $0["loss"] as! Double })
+        XCTAssertEqual(a.map { $0.loss }, b.map { $0.loss })
     }
 
     func testIndivisibleGlobalBatchIsAClearError() throws {

@@ -1,8 +1,14 @@
-/// A JSON value with object members kept in order, plus a strict parser and a serializer.
+/// A strict JSON parser, kept only for the safetensors header (`SafeTensorsFile`), which is
+/// untrusted input. Our own files (config.json, metrics.jsonl, manifest.json, checkpoint metadata)
+/// go through Codable and `JSONCoding` instead; nothing else should use this.
 ///
-/// Our own rather than Foundation's JSONSerialization because file headers need things it does not
-/// give: duplicate keys are an error (not "last one wins"), integers stay exact Ints, nesting depth
-/// and input size are bounded, and non-finite numbers have one documented spelling on output.
+/// What the header needs and Foundation does not give: a repeated key is an error, where
+/// JSONDecoder keeps the first value and JSONSerialization the last (two entries for one tensor
+/// name would make the file mean different things to different readers); nesting depth has a
+/// small bound the caller chooses (Foundation's is fixed at 512 and reported only as "not valid
+/// JSON"); and an error gives the byte offset and the reason. Integers stay exact Ints, distinct
+/// from fractions (checked: Foundation on Linux also keeps 64-bit integers exact, so that alone
+/// would not justify this file).
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -12,10 +18,6 @@ public enum JSONValue: Sendable, Equatable {
     case string(String)
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
-
-    /// A Float as the shortest decimal that reads back as the same Float ("0.001", not
-    /// "0.0010000000474974513"), which is what a metrics log wants.
-    public static func float(_ x: Float) -> JSONValue { .number(Double(x.description) ?? Double(x)) }
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
@@ -46,64 +48,18 @@ extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
     public init(stringLiteral value: String) { self = .string(value) }
 }
 
-// MARK: - Serialization
-
 extension JSONValue {
-    /// Compact JSON text. Non-finite numbers, which JSON cannot express, are written as the strings
-    /// "NaN", "Infinity" and "-Infinity" (the spellings of Python's and JavaScript's number
-    /// parsers), so a diverged loss stays visible in a log instead of becoming null.
-    public var jsonText: String {
-        var out = ""
-        write(to: &out)
-        return out
-    }
-
-    func write(to out: inout String) {
+    /// For error messages: a scalar's value, else what kind of value it is.
+    public var brief: String {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .number(let d):
-            if d.isNaN { out += "\"NaN\"" }
-            else if d.isInfinite { out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"" }
-            else if d == d.rounded(), abs(d) < 1e15 { out += String(Int(d)) }   // 3.0 → 3
-            else { out += d.description }   // shortest round-trip form, valid JSON (e.g. 1e-05)
-        case .string(let s): JSONValue.writeString(s, to: &out)
-        case .array(let items):
-            out += "["
-            for (i, item) in items.enumerated() {
-                if i > 0 { out += "," }
-                item.write(to: &out)
-            }
-            out += "]"
-        case .object(let members):
-            out += "{"
-            for (i, member) in members.enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.writeString(member.key, to: &out)
-                out += ":"
-                member.value.write(to: &out)
-            }
-            out += "}"
+        case .null: return "null"
+        case .bool(let b): return String(b)
+        case .int(let i): return String(i)
+        case .number(let d): return String(d)
+        case .string(let s): return "the string \"\(s.prefix(40))\""
+        case .array: return "an array"
+        case .object: return "an object"
         }
-    }
-
-    static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }
 

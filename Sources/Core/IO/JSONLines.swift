@@ -4,18 +4,16 @@ import Glibc
 import Darwin
 #endif
 
-/// An append-only log of one JSON object per line (the per-step metrics log).
+/// An append-only log of one JSON record per line (the per-step metrics log), encoded by
+/// `JSONCoding` (sorted keys; non-finite numbers as "NaN", "Infinity", "-Infinity").
 ///
 /// Each line is handed to the kernel with a single write(2) on an O_APPEND descriptor as soon as it
 /// is appended, so a crash loses at most the line being written and a concurrent reader (tail -f,
 /// a plotting script) sees whole lines. Lines are not fsync'ed (one per step would cost more than
 /// the step); the checkpoint is the durable record. If the file exists and its last line was torn
 /// by a crash, a newline is added first so the torn line does not swallow the next one.
-///
-/// Numbers are JSON numbers (Floats via `JSONValue.float`, shortest round-trip form); non-finite
-/// values, which JSON cannot express, are the strings "NaN", "Infinity", "-Infinity".
 /// One writer per file, used from one thread (rank 0 of a run).
-public final class JSONLinesWriter {
+public final class JSONLinesWriter<Record: Encodable> {
     public let path: String
     private var fd: Int32
 
@@ -29,14 +27,9 @@ public final class JSONLinesWriter {
 
     deinit { close() }
 
-    /// Appends one object (members in the given order) as one line.
-    public func append(_ members: [(key: String, value: JSONValue)]) throws {
-        try writeLine(Array((JSONValue.object(members).jsonText + "\n").utf8))
-    }
-
-    /// Appends one object written as a literal: `try log.append(["step": .int(t), "loss": .float(l)])`.
-    public func append(_ members: KeyValuePairs<String, JSONValue>) throws {
-        try append(members.map { (key: $0.key, value: $0.value) })
+    /// Appends one record as one line.
+    public func append(_ record: Record) throws {
+        try writeLine(try JSONLines.line(record))
     }
 
     public func close() {
@@ -62,6 +55,27 @@ public final class JSONLinesWriter {
         let reader = try FileReader(path: path)
         guard reader.size > 0 else { return false }
         return try reader.read(count: 1, at: reader.size - 1) != [0x0A]
+    }
+}
+
+/// The line format shared by `JSONLinesWriter` and its readers.
+public enum JSONLines {
+    /// One record as a line, newline included.
+    public static func line<Record: Encodable>(_ record: Record) throws -> [UInt8] {
+        try JSONCoding.encode(record) + [0x0A]
+    }
+
+    /// Every complete line of `path` decoded as `Record`; a decoding error names the file, the
+    /// line and the field. A last line without its newline is being written, or was torn by a
+    /// crash (see `JSONLinesWriter`), and is left out.
+    public static func read<Record: Decodable>(_ type: Record.Type, from path: String) throws -> [Record] {
+        let reader = try FileReader(path: path)
+        let bytes = try reader.read(count: reader.size, at: 0)
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        lines.removeLast()   // empty after the final newline, else the unfinished line
+        return try lines.enumerated().map { index, line in
+            try JSONCoding.decode(type, from: Array(line), file: "\(path) line \(index + 1)")
+        }
     }
 }
 

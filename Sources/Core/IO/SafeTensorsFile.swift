@@ -192,7 +192,7 @@ extension SafeTensorsFile {
         func integers(_ key: String) throws -> [Int] {
             guard case .array(let items)? = value[key] else { throw fail(name, "missing or non-array '\(key)'") }
             return try items.map { item in
-                guard case .int(let i) = item, i >= 0 else { throw fail(name, "'\(key)' holds \(item.jsonText), not a non-negative integer") }
+                guard case .int(let i) = item, i >= 0 else { throw fail(name, "'\(key)' holds \(item.brief), not a non-negative integer") }
                 return i
             }
         }

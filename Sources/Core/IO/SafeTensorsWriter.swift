@@ -53,21 +53,9 @@ public struct SafeTensorsWriter {
     }
 
     /// The 8-byte length prefix plus the JSON header, space-padded so the data section starts at
-    /// a multiple of 8. Metadata keys are written sorted so equal content gives equal bytes.
-    public func headerBytes() -> [UInt8] {
-        var members: [(key: String, value: JSONValue)] = []
-        if !metadata.isEmpty {
-            members.append((SafeTensors.metadataKey,
-                            .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
-        }
-        for e in entries {
-            members.append((e.name, .object([
-                ("dtype", .string(e.dtype.rawValue)),
-                ("shape", .array(e.shape.map { .int($0) })),
-                ("data_offsets", .array([.int(e.byteRange.lowerBound), .int(e.byteRange.upperBound)])),
-            ])))
-        }
-        var json = Array(JSONValue.object(members).jsonText.utf8)
+    /// a multiple of 8. Keys are sorted (`JSONCoding`) so equal content gives equal bytes.
+    public func headerBytes() throws -> [UInt8] {
+        var json = try JSONCoding.encode(Header(metadata: metadata, entries: entries))
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
         var out = [UInt8]()
         out.reserveCapacity(8 + json.count)
@@ -77,14 +65,43 @@ public struct SafeTensorsWriter {
     }
 
     /// The whole file as bytes (tests; prefer `write(to:)` for real files).
-    public func fileBytes() -> [UInt8] { headerBytes() + payload }
+    public func fileBytes() throws -> [UInt8] { try headerBytes() + payload }
 
     /// Writes the file atomically (temporary file, fsync, rename, directory fsync).
     public func write(to path: String) throws {
-        let header = headerBytes()
+        let header = try headerBytes()
         try AtomicFile.write(to: path) { file in
             try file.write(header)
             try file.write(payload)
+        }
+    }
+}
+
+/// The header object safetensors defines: "__metadata__" (string to string, left out when empty)
+/// and one {dtype, shape, data_offsets} member per tensor, keyed by its name.
+private struct Header: Encodable {
+    let metadata: [String: String]
+    let entries: [SafeTensorsEntry]
+
+    private struct Entry: Encodable {
+        let dtype: String
+        let shape: [Int]
+        let data_offsets: [Int]
+    }
+
+    private struct Key: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        if !metadata.isEmpty { try c.encode(metadata, forKey: Key(stringValue: SafeTensors.metadataKey)) }
+        for e in entries {
+            try c.encode(Entry(dtype: e.dtype.rawValue, shape: e.shape, data_offsets: [e.byteRange.lowerBound, e.byteRange.upperBound]),
+                         forKey: Key(stringValue: e.name))
         }
     }
 }

@@ -7,9 +7,9 @@ extension Autoencoder {
 
     public func save(to path: String, optimizer: Adam? = nil, metadata: [String: String] = [:]) throws {
         var meta = metadata
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys   // identical runs must write identical bytes
-        meta[Self.configKey] = String(decoding: try encoder.encode(config), as: UTF8.self)
+        // Sorted keys (identical runs write identical bytes); tools/check_reference_model.py reads
+        // this JSON by ModelConfig's property names (channels, height, widths, decoderWidths, …).
+        meta[Self.configKey] = try JSONCoding.string(config)
         try Checkpoint.save(to: path, store: store, optimizer: optimizer, metadata: meta)
     }
 
@@ -21,9 +21,9 @@ extension Autoencoder {
                             advice: "use a checkpoint written by cpae-mpi (train-ae or model --save-init)")
         }
         let config: ModelConfig
-        do { config = try JSONDecoder().decode(ModelConfig.self, from: Data(text.utf8)) } catch {
-            throw FileError(path: path, item: configKey, problem: "unreadable model configuration (\(error))",
-                            advice: "the file is corrupted or from another program; re-create it")
+        do { config = try JSONCoding.decode(ModelConfig.self, from: Array(text.utf8), file: path, field: configKey) } catch let e as JSONDecodingError {
+            throw FileError(path: path, problem: "unreadable model configuration: \(e.detail)",
+                            advice: "the file is corrupted or from another program or version; re-create it")
         }
         let model = try Autoencoder(config: config, seed: 0)
         let metadata = try Checkpoint.load(file, into: model.store, optimizer: nil, strict: true)

@@ -15,11 +15,9 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
         self.ranks = ranks
     }
 
-    public func json(pretty: Bool = true) throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
-        return String(decoding: try e.encode(self), as: UTF8.self)
-    }
+    /// Sorted keys: these bytes are hashed for the cross-rank agreement check, so equal
+    /// configurations must give equal text on every rank.
+    public func json(pretty: Bool = true) throws -> String { try JSONCoding.string(self, pretty: pretty) }
 }
 
 /// The files of a run directory.
@@ -75,11 +73,8 @@ public final class TrainingRun {
         var resumedFrom = 0
         if resume && group.isRoot && FileManager.default.fileExists(atPath: directory.checkpoint) {
             let meta = try Checkpoint.load(from: directory.checkpoint, into: trainer.model.store, optimizer: trainer.optimizer)
-            guard let text = meta["training_state"], let state = try? JSONDecoder().decode(TrainingState.self, from: Data(text.utf8)) else {
-                throw FileError(path: directory.checkpoint, item: "training_state",
-                                problem: "the checkpoint has no training state", advice: "start a new run without --resume")
-            }
-            try checkCompatible(checkpointConfiguration: meta["run_config"])
+            let state = try metadataRecord(TrainingState.self, "training_state", in: meta)
+            try checkCompatible(with: try metadataRecord(RunConfiguration.self, "run_config", in: meta))
             trainer.stepsTaken = state.step
             position = state.position
             resumedFrom = state.step
@@ -125,11 +120,7 @@ public final class TrainingRun {
 
     /// A resumed run may train longer, but must be the same model, data, batch and seed: anything else
     /// would silently continue a different experiment.
-    private func checkCompatible(checkpointConfiguration text: String?) throws {
-        guard let text, let old = try? JSONDecoder().decode(RunConfiguration.self, from: Data(text.utf8)) else {
-            throw FileError(path: directory.checkpoint, item: "run_config", problem: "the checkpoint has no run configuration",
-                            advice: "start a new run without --resume")
-        }
+    private func checkCompatible(with old: RunConfiguration) throws {
         let new = configuration
         var differences: [String] = []
         if old.model != new.model { differences.append("model") }
@@ -144,6 +135,18 @@ public final class TrainingRun {
         }
         if old.ranks != new.ranks {
             console("note: resuming a \(old.ranks)-rank run on \(new.ranks) ranks: it continues correctly, but not bit for bit")
+        }
+    }
+
+    /// A JSON record the checkpoint's metadata holds under `key`; one this build cannot read
+    /// (missing, or from another version) is named with its field.
+    private func metadataRecord<T: Decodable>(_ type: T.Type, _ key: String, in meta: [String: String]) throws -> T {
+        let advice = "resume needs a checkpoint written by this cpae-mpi: start a new run in another --out directory"
+        guard let text = meta[key] else {
+            throw FileError(path: directory.checkpoint, problem: "no '\(key)' in the metadata", advice: advice)
+        }
+        do { return try JSONCoding.decode(type, from: Array(text.utf8), file: directory.checkpoint, field: key) } catch let e as JSONDecodingError {
+            throw FileError(path: directory.checkpoint, problem: e.detail, advice: advice)
         }
     }
 
@@ -172,11 +175,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var position: LoaderPosition
     public var seed: UInt64
 
-    func json() throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = .sortedKeys
-        return String(decoding: try e.encode(self), as: UTF8.self)
-    }
+    func json() throws -> String { try JSONCoding.string(self) }
 }
 
 func formatDuration(_ s: Double) -> String {

@@ -23,11 +23,8 @@ public struct Manifest: Codable, Equatable {
 
     public var trajectoryCount: Int { shards.reduce(0) { $0 + $1.trajectoryCount } }
 
-    func encoded() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return Array(try encoder.encode(self)) + [10]
-    }
+    /// Pretty-printed with sorted keys: the dataset fingerprint hashes these bytes.
+    func encoded() throws -> [UInt8] { try JSONCoding.encode(self, pretty: true) + [0x0A] }
 
     /// Reads and structurally checks `directory/manifest.json`.
     public static func load(directory: String) throws -> Manifest {
@@ -41,8 +38,8 @@ public struct Manifest: Codable, Equatable {
         }
         let bytes = try file.read(count: file.size, at: 0)
         let m: Manifest
-        do { m = try JSONDecoder().decode(Manifest.self, from: Data(bytes)) } catch {
-            throw DatasetError(.manifest, "\(path) is not a valid manifest: \(error) — \(regenerateAdvice)")
+        do { m = try JSONCoding.decode(Manifest.self, from: bytes, file: path) } catch let e as JSONDecodingError {
+            throw DatasetError(.manifest, "\(e) — not a valid manifest; \(regenerateAdvice)")
         }
         guard m.formatVersion == currentVersion else {
             throw DatasetError(.unsupportedVersion, "\(path): manifest format version \(m.formatVersion), this build reads \(currentVersion) — rebuild the dataset with this cpae-mpi")
