@@ -26,8 +26,10 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         // All numerics and file formats. Imports no MPI: everything here runs in one process.
-        .target(name: "Core", dependencies: ["COpenBLAS", "CZstd", "CPNG", "CJPEG"],
+        .target(name: "Core", dependencies: ["COpenBLAS", "CZstd", "CPNG", "CJPEG", "CCairo"],
                 swiftSettings: releaseFast),
         // The communicator over MPI and the data-parallel training phases.
         .target(name: "Distributed", dependencies: ["Core", "CMPI"], swiftSettings: releaseFast),

@@ -1,12 +1,20 @@
 import Foundation
 
-/// PNG figures of a run directory, made from its metrics log.
+/// Figures of a run directory, made from its metrics log.
 public enum TrainingPlots {
-    /// loss.png: the total loss and every non-zero term against the step, log scale.
+    /// The loss terms of a metrics line, in legend order.
+    static let terms = ["loss", "reconstruction", "latent", "prediction", "penalty"]
+
+    /// loss.png: the total loss and every loss term against the step, on a log y axis. Points a
+    /// log axis cannot show (a term that is exactly 0 at some step) are left out; a term that is
+    /// never positive (e.g. no penalty) has no curve.
     public static func writeLossCurves(metrics path: String, to output: String, title: String) throws {
+        try lossFigure(metrics: path, title: title).write(to: output)
+    }
+
+    static func lossFigure(metrics path: String, title: String) throws -> Figure {
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        var columns: [String: [(x: Double, y: Double)]] = [:]
-        let names = ["loss", "reconstruction", "latent", "prediction", "penalty"]
+        var columns: [String: (x: [Double], y: [Double])] = [:]
         for line in text.split(separator: "\n") {
             guard case .object(let members)? = try? JSONValue.parse(String(line)) else { continue }
             func number(_ key: String) -> Double? {
@@ -17,10 +25,21 @@ public enum TrainingPlots {
                 }
             }
             guard let step = number("step") else { continue }
-            for n in names { if let v = number(n) { columns[n, default: []].append((step, v)) } }
+            for term in terms {
+                if let v = number(term), v > 0, v.isFinite { columns[term, default: ([], [])].x.append(step); columns[term]!.y.append(v) }
+            }
         }
-        var plot = LinePlot(title: title, xLabel: "step", yLabel: "loss", logY: true)
-        for n in names { if let points = columns[n], points.contains(where: { $0.y > 0 }) { plot.add(n, points) } }
-        try plot.write(to: output)
+        var chart = Chart(title: title, x: Axis("step"), y: Axis("loss term", scale: .log))
+        for term in terms {
+            guard let c = columns[term] else { continue }
+            // The total is drawn thicker so the terms it sums read as its parts; prediction is dashed
+            // because it runs on top of reconstruction for most of a run.
+            chart.add(Series(name: term, x: c.x, y: c.y, dash: term == "prediction" ? .dashed : .solid,
+                             lineWidth: term == "loss" ? 2.4 : 1.6))
+        }
+        guard !chart.series.isEmpty else {
+            throw PlotError("\(path): no metrics line with a step and a positive loss term (\(terms.joined(separator: ", ")))")
+        }
+        return Figure(chart)
     }
 }
