@@ -7,9 +7,11 @@ public struct Axis: Sendable {
     public var label: String
     public var scale: AxisScale
     public var limits: ClosedRange<Double>?
+    /// Tick positions to use instead of the automatic ones (e.g. rank counts 1, 2, 4, 8 on a log axis).
+    public var ticks: [Double]?
 
-    public init(_ label: String = "", scale: AxisScale = .linear, limits: ClosedRange<Double>? = nil) {
-        self.label = label; self.scale = scale; self.limits = limits
+    public init(_ label: String = "", scale: AxisScale = .linear, limits: ClosedRange<Double>? = nil, ticks: [Double]? = nil) {
+        self.label = label; self.scale = scale; self.limits = limits; self.ticks = ticks
     }
 
     /// The visible range: the limits if given, else the data's range padded by 4% of its span

@@ -50,7 +50,8 @@ struct ChartRenderer {
     }
 
     private func ticks(_ axis: Axis, _ range: (lo: Double, hi: Double), length: Double, spacing: Double) -> [Tick] {
-        axis.scale == .log ? Ticks.log(from: range.lo, to: range.hi)
+        if let values = axis.ticks { return Ticks.fixed(values, from: range.lo, to: range.hi) }
+        return axis.scale == .log ? Ticks.log(from: range.lo, to: range.hi)
             : Ticks.linear(from: range.lo, to: range.hi, count: max(2, min(8, Int(length / spacing))))
     }
 

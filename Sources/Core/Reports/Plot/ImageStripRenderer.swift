@@ -7,7 +7,8 @@ struct ImageStripRenderer {
         try strip.validate()
         let pad = ChartRenderer.pad
         let frameWidth = Double(strip.rows[0].frames[0].width), frameHeight = Double(strip.rows[0].frames[0].height)
-        let top = cell.y + pad + (strip.title.isEmpty ? 0 : canvas.lineHeight(size: ChartRenderer.titleSize, bold: true) + 6)
+        let titleHeight = strip.title.isEmpty ? 0 : canvas.lineHeight(size: ChartRenderer.titleSize, bold: true) + 6
+        let top = cell.y + pad + titleHeight
         let captionHeight = strip.captions.isEmpty ? 0 : canvas.lineHeight(size: Self.captionSize) + 4
         let labelWidth = strip.rows.map { canvas.textWidth($0.label, size: Self.labelSize) }.max() ?? 0
         let left = cell.x + pad + (labelWidth > 0 ? labelWidth + 8 : 0)
@@ -20,9 +21,10 @@ struct ImageStripRenderer {
         let gridWidth = columns * frameWidth * scale + Self.gap * (columns - 1)
         let gridHeight = rows * frameHeight * scale + Self.gap * (rows - 1)
         let x0 = (left + (cell.maxX - pad - left - gridWidth) / 2).rounded()
+        // Title, grid and captions stay together, centred in the cell as one block.
         let y0 = (top + (cell.maxY - pad - captionHeight - top - gridHeight) / 2).rounded()
 
-        canvas.text(strip.title, x: x0 + gridWidth / 2, y: cell.y + pad, size: ChartRenderer.titleSize, bold: true, h: .center, v: .top)
+        canvas.text(strip.title, x: x0 + gridWidth / 2, y: y0 - titleHeight, size: ChartRenderer.titleSize, bold: true, h: .center, v: .top)
         for (r, row) in strip.rows.enumerated() {
             let y = y0 + Double(r) * (frameHeight * scale + Self.gap)
             canvas.text(row.label, x: x0 - 8, y: y + frameHeight * scale / 2, size: Self.labelSize, h: .right, v: .middle)

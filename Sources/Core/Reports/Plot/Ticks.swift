@@ -57,6 +57,18 @@ public enum Ticks {
         return ticks.count >= 2 ? ticks : linear(from: lo, to: hi, count: 4)
     }
 
+    /// Ticks at given values inside lo…hi, labelled as `%g` does but in the `1e-3` style.
+    public static func fixed(_ values: [Double], from lo: Double, to hi: Double) -> [Tick] {
+        values.filter { $0 >= lo && $0 <= hi }.sorted().map { v in
+            var label = String(format: "%g", v)
+            if let e = label.firstIndex(of: "e") {   // "1e-05" → "1e-5", "2.5e+06" → "2.5e6"
+                let exponent = Int(label[label.index(after: e)...]) ?? 0
+                label = String(label[..<e]) + "e\(exponent)"
+            }
+            return Tick(value: v, label: label)
+        }
+    }
+
     static func decade(_ k: Int) -> Double { pow(10, Double(k)) }
 
     static func decadeLabel(_ k: Int) -> String { mantissaLabel(1, k) }
@@ -72,11 +84,12 @@ public enum Ticks {
         return (n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * magnitude
     }
 
-    /// As many decimals as the step needs; `2.5e-4` style when values are huge or the step tiny.
+    /// As many decimals as the step needs, the same on every label of the axis; `2.5e-4` style when values are huge or the step tiny.
     static func linearLabel(_ value: Double, step: Double, scientific: Bool) -> String {
-        if abs(value) < step * 1e-6 { return "0" }
         let stepExponent = Int(floor(log10(step) + 1e-9))
-        guard scientific else { return String(format: "%.*f", max(0, -stepExponent), value) }
+        let zero = abs(value) < step * 1e-6   // an accumulated 1e-17 must not print as "-0.0" or "1e-17"
+        guard scientific else { return String(format: "%.*f", max(0, -stepExponent), zero ? 0 : value) }
+        if zero { return "0" }
         let exponent = Int(floor(log10(abs(value)) + 1e-9))
         var mantissa = String(format: "%.*f", max(0, exponent - stepExponent), value / decade(exponent))
         if mantissa.contains(".") {
