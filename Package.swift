@@ -28,8 +28,10 @@ let package = Package(
                        providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         // All numerics and file formats. Imports no MPI: everything here runs in one process.
-        .target(name: "Core", dependencies: ["COpenBLAS", "CZstd", "CPNG", "CJPEG", "COpenSSL"],
+        .target(name: "Core", dependencies: ["COpenBLAS", "CZstd", "CPNG", "CJPEG", "COpenSSL", "CCairo"],
                 swiftSettings: releaseFast),
         // The communicator over MPI and the data-parallel training phases.
         .target(name: "Distributed", dependencies: ["Core", "CMPI"], swiftSettings: releaseFast),

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zstd pkg-config libpng-dev libturbojpeg0-dev libssl-dev)
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zstd pkg-config libpng-dev libturbojpeg0-dev libssl-dev libcairo2-dev fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -59,19 +59,38 @@ struct CircleCommand: ParsableCommand {
             }
         }
         if let out {
-            // latents.png: each run's two latent coordinates along the test frames.
-            var plot = LinePlot(title: "circle: test latents", xLabel: "test frame", yLabel: "latent")
-            for r in results {
-                for k in 0..<(r.test_latents.first?.count ?? 0) {
-                    plot.add("\(r.penalty) z\(k)", r.test_latents.enumerated().map { (Double($0.offset), $0.element[k]) })
-                }
-            }
-            try plot.write(to: out + "/latents.png")
+            try latentFigure(results).write(to: out + "/latents.png")
             if !json { print("wrote \(out)/latents.png") }
         }
         if json {
             struct Report: Codable { var runs: [CircleExperiment.Result] }
             print(String(decoding: try JSONEncoder().encode(Report(runs: results)), as: UTF8.self))
         }
+    }
+
+    /// latents.png: each run's latent coordinates along the test frames (one colour per run, one dash
+    /// per coordinate) and, for 2-d latents, the path z1 against z0, which closes into a loop when
+    /// the latents follow the circle continuously.
+    private func latentFigure(_ results: [CircleExperiment.Result]) -> Figure {
+        let dimension = results.map { $0.test_latents.first?.count ?? 0 }.min() ?? 0
+        var figure = Figure(width: dimension >= 2 ? 1200 : 900, height: 520, columns: dimension >= 2 ? 2 : 1,
+                            title: "circle: latents of the \(results.first?.test_latents.count ?? 0) test frames")
+        var series = Chart(title: "latents against time", x: Axis("test frame"), y: Axis("latent"))
+        var path = Chart(title: "latent path", x: Axis("z0"), y: Axis("z1"))
+        let dashes: [Dash] = [.solid, .dashed, .dotted, .dashDot]
+        for (i, r) in results.enumerated() {
+            let color = PlotColor.palette[i % PlotColor.palette.count]
+            let frames = r.test_latents.indices.map(Double.init)
+            for k in 0..<dimension {
+                series.addLine("\(r.penalty) z\(k)", x: frames, y: r.test_latents.map { $0[k] }, color: color, dash: dashes[k % dashes.count])
+            }
+            if dimension >= 2 {
+                path.add(Series(name: r.penalty, x: r.test_latents.map { $0[0] }, y: r.test_latents.map { $0[1] },
+                                color: color, marker: .circle, lineWidth: 1.2, markerSize: 4))
+            }
+        }
+        figure.add(series)
+        if dimension >= 2 { figure.add(path) }
+        return figure
     }
 }
