@@ -49,12 +49,12 @@ struct TrainAECommand: ParsableCommand {
     var lrSchedule = "constant:1e-3"
 
     @Option(name: .customLong("latent-warmup"),
-            help: "Steps over which the reference objective's latent weight λ ramps from 0 to its value (default: one epoch; 0: none, as the reference code). Without it some seeds stall at the mean image (docs/method.md §Training).")
+            help: "Steps over which the reference objective's latent weight λ ramps from 0 to its value, after --latent-hold (default: one epoch; with --latent-hold 0, 0 trains as the reference code). Without a warm-up some seeds stall at the mean image (docs/method.md §Training).")
     var latentWarmup: Int?
 
     @Option(name: .customLong("latent-hold"),
-            help: "Steps before that ramp during which λ is 0 (default: 0).")
-    var latentHold = 0
+            help: "Steps of pure reconstruction (λ = 0) before that ramp (default: two epochs).")
+    var latentHold: Int?
 
     @Option(name: .customLong("weight-decay"), help: "Adam's L2 weight decay.")
     var weightDecay: Float = 0
@@ -92,7 +92,7 @@ struct TrainAECommand: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be ≥ 1 (got \(steps))") }
         guard globalBatch >= 1 else { throw ValidationError("--global-batch must be ≥ 1 (got \(globalBatch))") }
         guard cacheTrajectories >= 1 else { throw ValidationError("--cache-trajectories must be ≥ 1") }
-        guard latentHold >= 0 else { throw ValidationError("--latent-hold must be ≥ 0 (got \(latentHold))") }
+        if let latentHold, latentHold < 0 { throw ValidationError("--latent-hold must be ≥ 0 (got \(latentHold))") }
         if let latentWarmup, latentWarmup < 0 { throw ValidationError("--latent-warmup must be ≥ 0 (got \(latentWarmup))") }
         guard collectiveTimeout >= 0 else { throw ValidationError("--collective-timeout must be ≥ 0") }
         _ = try LearningRateSchedule(parsing: lrSchedule)
@@ -130,7 +130,7 @@ struct TrainAECommand: ParsableCommand {
         let totalSteps = steps ?? (epochs! * loader.stepsPerEpoch)
         let settings = TrainerSettings(globalBatch: globalBatch, steps: totalSteps, schedule: lrSchedule,
                                        weightDecay: weightDecay, checkpointEvery: checkpointEvery, nonFinite: onNaN,
-                                       seed: seed, syncBatchNorm: !perRankBatchNorm, latentHoldSteps: latentHold,
+                                       seed: seed, syncBatchNorm: !perRankBatchNorm, latentHoldSteps: latentHold ?? 2 * loader.stepsPerEpoch,
                                        latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch)
         let runConfig = RunConfiguration(model: config, trainer: settings, data: data,
                                          dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size)

@@ -24,9 +24,10 @@ final class LeavesMeanImagePlateauTests: XCTestCase {
         let source = InMemoryBatchSource(inputs: x, targets: y, rank: 0, worldSize: 1, localBatch: batch, seed: 0)
         let config = ModelConfig.preset(.small, architecture: .cpae)
         let model = try Autoencoder(config: config, seed: 0)
-        let epochs = 3
+        // train-ae's default schedule: two epochs of pure reconstruction, then λ ramps over one epoch.
+        let epochs = 5
         let settings = TrainerSettings(globalBatch: batch, steps: epochs * source.stepsPerEpoch, seed: 0,
-                                       latentWarmupSteps: source.stepsPerEpoch)
+                                       latentHoldSteps: 2 * source.stepsPerEpoch, latentWarmupSteps: source.stepsPerEpoch)
         let trainer = try AutoencoderTrainer(model: model, group: SingleProcess(), source: source, settings: settings)
         var lastEpoch: [Double] = []
         for _ in 0..<settings.steps {
