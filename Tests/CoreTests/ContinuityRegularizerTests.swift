@@ -172,40 +172,4 @@ final class ContinuityRegularizerTests: XCTestCase {
         XCTAssertEqual(reg.penalty(.continuity, weight: w, outChannels: 4, inChannels: 3, scale: 1, gradient: nil),
                        reg.apply(weight: w, outChannels: 4, inChannels: 3, scale: 1, gradient: nil))
     }
-
-    /// Not an assertion: the cost of value + gradient for the three CpAE layers and the circle layer.
-    func testTiming() {
-        let layers = [[16, 3, 12, 12], [32, 16, 12, 12], [64, 32, 12, 12]]
-        let regs = ContinuityRegularizer(kernelHeight: 12, kernelWidth: 12)
-        let weights = layers.enumerated().map { randomWeights($1, seed: UInt64(90 + $0), bound: 0.05) }
-        var grads = weights.map { [Float](repeating: 0, count: $0.count) }
-        func once() {
-            for (k, shape) in layers.enumerated() {
-                _ = grads[k].withUnsafeMutableBufferPointer { gp in
-                    regs.apply(weight: weights[k], outChannels: shape[0], inChannels: shape[1], scale: 1,
-                               gradient: gp.baseAddress!)
-                }
-            }
-        }
-        once()
-        var times: [Double] = []
-        for _ in 0..<21 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            once()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-        }
-        let circle = ContinuityRegularizer(kernelHeight: 48, kernelWidth: 48)
-        let wc = randomWeights([32, 1, 48, 48], seed: 99, bound: 0.02)
-        var gc = [Float](repeating: 0, count: wc.count)
-        var ctimes: [Double] = []
-        for _ in 0..<11 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            _ = circle.apply(weight: wc, outChannels: 32, inChannels: 1, scale: 10, gradient: &gc)
-            ctimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-        }
-        let median = times.sorted()[times.count / 2], cmedian = ctimes.sorted()[ctimes.count / 2]
-        print(String(format: "ContinuityRegularizer timing: three CpAE layers value+gradient median %.3f ms "
-                     + "(min %.3f); circle 32x1x48x48 median %.3f ms; BLAS threads %d", median,
-                     times.min()!, cmedian, BLASThreads.current))
-    }
 }

@@ -16,10 +16,6 @@ final class LoaderTests: XCTestCase {
 
     override func tearDown() { reader = nil; removeDirectory(dir) }
 
-    private func threadCount() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? -1
-    }
-
     func testBatchContentsArePairsSideBySide() throws {
         let loader = try BatchLoader(reader: reader, split: .train, rank: 0, worldSize: 1, localBatch: 8, seed: 1)
         let batch = try loader.nextBatch()
@@ -133,10 +129,13 @@ final class LoaderTests: XCTestCase {
     }
 
     func testErrorsPropagateFromThePrefetchThreadAndThreadsAreJoined() throws {
-        let before = threadCount()
+        // The threads this test's loaders started, each checked for having exited once its loader
+        // is closed or released (counting the process's threads would count other suites' too).
+        var threads: [JoinableThread] = []
         do {
             let loader = try BatchLoader(reader: reader, split: .train, sampler: SamplerConfig(shuffle: false), rank: 0,
                                          worldSize: 1, localBatch: 7, seed: 0, cacheCapacity: .trajectories(0), prefetch: 2)
+            threads.append(try XCTUnwrap(loader.prefetchThread))
             _ = try loader.nextBatch()   // trajectory 100
             // Damage trajectory 106's frame (batch 6, beyond the 2 prefetched) on disk after the
             // reader validated the shard.
@@ -153,13 +152,19 @@ final class LoaderTests: XCTestCase {
             XCTAssertEqual(caught?.kind, .frameCorrupted)
             XCTAssertTrue(caught?.message.contains("trajectory 106") ?? false, "\(String(describing: caught))")
             XCTAssertThrowsError(try loader.nextBatch())   // sticky
+            XCTAssertFalse(threads[0].isJoined, "the loader is still open")
         }
-        for _ in 0..<20 {
-            let l = try BatchLoader(reader: reader, split: .validation, rank: 0, worldSize: 1, localBatch: 2, seed: 0, prefetch: 2)
-            _ = try l.nextBatch()
-            if Bool.random() { l.close() }
+        XCTAssertTrue(threads[0].isJoined, "the failed loader's prefetch thread outlived it")
+        for i in 0..<20 {
+            let close = i % 2 == 0
+            do {
+                let l = try BatchLoader(reader: reader, split: .validation, rank: 0, worldSize: 1, localBatch: 2, seed: 0, prefetch: 2)
+                threads.append(try XCTUnwrap(l.prefetchThread))
+                _ = try l.nextBatch()
+                if close { l.close(); XCTAssertNil(l.prefetchThread) }
+            }
+            XCTAssertTrue(threads.last!.isJoined, "prefetch thread \(i) outlived its loader (\(close ? "closed" : "released"))")
         }
-        XCTAssertEqual(threadCount(), before, "prefetch threads leaked")
     }
 
     func testPrefetchDoesNotChangeBatches() throws {

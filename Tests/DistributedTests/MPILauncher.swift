@@ -18,7 +18,7 @@ enum MPILauncher {
         let stdout: String
         let stderr: String
         let seconds: Double
-        let timedOut: Bool
+        let timedOut: Bool   // killed by the launcher: after the timeout, or when `killWhen` held
         let commandLine: String
 
         /// For assertion messages.
@@ -76,9 +76,10 @@ enum MPILauncher {
     }
 
     /// `mpirun --oversubscribe --allow-run-as-root -np <ranks> cpae-mpi <arguments>`.
-    static func runUnderMPI(ranks: Int, _ arguments: [String], timeout: Double = 60) throws -> Result {
+    static func runUnderMPI(ranks: Int, _ arguments: [String], timeout: Double = 60,
+                            killWhen: (() -> Bool)? = nil) throws -> Result {
         try run([try mpirun(), "--oversubscribe", "--allow-run-as-root", "-np", "\(ranks)", try executable()] + arguments,
-                timeout: timeout)
+                timeout: timeout, killWhen: killWhen)
     }
 
     /// cpae-mpi without mpirun (an MPI singleton of size 1).
@@ -87,9 +88,9 @@ enum MPILauncher {
     }
 
     /// Runs `argv` in its own process group with stdout/stderr captured to files; after `timeout`
-    /// seconds the whole group (mpirun and every rank) is killed, so a hang fails the test instead
-    /// of blocking it.
-    static func run(_ argv: [String], timeout: Double) throws -> Result {
+    /// seconds, or as soon as `killWhen` (polled every millisecond) returns true, the whole group
+    /// (mpirun and every rank) is killed, so a hang fails the test instead of blocking it.
+    static func run(_ argv: [String], timeout: Double, killWhen: (() -> Bool)? = nil) throws -> Result {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("cpae-mpi-test-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -129,13 +130,13 @@ enum MPILauncher {
             if waited < 0 && errno != EINTR {
                 throw LaunchError(description: "waitpid: \(String(cString: strerror(errno)))")
             }
-            if Date().timeIntervalSince(start) > timeout {
+            if Date().timeIntervalSince(start) > timeout || killWhen?() == true {
                 timedOut = true
                 kill(-pid, SIGKILL)  // the process group: mpirun and its ranks
                 _ = waitpid(pid, &status, 0)
                 break
             }
-            usleep(10_000)
+            usleep(killWhen == nil ? 10_000 : 1_000)
         }
         let seconds = Date().timeIntervalSince(start)
         // Exited normally: the exit code; killed by a signal: 128 + signal, as a shell reports it.

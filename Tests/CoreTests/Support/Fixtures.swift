@@ -18,12 +18,6 @@ struct Fixture {
     static let directory: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    /// Every fixture file name (without .json) in the directory, sorted.
-    static func names() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
-    }
-
     init(_ name: String) throws {
         let url = Self.directory.appendingPathComponent(name + ".json")
         path = url.path

@@ -51,6 +51,9 @@ public final class BatchLoader {
     /// Stops the prefetch thread (idempotent; also done on deinit).
     public func close() { producer.stop() }
 
+    /// The running prefetch thread (nil with prefetch 0 or once stopped), for tests that check it is joined.
+    var prefetchThread: JoinableThread? { producer.thread }
+
     /// The position of the next batch `nextBatch()` returns.
     public var position: LoaderPosition { consumed }
 

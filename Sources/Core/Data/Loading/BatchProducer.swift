@@ -15,7 +15,7 @@ final class BatchProducer {
     private var next = LoaderPosition(epoch: 0, step: 0)
     private var stopping = false
     private var failed = false
-    private var thread: JoinableThread?
+    private(set) var thread: JoinableThread?
     private var epochWindows: (epoch: Int, windows: [Window], nextUse: [[Int: Int]])?
 
     init(reader: DatasetReader, sampler: WindowSampler, cache: TrajectoryCache, localBatch: Int, stepsPerEpoch: Int, capacity: Int) {

@@ -17,7 +17,15 @@ final class JoinableThread {
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }
 
-    func join() { pthread_join(handle, nil) }
+    /// True once `join()` has returned, i.e. the thread has really exited: lets a test check that
+    /// the threads it created are gone without counting the process's threads (others' too).
+    private(set) var isJoined = false
+
+    func join() {
+        let rc = pthread_join(handle, nil)
+        precondition(rc == 0, "pthread_join failed: \(rc)")
+        isJoined = true
+    }
 
     private final class Box {
         let body: () -> Void
