@@ -118,6 +118,7 @@ struct TrainAECommand: ParsableCommand {
         try comm.agree(on: stableHash64(try runConfig.json(pretty: false)), what: "configuration and dataset")
 
         let ae = try Autoencoder(config: config, seed: seed)
+        ae.computeBudget = comm.computeBudget
         let trainer = try AutoencoderTrainer(model: ae, group: comm, source: loader, settings: settings)
         let run = TrainingRun(directory: RunDirectory(out), configuration: runConfig, trainer: trainer)
         run.progressInterval = progressSeconds
@@ -133,7 +134,7 @@ struct TrainAECommand: ParsableCommand {
             if debugNaNRank == rank { ae.store.gradients[0] = .nan }
         }
         if comm.isRoot {
-            FileHandle.standardError.write("cpae-mpi: \(comm.size) rank(s), BLAS threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason)); \(loader.stepsPerEpoch) steps per epoch\n".data(using: .utf8)!)
+            FileHandle.standardError.write("cpae-mpi: \(comm.size) rank(s), threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason)); \(loader.stepsPerEpoch) steps per epoch\n".data(using: .utf8)!)
         }
         do {
             try run.run(resume: resume)
