@@ -2,10 +2,8 @@ import CMPI
 
 /// Reductions of floating-point buffers.
 public enum ReduceOp: Sendable {
-    /// Sum over ranks.
+    /// Sum over ranks. (No average: the trainer scales its sum once, see `AutoencoderTrainer.step`.)
     case sum
-    /// Sum over ranks divided by the number of ranks (the gradient average of data parallelism).
-    case average
     case max
     case min
 }
@@ -23,12 +21,11 @@ extension Communicator {
     public func allreduce<T: MPIFloatingScalar>(_ buffer: UnsafeMutablePointer<T>, count: Int, _ op: ReduceOp) throws {
         let mpiOp: MPI_Op
         switch op {
-        case .sum, .average: mpiOp = cmpi_op_sum()
+        case .sum: mpiOp = cmpi_op_sum()
         case .max: mpiOp = cmpi_op_max()
         case .min: mpiOp = cmpi_op_min()
         }
         try allreduceInPlace(buffer, count: count, type: T.mpiElementType, op: mpiOp)
-        if op == .average && size > 1 { divideInPlace(buffer, count: count, by: size) }
     }
 
     /// In-place allreduce of an array (same length on every rank).
@@ -77,23 +74,6 @@ extension Communicator {
     }
 
     // MARK: Shared
-
-    /// Divides by the rank count (not multiply by 1/size, so a sum of equal values averages back
-    /// exactly). Concrete loops for Float and Double: called from another module, the generic
-    /// code would run unspecialized, one protocol call per element of a million-element gradient.
-    private func divideInPlace<T: MPIFloatingScalar>(_ buffer: UnsafeMutablePointer<T>, count: Int, by divisor: Int) {
-        let raw = UnsafeMutableRawPointer(buffer)
-        if T.self == Float.self {
-            let p = raw.assumingMemoryBound(to: Float.self), d = Float(divisor)
-            for i in 0..<count { p[i] /= d }
-        } else if T.self == Double.self {
-            let p = raw.assumingMemoryBound(to: Double.self), d = Double(divisor)
-            for i in 0..<count { p[i] /= d }
-        } else {
-            let d = T(divisor)
-            for i in 0..<count { buffer[i] /= d }
-        }
-    }
 
     /// MPI_Allreduce with MPI_IN_PLACE, chunked to Int32 counts. A single rank skips MPI entirely.
     @inline(__always)

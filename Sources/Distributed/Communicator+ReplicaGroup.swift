@@ -1,24 +1,37 @@
+import CMPI
 import Core
-import Foundation
 
-/// The training loop's view of the MPI job. Collectives that fail cannot be recovered from in the
-/// middle of a step, so an MPI error here ends the whole job with its message.
+/// Core's `ReplicaGroup` over MPI: synchronized BatchNorm and the trainers reach the other ranks
+/// through it without knowing about MPI. The sums run several times per step (each BatchNorm layer,
+/// forward and backward), so each is one in-place MPI_Allreduce and nothing else: no allocation, no
+/// copies, and a single rank returns at once. A failing collective cannot be recovered from in the
+/// middle of a step, so an MPI error here ends the whole job with its message (`abort`).
 extension Communicator: ReplicaGroup {
+    public var replicas: Int { size }
+
+    public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
+        orAbort { try allreduceInPlace(buffer, count: count, type: .float, op: cmpi_op_sum()) }
+    }
+
+    public func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
+        orAbort { try allreduceInPlace(buffer, count: count, type: .double, op: cmpi_op_sum()) }
+    }
+
     public func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
-        do { try allreduce(buffer, count: count, .max) } catch { abort(message: "\(error)") }
+        orAbort { try allreduceInPlace(buffer, count: count, type: .double, op: cmpi_op_max()) }
     }
 
-    public func broadcastFloats(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {
-        do { try broadcast(buffer, count: count, root: root) } catch { abort(message: "\(error)") }
+    public func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int) {
+        guard let base = bytes.baseAddress else { return }
+        orAbort { try broadcast(base.assumingMemoryBound(to: UInt8.self), count: bytes.count, root: root) }
     }
 
-    public func broadcast(bytes: [UInt8], root: Int) -> [UInt8] {
-        do { return Array(try broadcast(Data(bytes), root: root)) } catch { abort(message: "\(error)") }
-    }
-
-    public func synchronize() {
-        do { try barrier() } catch { abort(message: "\(error)") }
-    }
+    public func synchronize() { orAbort { try barrier() } }
 
     public func abort(_ message: String, code: Int32) -> Never { abort(message: message, code: code) }
+
+    @inline(__always)
+    private func orAbort(_ body: () throws -> Void) {
+        do { try body() } catch { abort(message: "\(error)") }
+    }
 }

@@ -20,11 +20,12 @@ struct MPIComm: @unchecked Sendable {
 /// error string. Errors should end the job through `runOrAbort`, never by a plain `exit`: a rank
 /// that exits while the others sit in a collective would leave them hanging.
 ///
-/// OpenBLAS threads: when several ranks share a node (`localSize > 1`) each rank is set to ONE
-/// BLAS thread — otherwise every rank starts one thread per core and the ranks' threads fight for
-/// the same cores (docs/machines.md §Threads). Setting `OPENBLAS_NUM_THREADS` (or `OMP_NUM_THREADS`)
-/// overrides this; `BLASThreads.set` after `world()` does too. A lone rank per node keeps
-/// OpenBLAS's default (all cores).
+/// Threads: when several ranks share a node (`localSize > 1`) each rank gets a compute budget of
+/// ONE thread — otherwise every rank would start one thread per core and the ranks' threads fight
+/// for the same cores (docs/machines.md §Threads). A lone rank per node gets every core. Setting
+/// `OPENBLAS_NUM_THREADS` (or `OMP_NUM_THREADS`) chooses the count instead. The budget goes to the
+/// model (`computeBudget`); OpenBLAS itself is set to one thread, since the layers run their GEMMs
+/// inside their own workers (see `ComputeBudget`).
 public final class Communicator: @unchecked Sendable {
     /// This process's rank in the world, 0..<size.
     public let rank: Int
@@ -36,7 +37,7 @@ public final class Communicator: @unchecked Sendable {
     public let localSize: Int
     /// MPI_Get_processor_name (the host name under Open MPI).
     public let processorName: String
-    /// OpenBLAS threads per rank after the policy above, and why, for the run log.
+    /// Threads per rank after the policy above (the model's compute budget), and why, for the run log.
     public let blasThreads: Int
     public let blasThreadsReason: String
 
@@ -46,6 +47,9 @@ public final class Communicator: @unchecked Sendable {
 
     /// True on rank 0, the rank that logs and writes checkpoints.
     public var isRoot: Bool { rank == 0 }
+
+    /// The threads this rank's model may use.
+    public var computeBudget: ComputeBudget { ComputeBudget(threads: blasThreads) }
 
     private init(world: MPIComm, local: MPIComm, rank: Int, size: Int, localRank: Int, localSize: Int,
                  processorName: String, blasThreads: Int, blasThreadsReason: String) {
@@ -132,19 +136,21 @@ public final class Communicator: @unchecked Sendable {
                             blasThreads: threads, blasThreadsReason: reason)
     }
 
-    /// One BLAS thread per rank when ranks share a node, unless the user chose a count.
+    /// One thread per rank when ranks share a node, unless the user chose a count; OpenBLAS
+    /// single-threaded either way (the layers' workers are the threads).
     private static func applyBLASThreadPolicy(localSize: Int) -> (Int, String) {
+        let chosen: (Int, String)
         let environment = ProcessInfo.processInfo.environment
-        for variable in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"] {
-            if let value = environment[variable], !value.isEmpty {
-                return (BLASThreads.current, "\(variable)=\(value) set by the user")
-            }
+        if let (variable, value) = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"].lazy
+            .compactMap({ v in environment[v].flatMap { Int($0) }.map { (v, $0) } }).first(where: { $0.1 >= 1 }) {
+            chosen = (value, "\(variable)=\(value) set by the user")
+        } else if localSize > 1 {
+            chosen = (1, "\(localSize) ranks share this node: 1 thread per rank")
+        } else {
+            chosen = (ProcessInfo.processInfo.activeProcessorCount, "one rank on this node: every core")
         }
-        if localSize > 1 {
-            BLASThreads.set(1)
-            return (BLASThreads.current, "\(localSize) ranks share this node: 1 BLAS thread per rank")
-        }
-        return (BLASThreads.current, "one rank on this node: OpenBLAS default")
+        BLASThreads.set(1)
+        return chosen
     }
 
     // MARK: - Basics

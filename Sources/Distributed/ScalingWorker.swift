@@ -39,7 +39,7 @@ public struct ScalingWorker {
         let model = try Autoencoder(config: config, seed: 1)
         let settings = TrainerSettings(globalBatch: localBatch * comm.size, steps: warmup + steps, schedule: "constant:1e-5")
         let trainer = try AutoencoderTrainer(model: model, group: comm, source: source, settings: settings)
-        trainer.synchronizeFromRoot()
+        _ = trainer.synchronizeFromRoot(position: source.position)
         trainer.measureWaiting = true
         var reports: [StepReport] = []
         for i in 0..<(warmup + steps) {

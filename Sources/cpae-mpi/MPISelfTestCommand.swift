@@ -23,10 +23,6 @@ struct MPISelfTestCommand: ParsableCommand {
     var stallTimeout: Double?
     @Option(help: "Rank that contributes a different configuration hash (every rank must stop).")
     var mismatchRank: Int?
-    @Option(help: "Rank whose loss is NaN at --nan-step (every rank must stop at that step).")
-    var nanRank: Int?
-    @Option(help: "Step at which --nan-rank sees the NaN.")
-    var nanStep: Int = 3
     @Option(help: "Floats in the large allreduce check.")
     var largeCount: Int = 4_000_000
     @Option(help: "Floats in the timed allreduce (default: the full-size CpAE's parameter count).")
@@ -42,8 +38,6 @@ struct MPISelfTestCommand: ParsableCommand {
         options.hangRank = hangRank
         options.stallTimeout = stallTimeout
         options.mismatchRank = mismatchRank
-        options.nanRank = nanRank
-        options.nanStep = nanStep
         options.largeCount = largeCount
         options.timingCount = timingCount
         options.timingRepeats = timingRepeats

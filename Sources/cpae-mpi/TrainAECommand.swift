@@ -138,6 +138,7 @@ struct TrainAECommand: ParsableCommand {
         try comm.agree(on: SHA256.prefix64(try runConfig.json(pretty: false)), what: "configuration and dataset")
 
         let ae = try Autoencoder(config: config, seed: seed)
+        ae.computeBudget = comm.computeBudget
         let source: BatchSource = try debugRecordBatches.map {
             try BatchRecorder(wrapping: loader, path: comm.size > 1 ? "\($0).rank\(comm.rank)" : $0)
         } ?? loader
@@ -156,7 +157,7 @@ struct TrainAECommand: ParsableCommand {
             if debugNaNRank == rank { ae.store.gradients[0] = .nan }
         }
         if comm.isRoot {
-            FileHandle.standardError.write("cpae-mpi: \(comm.size) rank(s), BLAS threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason)); \(loader.stepsPerEpoch) steps per epoch\n".data(using: .utf8)!)
+            FileHandle.standardError.write("cpae-mpi: \(comm.size) rank(s), threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason)); \(loader.stepsPerEpoch) steps per epoch\n".data(using: .utf8)!)
         }
         do {
             try run.run(resume: resume)

@@ -183,18 +183,18 @@ final class BatchNormTests: XCTestCase {
         let (wy, wcache) = whole.forward(x, mode: .train)
         let wdx = whole.backward(dy, cache: wcache)
 
-        let group = ReplicaGroup(size: split.count)
+        let group = InProcessReplicas(size: split.count)
         let perSample = x.count / shape[0]
         var starts = [0]
         for s in split { starts.append(starts.last! + s) }
         let results = (0..<split.count).map { _ in ReplicaResult() }
-        try runConcurrently(split.count) { rank in
+        let outcomes = group.run { rank, member in
             var sub = shape
             sub[0] = split[rank]
             let xs = Tensor(shape: sub, values: Array(x.array[starts[rank] * perSample ..< starts[rank + 1] * perSample]))
             let dys = Tensor(shape: sub, values: Array(dy.array[starts[rank] * perSample ..< starts[rank + 1] * perSample]))
             let (store, bn) = self.makeBN(channels: shape[1], seed: seed &+ 2)   // same γ, β as `whole`
-            bn.reducer = ReplicaReducer(group: group, rank: rank)
+            bn.reducer = member
             let (y, cache) = bn.forward(xs, mode: .train)
             let dx = bn.backward(dys, cache: cache)
             let out = results[rank]
@@ -204,7 +204,8 @@ final class BatchNormTests: XCTestCase {
             out.runningVar = Array(UnsafeBufferPointer(start: store.buffer(bn.runningVar), count: bn.channels))
             out.tracked = store.buffer(bn.batchesTracked)[0]
         }
-        XCTAssertEqual(group.completedCalls, 3, "one forward + backward = three collectives")
+        for outcome in outcomes { try outcome.get() }
+        XCTAssertEqual(group.completedCollectives, 3, "one forward + backward = three collectives")
 
         let tol: (rtol: Float, atol: Float) = (1e-5, 1e-6)
         assertClose(results.flatMap(\.y), wy.array, rtol: tol.rtol, atol: tol.atol, "y \(split)")
@@ -238,21 +239,6 @@ final class BatchNormTests: XCTestCase {
         try checkReplicas(shape: [6, 4], split: [3, 3], seed: 60)
     }
 
-    /// Runs body(rank) on `count` threads at once (the reducer's barrier needs them all live).
-    private func runConcurrently(_ count: Int, _ body: @escaping (Int) -> Void) throws {
-        let done = DispatchSemaphore(value: 0)
-        for rank in 0..<count {
-            let t = Thread { body(rank); done.signal() }
-            t.stackSize = 8 << 20
-            t.start()
-        }
-        for _ in 0..<count {
-            guard done.wait(timeout: .now() + 60) == .success else {
-                XCTFail("replica threads did not finish (reducer deadlock?)")
-                throw XCTSkip("aborted")
-            }
-        }
-    }
 }
 
 /// What one simulated replica produced (each thread writes only its own object).
@@ -262,62 +248,15 @@ private final class ReplicaResult {
     var tracked: Float = 0
 }
 
-/// An in-process allreduce among `size` threads: each call blocks until every replica has
-/// contributed, then all receive the rank-ordered elementwise sum (deterministic).
-private final class ReplicaGroup {
-    let size: Int
-    private let condition = NSCondition()
-    private var contributions: [[Double]]
-    private var arrived = 0
-    private var generation = 0
-    private var result: [Double] = []
-    private(set) var completedCalls = 0
-
-    init(size: Int) {
-        self.size = size
-        contributions = Array(repeating: [], count: size)
-    }
-
-    func allreduce(rank: Int, _ buffer: UnsafeMutablePointer<Double>, count: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        contributions[rank] = Array(UnsafeBufferPointer(start: buffer, count: count))
-        arrived += 1
-        let myGeneration = generation
-        if arrived == size {
-            precondition(contributions.allSatisfy { $0.count == count }, "replicas reduced different counts")
-            result = [Double](repeating: 0, count: count)
-            for c in contributions { for i in 0..<count { result[i] += c[i] } }
-            arrived = 0
-            generation += 1
-            completedCalls += 1
-            condition.broadcast()
-        } else {
-            while generation == myGeneration { condition.wait() }
-        }
-        // `result` stays valid: the next generation needs this replica's contribution first.
-        result.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: count) }
-    }
-}
-
-/// One replica's handle on a `ReplicaGroup`.
-private final class ReplicaReducer: Reducer {
-    let group: ReplicaGroup
-    let rank: Int
-    init(group: ReplicaGroup, rank: Int) { self.group = group; self.rank = rank }
-    var replicas: Int { group.size }
-    func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { group.allreduce(rank: rank, buffer, count: count) }
-    func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
-        var tmp = (0..<count).map { Double(buffer[$0]) }
-        tmp.withUnsafeMutableBufferPointer { group.allreduce(rank: rank, $0.baseAddress!, count: count) }
-        for i in 0..<count { buffer[i] = Float(tmp[i]) }
-    }
-}
-
 /// A single-replica reducer that counts its calls.
-private final class CountingReducer: Reducer {
+private final class CountingReducer: ReplicaGroup {
     var calls = 0, doubles = 0
+    var rank: Int { 0 }
     var replicas: Int { 1 }
     func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { calls += 1; doubles += count }
     func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) { calls += 1 }
+    func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { calls += 1 }
+    func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int) { calls += 1 }
+    func synchronize() { calls += 1 }
+    func abort(_ message: String, code: Int32) -> Never { fatalError(message) }
 }

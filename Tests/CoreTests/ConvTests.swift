@@ -116,9 +116,6 @@ final class ConvTests: XCTestCase {
         let conv = Conv2d(store: store, name: "c", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
         let t = ConvTranspose2d(store: store, name: "t", inChannels: c.cout, outChannels: c.cin, kernel: (4, 4), stride: (2, 2), padding: (1, 1))
         let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: 4)
-        let saved = BLASThreads.current
-        defer { BLASThreads.set(saved) }
-
         func run() -> [[Float]] {
             store.zeroGradients()
             let y = conv.forward(x)
@@ -129,11 +126,11 @@ final class ConvTests: XCTestCase {
             return [y.array, z.array, dy.array, dx.array, store.gradientArray(conv.weight), store.gradientArray(conv.bias!),
                     store.gradientArray(t.weight), store.gradientArray(t.bias!)]
         }
-        BLASThreads.set(1)
-        let reference = run()
+        let reference = run()   // the default budget: one thread
         conv.scratch.loweredBudget = 1          // one sample per chunk
         t.scratch.loweredBudget = 1
-        BLASThreads.set(2)
+        conv.budget = ComputeBudget(threads: 2)
+        t.budget = ComputeBudget(threads: 2)
         let chunked = run()
         for (i, label) in ["y", "z", "dy", "dx", "dW", "db", "dWt", "dbt"].enumerated() {
             Self.assertClose(chunked[i], reference[i], tol: 1e-5, label)

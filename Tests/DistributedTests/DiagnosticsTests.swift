@@ -22,13 +22,6 @@ final class DiagnosticsTests: XCTestCase {
                        + "ranks 3, 6 hash 0x0000000000000abc — every rank must get the same flags and dataset")
     }
 
-    func testNonFiniteMessages() {
-        let one = NonFiniteValue(step: 12, what: "loss", flags: RankFlags(firstRank: 3, lastRank: 3))
-        XCTAssertTrue(one.description.hasPrefix("step 12: non-finite loss on rank 3;"), one.description)
-        let many = NonFiniteValue(step: 2, what: "loss", flags: RankFlags(firstRank: 1, lastRank: 6))
-        XCTAssertTrue(many.description.hasPrefix("step 2: non-finite loss on ranks 1 to 6"), many.description)
-    }
-
     func testContainsNonFinite() {
         var values = [Float](repeating: 1e30, count: 1003)
         values[17] = -Float.greatestFiniteMagnitude

@@ -65,6 +65,9 @@ final class TrainingAcrossRanksTests: XCTestCase {
     /// so the parameters also agree relative to how far they moved (1%), not only relative to their
     /// size. The per-step loss is the sensitive check: per-rank BatchNorm (the negative control) or a
     /// different sample split changes it by more than 1e-3 from the first step on.
+    ///
+    /// The in-process replica group (`ReplicatedTraining`, k threads) is held to the same tolerances
+    /// against the mpirun run of the same k, for k = 1, 2, 4.
     func testRankCountsGiveTheSameTraining() throws {
         let lr = "1e-6"
         let initial = Self.dataset + "/init-\(UUID().uuidString.prefix(8)).safetensors"
@@ -77,18 +80,24 @@ final class TrainingAcrossRanksTests: XCTestCase {
         let start = try parameters(file: initial)
         let moved = relativeDifference(p1, start) * norm(p1)
         XCTAssertGreaterThan(moved, 0, "training moved the parameters")
-        func compare(_ ranks: Int, extra: [String] = []) throws -> (loss: Double, relative: Double, ofMovement: Double) {
-            let out = runDirectory("np\(ranks)")
-            let m = try train(ranks: ranks, out: out, lr: lr, extra: extra)
+        func compare(_ m: [[String: Any]], _ p: [Float], to reference: [[String: Any]], _ p1: [Float])
+            -> (loss: Double, relative: Double, ofMovement: Double) {
             XCTAssertEqual(m.count, 20)
             var worst = 0.0
             for (a, b) in zip(reference, m) {
                 let la = a.loss, lb = b.loss
                 worst = max(worst, abs(la - lb) / la)
             }
-            let p = try parameters(out)
             let rel = relativeDifference(p1, p)
             return (worst, rel, rel * norm(p1) / moved)
+        }
+        var runs: [Int: (metrics: [[String: Any]], parameters: [Float])] = [1: (reference, p1)]
+        func compare(_ ranks: Int, extra: [String] = []) throws -> (loss: Double, relative: Double, ofMovement: Double) {
+            let out = runDirectory("np\(ranks)")
+            let m = try train(ranks: ranks, out: out, lr: lr, extra: extra)
+            let p = try parameters(out)
+            if extra.isEmpty { runs[ranks] = (m, p) }
+            return compare(m, p, to: reference, p1)
         }
         for ranks in [2, 4, 8] {
             let r = try compare(ranks)
@@ -99,6 +108,36 @@ final class TrainingAcrossRanksTests: XCTestCase {
         // Negative control: per-rank BatchNorm is a different computation, and the same comparison sees it.
         let control = try compare(2, extra: ["--per-rank-batchnorm"])
         XCTAssertGreaterThan(control.loss, 1e-3, "per-rank BatchNorm should not match the global batch")
+
+        for k in [1, 2, 4] {
+            let (m, p) = try inProcess(replicas: k, lr: lr)
+            let r = compare(m, p, to: runs[k]!.metrics, runs[k]!.parameters)
+            XCTAssertLessThan(r.loss, 1e-4, "\(k) in-process replicas: per-step loss differs from np=\(k) by up to \(r.loss)")
+            XCTAssertLessThan(r.relative, 1e-4, "\(k) in-process replicas: final parameters differ from np=\(k) by \(r.relative)")
+            XCTAssertLessThan(r.ofMovement, 0.01, "\(k) in-process replicas: \(r.ofMovement) of the distance moved")
+        }
+    }
+
+    /// `train-ae`'s configuration of `trainArguments` on k in-process replicas, each reading its
+    /// shard of the dataset through its own BatchLoader: the metrics lines' losses and the
+    /// checkpoint's parameters, in the forms `train` and `parameters` return.
+    private func inProcess(replicas k: Int, lr: String) throws -> ([[String: Any]], [Float]) {
+        let settings = TrainerSettings(globalBatch: 16, steps: 20, schedule: "constant:\(lr)", seed: 7)
+        let training = ReplicatedTraining(config: ModelConfig.preset(.small), seed: 7, settings: settings)
+        let loaders = LoaderList()
+        defer { loaders.closeAll() }
+        let data = self.data
+        let results = training.run(replicas: k) { rank, k in
+            let loader = try BatchLoader(reader: try DatasetReader(directory: data), split: .train, rank: rank, worldSize: k,
+                                         localBatch: 16 / k, seed: 7, cacheCapacity: .trajectories(128))
+            loaders.add(loader)
+            return loader
+        }
+        let root = try results[0].get()
+        for r in results { _ = try r.get() }
+        let file = Self.dataset + "/in-process-\(k)-\(UUID().uuidString.prefix(8)).safetensors"
+        try root.model.save(to: file, optimizer: root.optimizer)
+        return (root.reports.map { ["loss": $0.terms.total] }, try parameters(file: file))
     }
 
     private func norm(_ a: [Float]) -> Double { (a.reduce(0.0) { $0 + Double($1) * Double($1) }).squareRoot() }
@@ -234,4 +273,12 @@ final class TrainingAcrossRanksTests: XCTestCase {
         XCTAssertEqual(resumed.exitCode, 0, resumed.summary)
         XCTAssertTrue(resumed.stderr.contains("resuming at step "), "must resume from the checkpoint\n" + resumed.summary)
     }
+}
+
+/// The replicas' loaders, closed once the replicas are done (each thread adds its own).
+private final class LoaderList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var loaders: [BatchLoader] = []
+    func add(_ loader: BatchLoader) { lock.lock(); loaders.append(loader); lock.unlock() }
+    func closeAll() { lock.lock(); loaders.forEach { $0.close() }; lock.unlock() }
 }

@@ -103,11 +103,12 @@ public enum ConvBench {
             progress("sgemm \(sgemmSize)³ on \(threads) threads: \(fmt(peakT.gflops)) GFLOP/s")
         }
         let saved = BLASThreads.current
-        BLASThreads.set(threads)
+        BLASThreads.set(1)   // the layers' own workers are the threads (see ComputeBudget)
         defer { BLASThreads.set(saved) }
         var results: [ConvBenchResult] = []
         for (i, spec) in specs.enumerated() {
-            let r = bench(spec, batch: batch, peak: peakT.gflops, timer: timer, seed: UInt64(i + 1))
+            let r = bench(spec, batch: batch, budget: ComputeBudget(threads: threads), peak: peakT.gflops, timer: timer,
+                          seed: UInt64(i + 1))
             results.append(r)
             progress(describe(r))
         }
@@ -118,7 +119,8 @@ public enum ConvBench {
                                     && results.allSatisfy { $0.cleanSamples == $0.samples })
     }
 
-    static func bench(_ spec: ConvBenchSpec, batch: Int, peak: Double, timer: GuardedTimer, seed: UInt64) -> ConvBenchResult {
+    static func bench(_ spec: ConvBenchSpec, batch: Int, budget: ComputeBudget, peak: Double, timer: GuardedTimer,
+                      seed: UInt64) -> ConvBenchResult {
         let store = ParameterStore(seed: seed)
         var rng = RNG(seed: seed &+ 1000)
         let x = Tensor(uninitialized: [batch, spec.inChannels, spec.height, spec.width])
@@ -129,12 +131,14 @@ public enum ConvBench {
         case .conv:
             let l = Conv2d(store: store, name: "l", inChannels: spec.inChannels, outChannels: spec.outChannels,
                            kernel: spec.kernel, stride: spec.stride, padding: spec.padding)
+            l.budget = budget
             forward = { l.forward(x) }
             backward = { dy, dx in l.backward(dy, input: x, inputGradient: dx) }
             macs = l.multiplyAdds(height: spec.height, width: spec.width)
         case .transposed:
             let l = ConvTranspose2d(store: store, name: "l", inChannels: spec.inChannels, outChannels: spec.outChannels,
                                     kernel: spec.kernel, stride: spec.stride, padding: spec.padding)
+            l.budget = budget
             forward = { l.forward(x) }
             backward = { dy, dx in l.backward(dy, input: x, inputGradient: dx) }
             macs = l.multiplyAdds(height: spec.height, width: spec.width)

@@ -35,7 +35,7 @@ public final class BatchNorm2d {
     public let runningVar: Param
     public let batchesTracked: Param
     public unowned let store: ParameterStore
-    public var reducer: Reducer = LocalReducer()
+    public var reducer: ReplicaGroup = SingleProcess()
 
     public init(store: ParameterStore, name: String, channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
         self.store = store

@@ -13,6 +13,11 @@ public final class Conv2d {
     public unowned let store: ParameterStore
     /// Reused across calls; a layer is used from one thread at a time.
     let scratch = ConvScratch()
+    /// Threads this layer's passes may use (the model hands out its budget).
+    public var budget: ComputeBudget {
+        get { scratch.budget }
+        set { scratch.budget = newValue }
+    }
 
     /// Registers `name.weight` [O, I, kh, kw] and `name.bias` [O], both U(±1/√(I·kh·kw)).
     public init(store: ParameterStore, name: String, inChannels: Int, outChannels: Int,

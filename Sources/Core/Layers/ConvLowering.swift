@@ -58,11 +58,10 @@ struct ConvGeometry: Equatable {
     }
 }
 
-/// Runs `body(i)` for i in 0..<count, spread over the cores when OpenBLAS may use more than one
-/// thread (the same budget the GEMMs between these passes use), serially otherwise.
+/// Runs `body(i)` for i in 0..<count, spread over the cores when the layer's budget allows more
+/// than one thread, serially otherwise.
 @inline(__always)
-func parallelFor(_ count: Int, _ body: (Int) -> Void) {
-    let threads = BLASThreads.current
+func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     if threads <= 1 || count <= 1 {
         for i in 0..<count { body(i) }
     } else {
@@ -74,18 +73,18 @@ func parallelFor(_ count: Int, _ body: (Int) -> Void) {
 @inline(__always)
 func splitRange(_ n: Int, parts: Int, _ i: Int) -> Range<Int> { (i * n / parts)..<((i + 1) * n / parts) }
 
-/// Number of work pieces for a pass over `n` items: one per BLAS thread (a few more to balance).
+/// Number of work pieces for a pass over `n` items: one per thread (a few more to balance).
 @inline(__always)
-func workPieces(_ n: Int) -> Int { Swift.min(n, BLASThreads.current <= 1 ? 1 : 4 * BLASThreads.current) }
+func workPieces(_ n: Int, threads: Int) -> Int { Swift.min(n, threads <= 1 ? 1 : 4 * threads) }
 
 extension ConvGeometry {
     /// Writes L for samples `samples` of x (N×C×H×W) into `l` (samples.count·loweredPerSample floats).
-    func lower(_ x: UnsafePointer<Float>, samples: Range<Int>, into l: UnsafeMutablePointer<Float>) {
+    func lower(_ x: UnsafePointer<Float>, samples: Range<Int>, into l: UnsafeMutablePointer<Float>, threads: Int) {
         let rows = samples.count * ow
-        let pieces = workPieces(rows)
+        let pieces = workPieces(rows, threads: threads)
         let plane = height * width
         let (C, kw, sw, pw, ph, W, H, Hl) = (channels, kw, sw, pw, ph, width, height, loweredRows)
-        parallelFor(pieces) { piece in
+        parallelFor(pieces, threads: threads) { piece in
             for r in splitRange(rows, parts: pieces, piece) {
                 let n = samples.lowerBound + r / ow, ox = r % ow
                 let x0 = ox * sw - pw
@@ -122,14 +121,14 @@ extension ConvGeometry {
 
     /// The adjoint of `lower`: dx[n, c, y'−ph, ox·sw−pw+v] += dL[r][y'][c][v] over the image,
     /// for samples `samples` of dx (N×C×H×W). Split over input rows, which no two pieces share.
-    func unlowerAdd(_ dl: UnsafePointer<Float>, samples: Range<Int>, into dx: UnsafeMutablePointer<Float>) {
+    func unlowerAdd(_ dl: UnsafePointer<Float>, samples: Range<Int>, into dx: UnsafeMutablePointer<Float>, threads: Int) {
         let plane = height * width
         let (C, kw, sw, pw, ph, W, H) = (channels, kw, sw, pw, ph, width, height)
         // Only padded rows inside the image receive anything.
         let yLo = ph, yHi = Swift.min(loweredRows, H + ph)
         guard yHi > yLo else { return }
-        let pieces = workPieces(yHi - yLo)
-        parallelFor(pieces) { piece in
+        let pieces = workPieces(yHi - yLo, threads: threads)
+        parallelFor(pieces, threads: threads) { piece in
             let ys = splitRange(yHi - yLo, parts: pieces, piece)
             for n in samples {
                 let dxs = dx + n * C * plane
@@ -177,11 +176,12 @@ extension ConvGeometry {
 
     /// y (N×O×oh×ow, samples `samples`) → t[oy][(n, ox)][o], the GEMM-side layout (M = nb·ow rows
     /// per output row, O columns).
-    func gatherRows(_ y: UnsafePointer<Float>, samples: Range<Int>, into t: UnsafeMutablePointer<Float>) {
+    func gatherRows(_ y: UnsafePointer<Float>, samples: Range<Int>, into t: UnsafeMutablePointer<Float>, threads: Int) {
         let (O, oh, ow) = (outChannels, oh, ow)
         let m = samples.count * ow
-        parallelFor(workPieces(oh)) { piece in
-            for oy in splitRange(oh, parts: workPieces(oh), piece) {
+        let pieces = workPieces(oh, threads: threads)
+        parallelFor(pieces, threads: threads) { piece in
+            for oy in splitRange(oh, parts: pieces, piece) {
                 for (i, n) in samples.enumerated() {
                     for o in 0..<O {
                         let src = y + ((n * O + o) * oh + oy) * ow
@@ -195,11 +195,12 @@ extension ConvGeometry {
 
     /// The inverse of `gatherRows`, adding bias[o] (if any) on the way.
     func scatterRows(_ t: UnsafePointer<Float>, samples: Range<Int>, bias: UnsafePointer<Float>?,
-                     into y: UnsafeMutablePointer<Float>) {
+                     into y: UnsafeMutablePointer<Float>, threads: Int) {
         let (O, oh, ow) = (outChannels, oh, ow)
         let m = samples.count * ow
-        parallelFor(workPieces(oh)) { piece in
-            for oy in splitRange(oh, parts: workPieces(oh), piece) {
+        let pieces = workPieces(oh, threads: threads)
+        parallelFor(pieces, threads: threads) { piece in
+            for oy in splitRange(oh, parts: pieces, piece) {
                 for (i, n) in samples.enumerated() {
                     for o in 0..<O {
                         let dst = y + ((n * O + o) * oh + oy) * ow

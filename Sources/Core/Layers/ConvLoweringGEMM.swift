@@ -18,6 +18,8 @@ final class ConvScratch {
     /// The weight-gradient GEMMs run on sub-blocks of about this many rows of a chunk.
     var weightGradientRows = 128
 
+    /// Threads this layer may use (see `ComputeBudget`); the model sets it on every layer.
+    var budget = ComputeBudget.serial
     /// Per-worker scratch for multi-threaded calls (worker 0 is `self`).
     private var workers: [ConvScratch] = []
 
@@ -71,20 +73,23 @@ enum ConvSecondProduct {
 /// The three products of a convolution, all lowered as described on `ConvGeometry`. Pointers are
 /// whole-batch NCHW; `w` is O×C×kh×kw.
 ///
-/// Threads: with OpenBLAS allowed T > 1 threads, the chunks of the batch are spread over T workers
-/// that each run single-threaded GEMMs on their own scratch (OpenBLAS is re-entrant), instead of
-/// handing each small per-row GEMM to a threaded BLAS: those GEMMs are too small to split well
-/// (measured: the first 12×12 layer's forward ran slower on 2 BLAS threads than on 1).
+/// Threads: with a budget of T > 1 threads (`ConvScratch.budget`), the chunks of the batch are
+/// spread over T workers that each run single-threaded GEMMs on their own scratch (OpenBLAS is
+/// re-entrant, and runs single-threaded, see `ComputeBudget`), instead of handing each small
+/// per-row GEMM to a threaded BLAS: those GEMMs are too small to split well (measured: the first
+/// 12×12 layer's forward ran slower on 2 BLAS threads than on 1).
 extension ConvGeometry {
-    /// Runs `body(chunk, scratch, worker)` for every chunk of the batch, on up to BLASThreads.current
-    /// workers. Chunks of different workers cover disjoint samples.
+    /// Runs `body(chunk, scratch, worker, threads)` for every chunk of the batch, on up to
+    /// `scratch.budget.threads` workers; `threads` is what the chunk's own passes may use (all of
+    /// the budget with one worker, 1 inside each of several). Chunks of different workers cover
+    /// disjoint samples.
     func forEachChunk(batch: Int, scratch: ConvScratch, rows: Int, workers: ((Int) -> Void)? = nil,
-                      _ body: (Range<Int>, ConvScratch, Int) -> Void) {
-        let threads = BLASThreads.current
+                      _ body: (Range<Int>, ConvScratch, Int, Int) -> Void) {
+        let threads = scratch.budget.threads
         var list = chunks(batch: batch, targetRows: rows, budget: scratch.loweredBudget)
         if threads <= 1 || batch < 2 {
             workers?(1)
-            for c in list { body(c, scratch, 0) }
+            for c in list { body(c, scratch, 0, threads) }
             return
         }
         if list.count < threads {
@@ -94,10 +99,8 @@ extension ConvGeometry {
         let count = Swift.min(threads, list.count)
         let scratches = scratch.workerScratches(count)
         workers?(count)
-        BLASThreads.set(1)
-        defer { BLASThreads.set(threads) }
         DispatchQueue.concurrentPerform(iterations: count) { w in
-            for i in splitRange(list.count, parts: count, w) { body(list[i], scratches[w], w) }
+            for i in splitRange(list.count, parts: count, w) { body(list[i], scratches[w], w, 1) }
         }
     }
 
@@ -106,12 +109,12 @@ extension ConvGeometry {
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
         reorderWeight(w, into: wr)
-        forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _ in
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _, threads in
             let l = s.lowered(chunk.count * loweredPerSample)
-            lower(x, samples: chunk, into: l)
+            lower(x, samples: chunk, into: l, threads: threads)
             let t = s.rows(chunk.count * outputPerSample)
             forwardGEMMs(l, weight: wr, rows: chunk.count * ow, into: t)
-            scatterRows(t, samples: chunk, bias: bias, into: y)
+            scatterRows(t, samples: chunk, bias: bias, into: y, threads: threads)
         }
     }
 
@@ -122,13 +125,13 @@ extension ConvGeometry {
                           bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
         reorderWeight(w, into: wr)
-        forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _ in
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _, threads in
             fill(out, samples: chunk, bias: bias)
             let r = s.rows(chunk.count * outputPerSample)
-            gatherRows(t, samples: chunk, into: r)
+            gatherRows(t, samples: chunk, into: r, threads: threads)
             let dl = s.lowered(chunk.count * loweredPerSample)
             adjointGEMMs(r, weight: wr, rows: chunk.count * ow, into: dl, count: chunk.count * loweredPerSample)
-            unlowerAdd(dl, samples: chunk, into: out)
+            unlowerAdd(dl, samples: chunk, into: out, threads: threads)
         }
     }
 
@@ -151,13 +154,13 @@ extension ConvGeometry {
                 g.update(repeating: 0, count: outChannels * k)
                 return g
             }
-        }) { chunk, s, worker in
+        }) { chunk, s, worker, threads in
             let m = chunk.count * ow
             let gr = grads[worker]
             let l = s.lowered(chunk.count * loweredPerSample)
-            lower(x, samples: chunk, into: l)
+            lower(x, samples: chunk, into: l, threads: threads)
             let r = s.rows(chunk.count * outputPerSample)
-            gatherRows(t, samples: chunk, into: r)
+            gatherRows(t, samples: chunk, into: r, threads: threads)
             // Sub-blocks of whole samples, about weightGradientRows rows each.
             let perBlock = Swift.max(1, s.weightGradientRows / ow)
             for oy in 0..<oh {
@@ -178,10 +181,10 @@ extension ConvGeometry {
                 // L is no longer needed: reuse it as dL.
                 fill(dx, samples: chunk, bias: nil)
                 adjointGEMMs(r, weight: wr!, rows: m, into: l, count: chunk.count * loweredPerSample)
-                unlowerAdd(l, samples: chunk, into: dx)
+                unlowerAdd(l, samples: chunk, into: dx, threads: threads)
             case .correlation(let y):
                 forwardGEMMs(l, weight: wr!, rows: m, into: r)
-                scatterRows(r, samples: chunk, bias: nil, into: y)
+                scatterRows(r, samples: chunk, bias: nil, into: y, threads: threads)
             }
         }
         for g in grads { addReorderedGradient(g, into: gradW) }

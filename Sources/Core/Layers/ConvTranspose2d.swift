@@ -17,6 +17,11 @@ public final class ConvTranspose2d {
     public unowned let store: ParameterStore
     /// Reused across calls; a layer is used from one thread at a time.
     let scratch = ConvScratch()
+    /// Threads this layer's passes may use (the model hands out its budget).
+    public var budget: ComputeBudget {
+        get { scratch.budget }
+        set { scratch.budget = newValue }
+    }
 
     /// Registers `name.weight` [Cin, Cout, kh, kw] and `name.bias` [Cout], both U(±1/√(Cout·kh·kw))
     /// (PyTorch takes the fan-in from dimension 1 of this weight).

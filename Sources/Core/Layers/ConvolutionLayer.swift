@@ -4,6 +4,7 @@ public protocol ConvolutionLayer: AnyObject {
     var outChannels: Int { get }
     var weight: Param { get }
     var bias: Param? { get }
+    var budget: ComputeBudget { get set }
     func outputSize(height: Int, width: Int) -> (height: Int, width: Int)
     func multiplyAdds(height: Int, width: Int) -> Int
     func forward(_ x: Tensor) -> Tensor

@@ -11,11 +11,18 @@ public final class Autoencoder {
     public let layers: [LayerInfo]
     private let regularizers: [ContinuityRegularizer]
 
-    /// Cross-replica reducer for synchronized BatchNorm (LocalReducer in one process).
-    public var reducer: Reducer = LocalReducer() {
+    /// The replica group synchronized BatchNorm sums over (`SingleProcess` alone).
+    public var reducer: ReplicaGroup = SingleProcess() {
         didSet { for bn in batchNorms { bn.reducer = reducer } }
     }
     private let batchNorms: [BatchNorm2d]
+    /// Threads the convolutions may use (one per replica by default; see `ComputeBudget`).
+    public var computeBudget = ComputeBudget.serial {
+        didSet { for conv in convolutions { conv.budget = computeBudget } }
+    }
+    private var convolutions: [ConvolutionLayer] {
+        encoder.blocks.map(\.conv) + decoder.stages.flatMap { [$0.main.conv, $0.predict.conv, $0.upsample.conv] } + [decoder.final.conv]
+    }
 
     public init(config: ModelConfig, seed: UInt64) throws {
         try config.validate()

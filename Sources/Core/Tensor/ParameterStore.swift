@@ -87,6 +87,14 @@ public final class ParameterStore {
 
     public func zeroGradients() { gradients.update(repeating: 0, count: parameterCount) }
 
+    /// `count` floats right after the last gradient, so values that must travel with the gradient
+    /// (the step's loss terms and non-finite count) join it in ONE allreduce (llm.c style). Call it
+    /// once the model is built: registering another parameter afterwards reuses these floats.
+    public func gradientTail(_ count: Int) -> UnsafeMutablePointer<Float> {
+        grow(parameters: parameterCount + count)
+        return gradients + parameterCount
+    }
+
     public func parameter(named name: String) -> Entry? { parameters.first { $0.name == name } }
     public func bufferEntry(named name: String) -> Entry? { buffers.first { $0.name == name } }
 

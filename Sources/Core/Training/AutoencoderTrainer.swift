@@ -42,20 +42,28 @@ public final class AutoencoderTrainer {
         if settings.syncBatchNorm { model.reducer = group }
     }
 
-    /// Makes every replica identical to rank 0: parameters, BatchNorm statistics, optimizer state.
-    public func synchronizeFromRoot() {
+    /// Makes every replica identical to rank 0: parameters, BatchNorm statistics, optimizer state,
+    /// step counters and the sampler position. Returns rank 0's `position` on every rank.
+    public func synchronizeFromRoot(position: LoaderPosition) -> LoaderPosition {
         let store = model.store
-        group.broadcastFloats(store.values, count: store.parameterCount, root: 0)
-        group.broadcastFloats(store.bufferValues, count: store.bufferCount, root: 0)
-        group.broadcastFloats(optimizer.firstMoment, count: optimizer.parameterCount, root: 0)
-        group.broadcastFloats(optimizer.secondMoment, count: optimizer.parameterCount, root: 0)
-        var counters = [Float(optimizer.step), Float(stepsTaken)]   // exact below 2^24 steps
-        counters.withUnsafeMutableBufferPointer { group.broadcastFloats($0.baseAddress!, count: 2, root: 0) }
-        optimizer.step = Int(counters[0])
-        stepsTaken = Int(counters[1])
+        group.broadcast(floats: store.values, count: store.parameterCount, root: 0)
+        group.broadcast(floats: store.bufferValues, count: store.bufferCount, root: 0)
+        group.broadcast(floats: optimizer.firstMoment, count: optimizer.parameterCount, root: 0)
+        group.broadcast(floats: optimizer.secondMoment, count: optimizer.parameterCount, root: 0)
+        let state = group.broadcast(value: RunState(optimizerStep: optimizer.step, stepsTaken: stepsTaken,
+                                                    epoch: position.epoch, batchInEpoch: position.step), root: 0)
+        optimizer.step = state.optimizerStep
+        stepsTaken = state.stepsTaken
+        return LoaderPosition(epoch: state.epoch, step: state.batchInEpoch)
     }
 
     /// One optimizer step. Throws `TrainingError.nonFinite` (on every rank alike) under the stop policy.
+    ///
+    /// ONE allreduce: the gradient buffer carries [reconstruction, latent, prediction, non-finite
+    /// count] in its tail. The terms are packed as Float (summed and averaged in Float, ~7 digits,
+    /// plenty for a log); the penalty is computed after the reduction, identically on every rank.
+    /// The reduced buffer is the same on every rank, so the verdict is too; only on failure does a
+    /// second collective find a culprit rank to name.
     public func step() throws -> StepReport {
         let started = DispatchTime.now().uptimeNanoseconds
         let epoch = source.position.epoch
@@ -66,9 +74,12 @@ public final class AutoencoderTrainer {
                                                   latentWeightFactor: settings.latentWeightFactor(atStep: stepsTaken))
         try afterBackward?(stepsTaken + 1)
 
-        // The gradient and the loss terms travel together: the averaged buffer is identical on every
-        // rank, so the finiteness verdict below is too; the count says on how many ranks it began.
-        let localFinite = terms.allFinite && !containsNonFinite(store.gradients, count: store.parameterCount)
+        let n = store.parameterCount
+        let tail = store.gradientTail(Self.tailCount)
+        tail[0] = Float(terms.reconstruction); tail[1] = Float(terms.latent); tail[2] = Float(terms.prediction)
+        // Judged on the Float values that travel, so a Double term beyond Float's range counts too.
+        let localFinite = !containsNonFinite(store.gradients, count: n + 3)
+        tail[3] = localFinite ? 0 : 1
         var waitSeconds = 0.0
         if measureWaiting && group.replicas > 1 {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -76,28 +87,26 @@ public final class AutoencoderTrainer {
             waitSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }
         let reduceStart = DispatchTime.now().uptimeNanoseconds
-        let replicas = Float(group.replicas)
-        var packed: [Double] = [terms.reconstruction, terms.latent, terms.prediction, localFinite ? 0 : 1]
         if group.replicas > 1 {
-            group.sum(store.gradients, count: store.parameterCount)
-            packed.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: $0.count) }
-            let scale = 1 / replicas
+            group.sum(store.gradients, count: n + Self.tailCount)
+            // The one averaging path: gradient and terms scaled by 1/replicas; the count stays a count.
+            let scale = 1 / Float(group.replicas)
             let g = store.gradients
-            for i in 0..<store.parameterCount { g[i] *= scale }
-            for i in 0..<3 { packed[i] /= Double(group.replicas) }
+            for i in 0..<(n + 3) { g[i] *= scale }
         }
         let reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
-        terms.reconstruction = packed[0]; terms.latent = packed[1]; terms.prediction = packed[2]
+        terms.reconstruction = Double(tail[0]); terms.latent = Double(tail[1]); terms.prediction = Double(tail[2])
+        let nonFiniteRanks = Int(tail[3])
         terms.penalty = model.accumulatePenalty()
 
         var skipped = false
-        if packed[3] > 0 || !terms.allFinite {
+        if nonFiniteRanks > 0 || !terms.allFinite {
             // Every rank knows the verdict, so every rank joins this extra collective to name a culprit.
             var culprit = [localFinite ? -1 : Double(group.rank)]
             culprit.withUnsafeMutableBufferPointer { group.maximum($0.baseAddress!, count: 1) }
             let bad = terms.named.filter { !$0.1.isFinite }.map { $0.0 }
             let what = (bad.isEmpty ? "gradient" : "loss term " + bad.joined(separator: ", "))
-                + (culprit[0] >= 0 ? " (on rank \(Int(culprit[0]))" + (packed[3] > 1 ? " and \(Int(packed[3]) - 1) other rank(s))" : ")") : "")
+                + (culprit[0] >= 0 ? " (on rank \(Int(culprit[0]))" + (nonFiniteRanks > 1 ? " and \(nonFiniteRanks - 1) other rank(s))" : ")") : "")
             if settings.nonFinite == .stop { throw TrainingError.nonFinite(step: stepsTaken + 1, what: what) }
             skipped = true
         }
@@ -110,4 +119,16 @@ public final class AutoencoderTrainer {
         return StepReport(step: stepsTaken, epoch: epoch, terms: terms, learningRate: lr, seconds: seconds,
                           allreduceSeconds: reduceSeconds, waitSeconds: waitSeconds, samples: settings.globalBatch, skipped: skipped)
     }
+
+    /// Floats after the gradient in the step's allreduce: three loss terms and the non-finite count.
+    static let tailCount = 4
+}
+
+/// What a run's ranks must agree on besides the tensors, broadcast once from rank 0 as its bytes
+/// (plain integers: exact at any size).
+struct RunState: BitwiseCopyable {
+    var optimizerStep: Int
+    var stepsTaken: Int
+    var epoch: Int
+    var batchInEpoch: Int
 }

@@ -1,17 +1,29 @@
-/// The replicas of a data-parallel job as the training loop sees them: Core's view of a
-/// communicator. `Distributed` implements it over MPI; `SingleProcess` is the one-rank case, so the
-/// same loop runs on a laptop and under mpirun.
+import Foundation
+
+/// The replicas of a data-parallel job: Core's one interface for everything cross-rank. The layers
+/// (synchronized BatchNorm) and the trainers (phase 1's autoencoder, phase 2's latent ODE: one flat
+/// parameter buffer each) reduce, broadcast and stop through it without knowing about MPI.
+/// Implementations: `Communicator` in Distributed (MPI), `SingleProcess` (one rank), and
+/// `InProcessReplicas` (k replicas on k threads of this process, for tests).
 ///
 /// Every method is a collective: every rank calls it, in the same order, with the same counts.
-public protocol ReplicaGroup: Reducer {
+/// None throws: a failed collective cannot be recovered from mid-step, so implementations end the
+/// job with the error instead.
+///
+/// Averaging is not a collective here: the trainer sums and scales once (its buffer carries values,
+/// like the non-finite count, that must not be averaged).
+public protocol ReplicaGroup: AnyObject {
     var rank: Int { get }
-    /// In-place maximum over replicas.
+    /// Number of replicas taking part (1 in a single process).
+    var replicas: Int { get }
+    /// In-place elementwise sum over replicas; every replica receives the same result.
+    func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int)
+    func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int)
+    /// In-place elementwise maximum over replicas.
     func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int)
-    /// Overwrites `buffer` on every rank with rank `root`'s values.
-    func broadcastFloats(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
-    /// Rank `root`'s bytes on every rank (lengths may differ before the call).
-    func broadcast(bytes: [UInt8], root: Int) -> [UInt8]
-    /// Waits until every rank arrives (used to tell waiting for a slow peer from communication).
+    /// Overwrites `bytes` on every rank with rank `root`'s (the same length on every rank).
+    func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int)
+    /// Waits until every rank arrives (tells waiting for a slow peer from communication).
     func synchronize()
     /// Ends the whole job with a message naming this rank; never returns.
     func abort(_ message: String, code: Int32) -> Never
@@ -19,6 +31,19 @@ public protocol ReplicaGroup: Reducer {
 
 extension ReplicaGroup {
     public var isRoot: Bool { rank == 0 }
+
+    /// Overwrites `count` floats on every rank with rank `root`'s, bit for bit.
+    public func broadcast(floats buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {
+        broadcast(bytes: UnsafeMutableRawBufferPointer(start: buffer, count: count * MemoryLayout<Float>.stride), root: root)
+    }
+
+    /// Rank `root`'s `value` on every rank, exactly: a plain-data value (no references) travels as
+    /// its bytes, so integers of any size arrive unchanged (no Float or text round trip).
+    public func broadcast<T: BitwiseCopyable>(value: T, root: Int) -> T {
+        var copy = value
+        withUnsafeMutableBytes(of: &copy) { broadcast(bytes: $0, root: root) }
+        return copy
+    }
 }
 
 /// One process, no peers: every collective is the identity.
@@ -26,19 +51,13 @@ public final class SingleProcess: ReplicaGroup {
     public init() {}
     public var rank: Int { 0 }
     public var replicas: Int { 1 }
-    public func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
     public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
+    public func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
     public func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
-    public func broadcastFloats(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
-    public func broadcast(bytes: [UInt8], root: Int) -> [UInt8] { bytes }
+    public func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int) {}
     public func synchronize() {}
     public func abort(_ message: String, code: Int32) -> Never {
-        FileHandleStderr.write("cpae-mpi: \(message)\n")
+        FileHandle.standardError.write(Data("cpae-mpi: \(message)\n".utf8))
         exit(code)
     }
-}
-
-import Foundation
-enum FileHandleStderr {
-    static func write(_ s: String) { FileHandle.standardError.write(s.data(using: .utf8)!) }
 }

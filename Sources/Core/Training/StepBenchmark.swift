@@ -37,7 +37,8 @@ public struct StepBenchmark {
         var rng = RNG(seed: 2)
         let x = Tensor(uninitialized: shape), y = Tensor(uninitialized: shape)
         for i in 0..<x.count { x.data[i] = rng.uniformFloat(); y.data[i] = rng.uniformFloat() }
-        BLASThreads.set(threads)
+        BLASThreads.set(1)   // the layers' own workers are the threads (see ComputeBudget)
+        model.computeBudget = ComputeBudget(threads: threads)
         var penaltySeconds: [Double] = []
         let m = timer.measure {
             model.store.zeroGradients()

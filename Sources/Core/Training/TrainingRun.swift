@@ -79,9 +79,7 @@ public final class TrainingRun {
             position = state.position
             resumedFrom = state.step
         }
-        let positionBytes = group.broadcast(bytes: Array(try JSONEncoder().encode(position)), root: 0)
-        position = try JSONDecoder().decode(LoaderPosition.self, from: Data(positionBytes))
-        trainer.synchronizeFromRoot()
+        position = trainer.synchronizeFromRoot(position: position)
         try source.seek(to: position)
         resumedFrom = trainer.stepsTaken
 
