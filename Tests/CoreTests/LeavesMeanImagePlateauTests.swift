@@ -8,7 +8,6 @@ import XCTest
 /// on a short run of the small preset, against the baseline of predicting the mean image.
 final class LeavesMeanImagePlateauTests: XCTestCase {
     func testSmallPresetLeavesTheMeanImagePlateau() throws {
-        BLASThreads.set(2)
         // 40 simulated damped-pendulum trajectories of 60 frames (32×32 grey): 2,280 windows.
         let generator = try DatasetGenerator(simulator: DampedPendulum(), trajectories: 40, frames: 60, size: 32,
                                              channels: 1, seed: 0)
@@ -24,6 +23,7 @@ final class LeavesMeanImagePlateauTests: XCTestCase {
         let source = InMemoryBatchSource(inputs: x, targets: y, rank: 0, worldSize: 1, localBatch: batch, seed: 0)
         let config = ModelConfig.preset(.small, architecture: .cpae)
         let model = try Autoencoder(config: config, seed: 0)
+        model.computeBudget = ComputeBudget(threads: 2)
         // train-ae's default schedule: two epochs of pure reconstruction, then λ ramps over one epoch.
         let epochs = 5
         let settings = TrainerSettings(globalBatch: batch, steps: epochs * source.stepsPerEpoch, seed: 0,

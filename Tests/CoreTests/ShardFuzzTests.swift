@@ -66,7 +66,6 @@ final class ShardFuzzTests: XCTestCase {
         }
         let seconds = Date().timeIntervalSince(start)
         print("ShardFuzzTests: \(iterations) mutants in \(String(format: "%.1f", seconds)) s: \(outcomes.sorted { $0.key < $1.key })")
-        XCTAssertLessThan(seconds, 20)
         // The fuzzer must actually exercise the error paths, not just leave the file intact.
         XCTAssertGreaterThan(outcomes.filter { $0.key != "valid read" }.values.reduce(0, +), iterations * 3 / 4)
         XCTAssertGreaterThan(outcomes["open: headerCorrupted", default: 0], 100)
