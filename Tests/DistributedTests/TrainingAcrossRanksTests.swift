@@ -24,10 +24,13 @@ final class TrainingAcrossRanksTests: XCTestCase {
     }
 
     /// The small preset at a learning rate where 20 Adam steps stay in the float-rounding regime
-    /// (see testAdamAmplifiesRoundingAtTheReferenceRate for why the rate matters).
+    /// (see testAdamAmplifiesRoundingAtTheReferenceRate for why the rate matters). The reference
+    /// schedule (no latent warm-up), so every term of the objective takes part from the first step,
+    /// as in the in-process runs' `TrainerSettings`.
     private func trainArguments(out: String, steps: Int = 20, lr: String = "1e-5", extra: [String] = []) -> [String] {
         ["train-ae", "--data", data, "--preset", "small", "--global-batch", "16", "--steps", "\(steps)", "--seed", "7",
-         "--out", out, "--lr-schedule", "constant:\(lr)", "--progress-seconds", "1000"] + extra
+         "--out", out, "--lr-schedule", "constant:\(lr)", "--progress-seconds", "1000",
+         "--latent-hold", "0", "--latent-warmup", "0"] + extra
     }
 
     private func train(ranks: Int, out: String, steps: Int = 20, lr: String = "1e-5", extra: [String] = [],
@@ -80,7 +83,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
         let start = try parameters(file: initial)
         let moved = relativeDifference(p1, start) * norm(p1)
         XCTAssertGreaterThan(moved, 0, "training moved the parameters")
-        func compare(_ m: [[String: Any]], _ p: [Float], to reference: [[String: Any]], _ p1: [Float])
+        func compare(_ m: [MetricsRecord], _ p: [Float], to reference: [MetricsRecord], _ p1: [Float])
             -> (loss: Double, relative: Double, ofMovement: Double) {
             XCTAssertEqual(m.count, 20)
             var worst = 0.0
@@ -91,7 +94,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
             let rel = relativeDifference(p1, p)
             return (worst, rel, rel * norm(p1) / moved)
         }
-        var runs: [Int: (metrics: [[String: Any]], parameters: [Float])] = [1: (reference, p1)]
+        var runs: [Int: (metrics: [MetricsRecord], parameters: [Float])] = [1: (reference, p1)]
         func compare(_ ranks: Int, extra: [String] = []) throws -> (loss: Double, relative: Double, ofMovement: Double) {
             let out = runDirectory("np\(ranks)")
             let m = try train(ranks: ranks, out: out, lr: lr, extra: extra)
@@ -121,7 +124,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
     /// `train-ae`'s configuration of `trainArguments` on k in-process replicas, each reading its
     /// shard of the dataset through its own BatchLoader: the metrics lines' losses and the
     /// checkpoint's parameters, in the forms `train` and `parameters` return.
-    private func inProcess(replicas k: Int, lr: String) throws -> ([[String: Any]], [Float]) {
+    private func inProcess(replicas k: Int, lr: String) throws -> ([MetricsRecord], [Float]) {
         let settings = TrainerSettings(globalBatch: 16, steps: 20, schedule: "constant:\(lr)", seed: 7)
         let training = ReplicatedTraining(config: ModelConfig.preset(.small), seed: 7, settings: settings)
         let loaders = LoaderList()
@@ -137,7 +140,7 @@ final class TrainingAcrossRanksTests: XCTestCase {
         for r in results { _ = try r.get() }
         let file = Self.dataset + "/in-process-\(k)-\(UUID().uuidString.prefix(8)).safetensors"
         try root.model.save(to: file, optimizer: root.optimizer)
-        return (root.reports.map { ["loss": $0.terms.total] }, try parameters(file: file))
+        return (root.reports.map { MetricsRecord($0) }, try parameters(file: file))
     }
 
     private func norm(_ a: [Float]) -> Double { (a.reduce(0.0) { $0 + Double($1) * Double($1) }).squareRoot() }
