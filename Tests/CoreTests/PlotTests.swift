@@ -192,7 +192,7 @@ final class PlotTests: XCTestCase {
         var lines: [String] = []
         for step in 1...50 {
             let r = 0.13 * pow(0.96, Double(step))
-            lines.append(#"{"step":\#(step),"loss":\#(3 * r),"reconstruction":\#(r),"latent":\#(r / 3),"prediction":\#(r * 1.01),"penalty":0}"#)
+            lines.append(#"{"step":\#(step),"loss":\#(3 * r),"reconstruction":\#(r),"latent":\#(r / 3),"prediction":\#(r * 1.01),"penalty":0,"epoch":0,"lr":0.001,"samples_per_second":100,"step_seconds":0.1,"allreduce_seconds":0,"skipped":false}"#)
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: metrics, atomically: true, encoding: .utf8)
         let figure = try TrainingPlots.lossFigure(metrics: metrics, title: "loss")
