@@ -164,8 +164,10 @@ final class TrainingAcrossRanksTests: XCTestCase {
         let ma = try train(ranks: 1, out: a, lr: "1e-3"), mb = try train(ranks: 2, out: b, lr: "1e-3")
         let l0a = ma[0].loss, l0b = mb[0].loss
         XCTAssertEqual(l0a, l0b, accuracy: 1e-5 * l0a, "the first step sees identical parameters")
-        let lastA = ma.last!.loss, lastB = mb.last!.loss
-        XCTAssertLessThan(lastA, 0.8 * l0a, "training makes progress")
+        XCTAssertLessThan(ma.last!.loss, 0.8 * l0a, "training makes progress")
+        // Alike in the reconstruction term; the latent term (a small difference of two latents that
+        // move with every update) diverges fastest and is not compared.
+        let lastA = ma.last!.terms.reconstruction, lastB = mb.last!.terms.reconstruction
         XCTAssertEqual(lastA, lastB, accuracy: 0.1 * lastA, "both runs train alike")
     }
 
