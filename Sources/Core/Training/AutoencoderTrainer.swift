@@ -76,9 +76,10 @@ public final class AutoencoderTrainer {
 
         let n = store.parameterCount
         let tail = store.gradientTail(Self.tailCount)
+        let averaged = n + Self.tailCount - 1   // the gradient and the three terms; not the count
         tail[0] = Float(terms.reconstruction); tail[1] = Float(terms.latent); tail[2] = Float(terms.prediction)
         // Judged on the Float values that travel, so a Double term beyond Float's range counts too.
-        let localFinite = !containsNonFinite(store.gradients, count: n + 3)
+        let localFinite = !containsNonFinite(store.gradients, count: averaged)
         tail[3] = localFinite ? 0 : 1
         var waitSeconds = 0.0
         if measureWaiting && group.replicas > 1 {
@@ -92,7 +93,7 @@ public final class AutoencoderTrainer {
             // The one averaging path: gradient and terms scaled by 1/replicas; the count stays a count.
             let scale = 1 / Float(group.replicas)
             let g = store.gradients
-            for i in 0..<(n + 3) { g[i] *= scale }
+            for i in 0..<averaged { g[i] *= scale }
         }
         let reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
         terms.reconstruction = Double(tail[0]); terms.latent = Double(tail[1]); terms.prediction = Double(tail[2])
