@@ -20,7 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // Thin C shims over Debian's system libraries (see platform notes §2).
+        // Module maps over Debian's system libraries, one per library (README §Dependencies says why
+        // each; docs/machines.md how they link).
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -35,17 +36,29 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo",
                        providers: [.apt(["libcairo2-dev"])]),
-        // All numerics and file formats. Imports no MPI: everything here runs in one process.
+        // The product's numerics and files, in one process: tensors and the one parameter buffer
+        // (Tensor), layers with forward/backward pairs (Layers), the CpAE, VPNet and regularizer
+        // (Model), Adam (Optim), the training loop over the `ReplicaGroup` protocol with its
+        // in-process k-replica group (Training), shards, loaders, simulators and image codecs (Data),
+        // checkpoints, safetensors and JSON (IO), metrics and cairo figures (Metrics, Reports), the
+        // one clock and median (Support). Imports no MPI.
         .target(name: "Core", dependencies: ["COpenBLAS", "CZstd", "CPNG", "CJPEG", "COpenSSL", "CCairo"],
                 swiftSettings: releaseFast),
-        // The communicator over MPI and the data-parallel training phases.
+        // The MPI communicator: `ReplicaGroup` over MPI, broadcasts/agreement, abort and the
+        // collective watchdog, so a failing rank ends the job instead of hanging it.
         .target(name: "Distributed", dependencies: ["Core", "CMPI"], swiftSettings: releaseFast),
+        // Harnesses apart from the product: the guarded timer, sgemm peak, layer/step/data
+        // benchmarks, the allreduce timing and scaling worker, and the MPI self-test.
+        .target(name: "Bench", dependencies: ["Core", "Distributed", "CMPI"], swiftSettings: releaseFast),
+        // The command line: one type per subcommand; bench and self-test commands in Bench/, the
+        // hidden --debug-* hooks in Debug/.
         .executableTarget(name: "cpae-mpi",
-                          dependencies: ["Core", "Distributed",
+                          dependencies: ["Core", "Distributed", "Bench",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: releaseFast),
         .testTarget(name: "CoreTests", dependencies: ["Core"], exclude: ["Fixtures"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Core"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Core", "Bench"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Core"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Turns a hang in a collective into an error that says where it hung (Horovod's stall check;
@@ -20,7 +21,7 @@ final class CollectiveWatchdog: @unchecked Sendable {
     // Guarded by `lock`:
     private var sequence = 0
     private var running: (name: StaticString, count: Int, type: MPIElementType?)?
-    private var startedAt: UInt64 = 0
+    private var startedAt: Double = 0
     // Written once by `start` on the MPI thread before the watch thread exists; read by both.
     private var timeout: Double = 0
     private var rank = 0
@@ -47,7 +48,7 @@ final class CollectiveWatchdog: @unchecked Sendable {
         lock.lock()
         sequence += 1
         running = (name, count, type)
-        startedAt = DispatchTime.now().uptimeNanoseconds
+        startedAt = Stopwatch.now()
         lock.unlock()
     }
 
@@ -65,7 +66,7 @@ final class CollectiveWatchdog: @unchecked Sendable {
             lock.lock()
             let stalled = running
             let number = sequence
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds &- startedAt) * 1e-9
+            let seconds = Stopwatch.now() - startedAt
             lock.unlock()
             guard let stalled, seconds > timeout else { continue }
             let what = stalled.type.map { "\(stalled.name) of \(stalled.count) × \($0)" } ?? "\(stalled.name)"

@@ -1,4 +1,5 @@
 import CMPI
+import Core
 import Foundation
 
 extension Communicator {
@@ -50,12 +51,12 @@ extension Communicator {
         if size > 1 {
             var request: MPI_Request? = cmpi_request_null()
             var rc = MPI_Ibarrier(world.raw, &request)
-            let limit = Date().addingTimeInterval(deadline)
+            let waiting = Stopwatch()
             var done: Int32 = 0
             while rc == MPI_SUCCESS {
                 rc = MPI_Test(&request, &done, cmpi_status_ignore())
                 if done != 0 { break }
-                if Date() > limit {
+                if waiting.seconds > deadline {
                     abort(message: "other ranks did not reach the same error within \(Int(deadline)) s; aborting the job",
                           code: code)
                 }
@@ -71,7 +72,7 @@ extension Communicator {
     }
 
     /// One write(2) per message, so lines from ranks sharing a terminal do not interleave.
-    static func writeToStderr(_ text: String) {
+    public static func writeToStderr(_ text: String) {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {

@@ -43,6 +43,8 @@ public final class Communicator: @unchecked Sendable {
 
     let world: MPIComm
     let local: MPIComm
+    /// MPI_COMM_WORLD's handle, for the self-test's raw MPI calls (Bench/MPISelfTest.swift) only.
+    @_spi(SelfTest) public var worldHandle: MPI_Comm { world.raw }
     let watchdog = CollectiveWatchdog()
 
     /// True on rank 0, the rank that logs and writes checkpoints.

@@ -30,7 +30,7 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Throws `MPIError` unless `code` is MPI_SUCCESS.
-@inline(__always)
-func mpiCheck(_ code: Int32, _ function: @autoclosure () -> String) throws {
+@inline(__always) @_spi(SelfTest)
+public func mpiCheck(_ code: Int32, _ function: @autoclosure () -> String) throws {
     if code != MPI_SUCCESS { throw MPIError(function: function(), code: code) }
 }

@@ -128,8 +128,8 @@ struct GenerateCommand: ParsableCommand {
 /// Progress on stderr: count, rate and ETA, at most about once a second (and at the end).
 final class GenerationProgress {
     let label: String, total: Int, unit: String, enabled: Bool
-    private let started = Date()
-    private var lastPrint = Date.distantPast
+    private let started = Stopwatch()
+    private var lastPrint = -Double.infinity
 
     init(label: String, total: Int, unit: String, enabled: Bool) {
         self.label = label; self.total = total; self.unit = unit; self.enabled = enabled
@@ -139,10 +139,9 @@ final class GenerationProgress {
 
     func update(_ done: Int, _ total: Int) {
         guard enabled else { return }
-        let now = Date()
-        guard now.timeIntervalSince(lastPrint) >= 1 || done == total else { return }
-        lastPrint = now
-        let elapsed = now.timeIntervalSince(started)
+        let elapsed = started.seconds
+        guard elapsed - lastPrint >= 1 || done == total else { return }
+        lastPrint = elapsed
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         log("\(label): \(done)/\(total) \(unit), \(String(format: "%.1f", rate)) \(unit)/s, elapsed \(Self.clock(elapsed)), ETA \(Self.clock(eta))")
@@ -150,7 +149,7 @@ final class GenerationProgress {
 
     func finish() {
         guard enabled else { return }
-        log("\(label): done in \(Self.clock(Date().timeIntervalSince(started)))")
+        log("\(label): done in \(Self.clock(started.seconds))")
     }
 
     private func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }

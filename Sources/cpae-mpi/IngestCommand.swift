@@ -161,7 +161,7 @@ struct IngestCommand: ParsableCommand {
         var writer: DatasetWriter? = nil
         var pending: [PixelImage] = []
         var written = 0
-        let started = Date()
+        let started = Stopwatch()
         while let frame = try nextFrame(&reader) {
             pending.append(ImageResizer.resize(frame.converted(toChannels: channels), width: size, height: size, filter: filter))
             if pending.count == frames {
@@ -173,7 +173,7 @@ struct IngestCommand: ParsableCommand {
                 pending.removeAll(keepingCapacity: true)
                 written += 1
                 if !quiet && written % 10 == 0 {
-                    let rate = Double(reader.framesRead) / max(Date().timeIntervalSince(started), 1e-9)
+                    let rate = Double(reader.framesRead) / max(started.seconds, 1e-9)
                     FileHandle.standardError.write(Data("ingest: \(written) trajectories (\(reader.framesRead) frames, \(String(format: "%.0f", rate)) frames/s)\n".utf8))
                 }
             }

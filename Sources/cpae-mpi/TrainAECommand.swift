@@ -79,12 +79,7 @@ struct TrainAECommand: ParsableCommand {
           help: "Skip checking the shards' SHA-256 against manifest.json at start (zstd still checks every frame it decodes).")
     var noVerify = false
 
-    // Fault injection for the distributed tests: not for users.
-    @Option(name: .customLong("debug-fail-rank"), help: .hidden) var debugFailRank: Int?
-    @Option(name: .customLong("debug-nan-rank"), help: .hidden) var debugNaNRank: Int?
-    @Option(name: .customLong("debug-at-step"), help: .hidden) var debugAtStep = 1
-    // Cross-checking against PyTorch (tools/compare_training.py): record every batch's pixels.
-    @Option(name: .customLong("debug-record-batches"), help: .hidden) var debugRecordBatches: String?
+    @OptionGroup var debug: DebugHooks
 
     func validate() throws {
         guard (epochs == nil) != (steps == nil) else { throw ValidationError("give exactly one of --epochs and --steps") }
@@ -139,23 +134,11 @@ struct TrainAECommand: ParsableCommand {
 
         let ae = try Autoencoder(config: config, seed: seed)
         ae.computeBudget = comm.computeBudget
-        let source: BatchSource = try debugRecordBatches.map {
-            try BatchRecorder(wrapping: loader, path: comm.size > 1 ? "\($0).rank\(comm.rank)" : $0)
-        } ?? loader
+        let source = try debug.batchSource(loader, rank: comm.rank, ranks: comm.size)
         let trainer = try AutoencoderTrainer(model: ae, group: comm, source: source, settings: settings)
         let run = TrainingRun(directory: RunDirectory(out), configuration: runConfig, trainer: trainer)
         run.progressInterval = progressSeconds
-        let rank = comm.rank
-        if let failRank = debugFailRank, let nanRank = debugNaNRank, failRank == nanRank {
-            throw UserError("choose different debug ranks")
-        }
-        run.afterBackward = { [debugFailRank, debugNaNRank, debugAtStep] step in
-            guard step == debugAtStep else { return }
-            if debugFailRank == rank {
-                throw DistributedError("injected failure on rank \(rank) at step \(step) (--debug-fail-rank)")
-            }
-            if debugNaNRank == rank { ae.store.gradients[0] = .nan }
-        }
+        debug.install(on: run, model: ae, rank: comm.rank)
         if comm.isRoot {
             FileHandle.standardError.write("cpae-mpi: \(comm.size) rank(s), threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason)); \(loader.stepsPerEpoch) steps per epoch\n".data(using: .utf8)!)
         }

@@ -1,3 +1,4 @@
+import Bench
 import Core
 import Distributed
 import Foundation

@@ -1,3 +1,4 @@
+import Bench
 import Distributed
 import Foundation
 import XCTest

@@ -193,6 +193,23 @@ final class TrainingAcrossRanksTests: XCTestCase {
         let r = try MPILauncher.runUnderMPI(ranks: 1, args, timeout: 60)
         XCTAssertNotEqual(r.exitCode, 0, r.summary)
         XCTAssertTrue(r.stderr.contains("--seed 7 → 8"), r.summary)
+        let config = try JSONDecoder().decode(RunConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/config.json")))
+        XCTAssertEqual(config.trainer.seed, 7, "a refused resume leaves the run directory as it was")
+        XCTAssertEqual(config.trainer.steps, 2)
+    }
+
+    /// Resuming with fewer steps than the checkpoint holds is an error naming both numbers (it once
+    /// exited 0 having done nothing); with exactly as many it says there is nothing to train.
+    func testResumeBeyondTheRequestedStepsIsAnError() throws {
+        let out = runDirectory("short")
+        let before = try train(ranks: 2, out: out, steps: 4)
+        let short = try MPILauncher.runUnderMPI(ranks: 2, trainArguments(out: out, steps: 2, extra: ["--resume"]), timeout: 60)
+        XCTAssertNotEqual(short.exitCode, 0, short.summary)
+        XCTAssertTrue(short.stderr.contains("is at step 4, beyond this run's 2 steps"), short.summary)
+        let same = try MPILauncher.runUnderMPI(ranks: 2, trainArguments(out: out, steps: 4, extra: ["--resume"]), timeout: 60)
+        XCTAssertEqual(same.exitCode, 0, same.summary)
+        XCTAssertTrue(same.stderr.contains("already at step 4 of 4: nothing to train"), same.summary)
+        XCTAssertEqual(try metrics(out).map { $0.loss }, before.map { $0.loss }, "the log is untouched")
     }
 
     func testFailingRankEndsTheJobQuickly() throws {

@@ -39,7 +39,7 @@ public struct CircleExperiment: Sendable {
     }
 
     public func run(progress: ((Int, LossTerms) -> Void)? = nil) throws -> Result {
-        let started = Date()
+        let started = Stopwatch()
         var config = ModelConfig.preset(.circle)
         config.penalty = penalty
         config.penaltyWeight = penalty == .continuity ? penaltyWeight : (penalty == .l2 ? 1 : 0)
@@ -66,7 +66,7 @@ public struct CircleExperiment: Sendable {
                       train_mse: Double(mseLoss(model.decode(model.encode(train)), train).value),
                       test_mse: Double(mseLoss(model.decode(model.encode(test)), test).value),
                       jump_ratio_train: Continuity.jumpRatio(zTrain), jump_ratio_test: Continuity.jumpRatio(zTest),
-                      roughness_test: Continuity.roughness(zTest), seconds: Date().timeIntervalSince(started),
+                      roughness_test: Continuity.roughness(zTest), seconds: started.seconds,
                       test_latents: zTest)
     }
 }

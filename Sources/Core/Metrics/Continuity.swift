@@ -4,11 +4,9 @@ public enum Continuity {
     /// max_t ‖z_{t+1} − z_t‖ / median_t ‖z_{t+1} − z_t‖: about 1–2 for a smooth path, large when the
     /// latent jumps somewhere along it.
     public static func jumpRatio(_ z: [[Double]]) -> Double {
-        let steps = stepLengths(z).sorted()
-        guard let max = steps.last, !steps.isEmpty else { return .nan }
-        let n = steps.count
-        let median = n % 2 == 1 ? steps[n / 2] : (steps[n / 2 - 1] + steps[n / 2]) / 2
-        return max / median
+        let steps = stepLengths(z)
+        guard let max = steps.max() else { return .nan }
+        return max / median(steps)
     }
 
     /// mean ‖z_{t+1} − 2z_t + z_{t−1}‖ / mean ‖z_{t+1} − z_t‖: small for a path that also turns smoothly.

@@ -65,7 +65,7 @@ public final class AutoencoderTrainer {
     /// The reduced buffer is the same on every rank, so the verdict is too; only on failure does a
     /// second collective find a culprit rank to name.
     public func step() throws -> StepReport {
-        let started = DispatchTime.now().uptimeNanoseconds
+        let started = Stopwatch()
         let epoch = source.position.epoch
         let batch = try source.nextBatch()
         let store = model.store
@@ -83,11 +83,9 @@ public final class AutoencoderTrainer {
         tail[3] = localFinite ? 0 : 1
         var waitSeconds = 0.0
         if measureWaiting && group.replicas > 1 {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            group.synchronize()
-            waitSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            waitSeconds = Stopwatch.time { group.synchronize() }
         }
-        let reduceStart = DispatchTime.now().uptimeNanoseconds
+        let reduceStart = Stopwatch()
         if group.replicas > 1 {
             group.sum(store.gradients, count: n + Self.tailCount)
             // The one averaging path: gradient and terms scaled by 1/replicas; the count stays a count.
@@ -95,7 +93,7 @@ public final class AutoencoderTrainer {
             let g = store.gradients
             for i in 0..<averaged { g[i] *= scale }
         }
-        let reduceSeconds = Double(DispatchTime.now().uptimeNanoseconds - reduceStart) / 1e9
+        let reduceSeconds = reduceStart.seconds
         terms.reconstruction = Double(tail[0]); terms.latent = Double(tail[1]); terms.prediction = Double(tail[2])
         let nonFiniteRanks = Int(tail[3])
         terms.penalty = model.accumulatePenalty()
@@ -116,7 +114,7 @@ public final class AutoencoderTrainer {
             optimizer.update(parameters: store.values, gradients: store.gradients, learningRate: lr)
         }
         stepsTaken += 1
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let seconds = started.seconds
         return StepReport(step: stepsTaken, epoch: epoch, terms: terms, learningRate: lr, seconds: seconds,
                           allreduceSeconds: reduceSeconds, waitSeconds: waitSeconds, samples: settings.globalBatch, skipped: skipped)
     }

@@ -63,10 +63,6 @@ public final class TrainingRun {
     public func run(resume: Bool) throws {
         let settings = configuration.trainer
         let source = trainer.source
-        if group.isRoot {
-            try directory.create()
-            try AtomicFile.write(Array(try configuration.json().utf8), to: directory.config)
-        }
         // Rank 0 decides what the run starts from; everyone gets its parameters, statistics,
         // optimizer state and sampler position.
         var position = LoaderPosition(epoch: 0, step: 0)
@@ -80,8 +76,23 @@ public final class TrainingRun {
             resumedFrom = state.step
         }
         position = trainer.synchronizeFromRoot(position: position)
-        try source.seek(to: position)
         resumedFrom = trainer.stepsTaken
+        // Every rank has the same step now, so every rank reaches the same verdict (a collective error).
+        if resumedFrom > settings.steps {
+            throw TrainingError.invalidSetting(
+                "\(directory.checkpoint) is at step \(resumedFrom), beyond this run's \(settings.steps) steps: "
+                + "ask for at least \(resumedFrom) steps (--steps or --epochs), or start a new run in another --out directory")
+        }
+        // Only now, with a compatible checkpoint (or none), does the run directory change.
+        if group.isRoot {
+            try directory.create()
+            try AtomicFile.write(Array(try configuration.json().utf8), to: directory.config)
+        }
+        if resumedFrom == settings.steps && resumedFrom > 0 {
+            if group.isRoot { console("\(directory.checkpoint) is already at step \(resumedFrom) of \(settings.steps): nothing to train") }
+            return
+        }
+        try source.seek(to: position)
 
         let metrics = group.isRoot ? try MetricsLog(path: directory.metrics, keepingStepsUpTo: resume ? resumedFrom : 0) : nil
         if group.isRoot {
@@ -90,8 +101,8 @@ public final class TrainingRun {
                 : "training \(configuration.model.architecture.rawValue) on \(configuration.data): \(settings.steps) steps, global batch \(settings.globalBatch) over \(group.replicas) rank(s), \(trainer.model.parameterCount) parameters")
         }
         trainer.afterBackward = afterBackward
-        let started = Date()
-        var lastPrint = Date.distantPast
+        let started = Stopwatch()
+        var lastPrint = -Double.infinity
         var window: [Double] = []
         while trainer.stepsTaken < settings.steps {
             let report = try trainer.step()
@@ -102,10 +113,10 @@ public final class TrainingRun {
             if settings.checkpointEvery > 0 && trainer.stepsTaken % settings.checkpointEvery == 0 || done {
                 try checkpoint(position: source.position)
             }
-            if group.isRoot && (done || Date().timeIntervalSince(lastPrint) >= progressInterval || trainer.stepsTaken == resumedFrom + 1) {
-                lastPrint = Date()
+            if group.isRoot && (done || started.seconds - lastPrint >= progressInterval || trainer.stepsTaken == resumedFrom + 1) {
+                lastPrint = started.seconds
                 let perStep = window.reduce(0, +) / Double(window.count)
-                console(progressLine(report, perStep: perStep, elapsed: Date().timeIntervalSince(started)))
+                console(progressLine(report, perStep: perStep, elapsed: started.seconds))
             }
         }
         metrics?.close()

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// `cpae-mpi bench data`: throughput of the data path on one core (no prefetch thread), on a
@@ -70,7 +71,7 @@ public struct DataBenchmark {
 
         log("decode: every trajectory, \(repeats) repeats")
         let ctx = DecompressionContext()
-        let decode = try Self.median(repeats, &retried) {
+        let decode = try Self.medianTime(repeats, &retried) {
             for id in reader.trajectoryIDs { _ = try reader.trajectory(id: id, context: ctx) }
         }
         let verifySeconds = try Self.timeOnce { _ = try reader.verify() }
@@ -80,7 +81,7 @@ public struct DataBenchmark {
                                          cacheCapacity: cache, prefetch: 0)
             // Warm the cache to its steady state before timing.
             for _ in 0..<min(batches, loader.stepsPerEpoch) { _ = try loader.nextBatch() }
-            let t = try Self.median(repeats, &retried) { for _ in 0..<batches { _ = try loader.nextBatch() } }
+            let t = try Self.medianTime(repeats, &retried) { for _ in 0..<batches { _ = try loader.nextBatch() } }
             return Double(batches * localBatch) / t
         }
         log("batch loader: realistic cache (25%), no cache, full cache")
@@ -110,28 +111,24 @@ public struct DataBenchmark {
             floor_frames_per_second: floor, meets_floor: 2 * realistic >= floor)
     }
 
-    static func timeOnce(_ body: () throws -> Void) throws -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
+    static func timeOnce(_ body: () throws -> Void) throws -> Double { try Stopwatch.time(body) }
 
     /// Median wall time of `repeats` runs of `body`; a run during which other processes used more
     /// than 0.1 core is repeated (at most 3 extra times each, then kept: a busy machine must not hang the bench).
-    static func median(_ repeats: Int, _ retried: inout Int, _ body: () throws -> Void) throws -> Double {
+    static func medianTime(_ repeats: Int, _ retried: inout Int, _ body: () throws -> Void) throws -> Double {
         var times: [Double] = []
         for _ in 0..<max(repeats, 1) {
             var attempt = 0
             while true {
-                let busy0 = CPUUsage.othersBusySeconds()
-                let t = try timeOnce(body)
-                let others = CPUUsage.othersBusySeconds() - busy0
-                if others <= 0.1 * t || attempt == 3 { times.append(t); break }
+                let before = CPUSnapshot.now()
+                try body()
+                let after = CPUSnapshot.now()
+                let t = after.wall - before.wall
+                if (before.otherCores(until: after) ?? 0) <= 0.1 || attempt == 3 { times.append(t); break }
                 attempt += 1; retried += 1
             }
         }
-        times.sort()
-        return times[times.count / 2]
+        return Core.median(times)
     }
 
     static func resetPeakResident() -> Bool {
@@ -150,23 +147,5 @@ public struct DataBenchmark {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Int64(usage.ru_maxrss) * 1024
-    }
-}
-
-/// CPU time used by other processes: /proc/stat busy time of the machine minus this process's own.
-enum CPUUsage {
-    static func othersBusySeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let cpu = stat.split(separator: "\n").first else { return 0 }
-        let fields = cpu.split(separator: " ").dropFirst().compactMap { Double($0) }
-        guard fields.count >= 8 else { return 0 }
-        // user nice system idle iowait irq softirq steal
-        let busyTicks = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
-        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let own = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
-        return busyTicks / ticksPerSecond - own
     }
 }

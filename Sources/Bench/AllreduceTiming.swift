@@ -1,3 +1,5 @@
+import Core
+import Distributed
 import Foundation
 
 extension Communicator {
@@ -5,7 +7,7 @@ extension Communicator {
     /// each repeat's time is the slowest rank's (a step waits for the slowest). Collective; every
     /// rank gets the same result. For `bench scaling` and the self-test.
     public func allreduceTiming(count: Int, repeats: Int, warmup: Int = 2) throws -> Double {
-        median(ofSorted: try allreduceTimes(count: count, repeats: repeats, warmup: warmup))
+        median(try allreduceTimes(count: count, repeats: repeats, warmup: warmup))
     }
 
     /// Every repeat's time (slowest rank), sorted ascending, so callers can report the minimum
@@ -23,17 +25,9 @@ extension Communicator {
         var times = [Double](repeating: 0, count: repeats)
         for r in 0..<repeats {
             try barrier()
-            let start = DispatchTime.now().uptimeNanoseconds
-            try allreduce(buffer, count: count, .sum)
-            times[r] = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            times[r] = try Stopwatch.time { try allreduce(buffer, count: count, .sum) }
         }
         try allreduce(&times, .max)
         return times.sorted()
     }
-}
-
-/// Median of a non-empty, ascending array.
-func median(ofSorted values: [Double]) -> Double {
-    let n = values.count
-    return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2])
 }

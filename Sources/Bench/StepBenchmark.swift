@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Times the full phase-1 training step (forward, backward, penalty, Adam) of one model on random
@@ -43,13 +44,11 @@ public struct StepBenchmark {
         let m = timer.measure {
             model.store.zeroGradients()
             _ = model.accumulateDataGradients(x: x, y: objective == .reference ? y : nil)
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            model.accumulatePenalty()
-            penaltySeconds.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            penaltySeconds.append(Stopwatch.time { model.accumulatePenalty() })
             adam.update(model.store, learningRate: 1e-4)
         }
         let step = m.medianClean.isFinite ? m.medianClean : m.median
-        let penalty = penaltySeconds.sorted()[penaltySeconds.count / 2]
+        let penalty = median(penaltySeconds)
         let macs = model.multiplyAdds
         // Passes per sample: reconstruction 1 encoder + 1 decoder; reference 2 + 2.
         let passes = objective == .reference ? 2.0 : 1.0

@@ -1,3 +1,6 @@
+import Core
+import Foundation
+
 /// One convolution layer of the full-size CpAE to benchmark, at its training input size.
 public struct ConvBenchSpec: Sendable {
     public enum Kind: String, Sendable, Codable { case conv, transposed }
@@ -201,5 +204,3 @@ public enum ConvBench {
     public static func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
     public static func pct(_ x: Double) -> String { String(format: "%.0f%%", 100 * x) }
 }
-
-import Foundation

@@ -1,3 +1,6 @@
+import Core
+import Foundation
+
 /// The machine's achievable FP32 GEMM rate, measured in the same run as the benchmarks that are
 /// quoted as a fraction of it (clocks and neighbours vary between runs; ratios from one run don't).
 public enum SgemmPeak {

@@ -1,4 +1,5 @@
 import Core
+import Distributed
 import Foundation
 
 /// One rank's side of `cpae-mpi bench scaling`: the real training step (SyncBN, one gradient
@@ -50,11 +51,8 @@ public struct ScalingWorker {
         var times = reports.flatMap { [$0.seconds, $0.allreduceSeconds, $0.waitSeconds] }
         times.withUnsafeMutableBufferPointer { comm.maximum($0.baseAddress!, count: $0.count) }
         guard comm.isRoot else { return nil }
-        func median(_ k: Int) -> Double {
-            let v = stride(from: k, to: times.count, by: 3).map { times[$0] }.sorted()
-            return v[v.count / 2]
-        }
-        let step = median(0), reduce = median(1), wait = median(2)
+        func column(_ k: Int) -> Double { median(stride(from: k, to: times.count, by: 3).map { times[$0] }) }
+        let step = column(0), reduce = column(1), wait = column(2)
         return Result(ranks: comm.size, local_batch: localBatch, global_batch: localBatch * comm.size,
                       objective: config.objective.rawValue, blas_threads: BLASThreads.current,
                       step_seconds: step, samples_per_second: Double(localBatch * comm.size) / step,

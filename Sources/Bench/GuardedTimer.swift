@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// CPU time used by the whole machine and by this process, for telling whether someone else was
@@ -12,13 +13,11 @@ public struct CPUSnapshot: Sendable {
     public let own: Double
 
     public static func now() -> CPUSnapshot {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
         var ru = rusage()
         getrusage(RUSAGE_SELF_ID, &ru)
         let own = Double(ru.ru_utime.tv_sec) + Double(ru.ru_utime.tv_usec) * 1e-6
             + Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) * 1e-6
-        return CPUSnapshot(wall: Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9, machineBusy: machineBusySeconds(), own: own)
+        return CPUSnapshot(wall: Stopwatch.now(), machineBusy: machineBusySeconds(), own: own)
     }
 
     /// Cores' worth of CPU that *other* processes used between `self` and `later` (nil if unknown).
@@ -84,22 +83,16 @@ public struct GuardedTimer: Sendable {
         /// Seconds spent waiting for the machine to become quiet.
         public let waitedSeconds: Double
         /// Median seconds per call over all samples.
-        public var median: Double { Self.median(samples.map(\.seconds)) }
+        public var median: Double { Core.median(samples.map(\.seconds)) }
         /// Median over clean samples only, or over all if none was clean.
         public var medianClean: Double {
             let clean = samples.filter(\.clean).map(\.seconds)
-            return clean.isEmpty ? median : Self.median(clean)
+            return clean.isEmpty ? median : Core.median(clean)
         }
         public var best: Double { samples.map(\.seconds).min() ?? .nan }
         public var cleanSamples: Int { samples.filter(\.clean).count }
         /// False when the machine never got quiet for some sample (its timing may be inflated).
         public var allClean: Bool { cleanSamples == samples.count }
-
-        static func median(_ xs: [Double]) -> Double {
-            guard !xs.isEmpty else { return .nan }
-            let s = xs.sorted()
-            return s.count % 2 == 1 ? s[s.count / 2] : 0.5 * (s[s.count / 2 - 1] + s[s.count / 2])
-        }
     }
 
     /// Blocks until others use < `quietCores` over a 0.2 s window, or `maxQuietWait` passed.
