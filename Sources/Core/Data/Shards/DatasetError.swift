@@ -35,5 +35,5 @@ extension DatasetError: LocalizedError {
     public var errorDescription: String? { message }
 }
 
-/// The advice appended to every "this file is damaged" error.
-let regenerateAdvice = "re-run `cpae-mpi generate` (or `cpae-mpi ingest`) to rebuild the dataset, or restore it from a copy"
+/// The advice appended to every "this dataset file is damaged" error (the default of `ShardReader`).
+public let regenerateAdvice = "re-run `cpae-mpi generate` (or `cpae-mpi ingest`) to rebuild the dataset, or restore it from a copy"

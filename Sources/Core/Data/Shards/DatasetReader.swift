@@ -50,6 +50,9 @@ public final class DatasetReader {
             }
             let r = try ShardReader(path: path)
             let h = r.header
+            guard h.payload == .frames else {
+                throw DatasetError(.inconsistent, "\(path) is a \(h.payload.name) shard, not a frame shard — \(directory) mixes `encode` output into a dataset; remove the file or \(regenerateAdvice)")
+            }
             guard h.frameCount == d.frameCount, h.height == d.height, h.width == d.width, h.channels == d.channels,
                   h.stateDimension == d.stateNames.count else {
                 throw DatasetError(.inconsistent, "\(path): shard holds \(h.frameCount) frames × \(h.height)×\(h.width)×\(h.channels) with \(h.stateDimension) states, manifest.json describes \(d.frameCount) × \(d.height)×\(d.width)×\(d.channels) with \(d.stateNames.count) — \(regenerateAdvice)")

@@ -11,7 +11,7 @@ public final class DatasetWriter {
     public let trajectoriesPerShard: Int
     public let compressionLevel: Int32
 
-    private let cctx: OpaquePointer
+    private let shardWriter: ShardFileWriter
     private var pendingFrames: [[UInt8]] = []
     private var pendingIDs: [Int] = []
     private var pendingStates: [Double] = []
@@ -35,10 +35,7 @@ public final class DatasetWriter {
         guard trajectoriesPerShard >= 1, trajectoriesPerShard <= ShardFormat.maxTrajectories else {
             throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectoriesPerShard must be in 1…\(ShardFormat.maxTrajectories), got \(trajectoriesPerShard)")
         }
-        let levels = ZSTD_minCLevel()...ZSTD_maxCLevel()
-        guard levels.contains(compressionLevel) else {
-            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): zstd level \(compressionLevel) outside \(levels.lowerBound)…\(levels.upperBound)")
-        }
+        shardWriter = try ShardFileWriter(compressionLevel: compressionLevel, owner: "DatasetWriter(\(directory))")
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw FileError(path: directory, problem: "cannot create the dataset directory (\(error.localizedDescription))",
@@ -48,14 +45,7 @@ public final class DatasetWriter {
         if let clash = existing.first(where: { $0 == Manifest.fileName || $0.hasSuffix("." + ShardFormat.fileExtension) }) {
             throw DatasetError(.invalidArgument, "\(directory) already holds a dataset (\(clash)); remove the directory or choose another one — shards are never overwritten in place")
         }
-        guard let c = ZSTD_createCCtx() else { throw DatasetError(.compressor, "ZSTD_createCCtx failed (out of memory)") }
-        cctx = c
-        try zstdCheck(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, compressionLevel))
-        try zstdCheck(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1))
-        try zstdCheck(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1))
     }
-
-    deinit { ZSTD_freeCCtx(cctx) }
 
     /// Appends one trajectory (its shape must match the description).
     public func append(_ sequence: FrameSequence) throws {
@@ -71,18 +61,8 @@ public final class DatasetWriter {
         guard seenIDs.insert(sequence.id).inserted else {
             throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory id \(sequence.id) appended twice")
         }
-        let raw = sequence.frames.count
-        let bound = ZSTD_compressBound(raw)
-        let compressed: [UInt8] = try sequence.frames.withUnsafeBytes { src in
-            try [UInt8](unsafeUninitializedCapacity: bound) { out, count in
-                let r = ZSTD_compress2(cctx, out.baseAddress, bound, src.baseAddress, raw)
-                count = 0
-                try zstdCheck(r)
-                count = r
-            }
-        }
-        guard compressed.count <= Int(UInt32.max) else {
-            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory \(sequence.id) compresses to \(compressed.count) bytes, over the seek-table limit of 4 GiB")
+        let compressed = try sequence.frames.withUnsafeBytes {
+            try shardWriter.compress($0, what: "DatasetWriter(\(directory)): trajectory \(sequence.id)")
         }
         pendingFrames.append(compressed)
         pendingIDs.append(sequence.id)
@@ -116,20 +96,8 @@ public final class DatasetWriter {
                                  channels: description.channels, stateDimension: description.stateNames.count,
                                  shardIndex: index, compressionLevel: Int(compressionLevel),
                                  trajectoryIDs: pendingIDs, states: pendingStates)
-        let payload = header.encoded()
-        var lead = ByteWriter()
-        lead.u32(ShardFormat.skippableHeaderMagic)
-        lead.u32(UInt32(payload.count))
-        let table = SeekTable(headerFrameBytes: lead.data.count + payload.count, compressedSizes: pendingFrames.map(\.count),
-                              rawSizes: Array(repeating: header.bytesPerTrajectory, count: pendingIDs.count)).encoded()
-        let chunks = [lead.data, payload] + pendingFrames + [table]
-        var sha = SHA256()
-        for c in chunks { sha.update(c) }
         let name = "\(Self.safeName(description.system))-\(String(format: "%05d", index)).\(ShardFormat.fileExtension)"
-        try AtomicFile.write(to: directory + "/" + name) { file in for chunk in chunks { try file.write(chunk) } }
-        shards.append(Manifest.Shard(file: name, bytes: Int64(chunks.reduce(0) { $0 + $1.count }),
-                                     sha256: SHA256.hex(sha.finalize()), trajectoryCount: pendingIDs.count,
-                                     trajectoryIDs: pendingIDs))
+        shards.append(try shardWriter.write(header: header, frames: pendingFrames, directory: directory, name: name))
         pendingFrames.removeAll(); pendingIDs.removeAll(); pendingStates.removeAll()
     }
 

@@ -6,7 +6,7 @@ public struct Manifest: Codable, Equatable {
     public static let currentVersion = 1
     static let maxBytes = 256 << 20
 
-    public struct Shard: Codable, Equatable {
+    public struct Shard: Codable, Equatable, Sendable {
         public var file: String
         public var bytes: Int64
         public var sha256: String

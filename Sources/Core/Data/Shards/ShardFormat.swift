@@ -21,14 +21,17 @@
 /// file offsets of the frames, the skippable header frame counts as a frame with raw size 0), so
 /// standard seekable readers can jump to a trajectory too.
 ///
-/// Header payload (P = 64 + 8n + 8·n·T·S bytes exactly):
+/// Header payload (P = 64 + 8n + 8·n·T·S bytes exactly; latent shards + 8n):
 ///
 ///     0   8  "CPAESHRD"          8  u16 version (1)    10 u16 flags (0)
 ///     12  u32 CRC32C of the payload computed with this field zeroed
 ///     16  u32 T frames per trajectory   20 u32 H   24 u32 W   28 u32 C   32 u32 S state dimension
-///     36  u32 n trajectories   40 u32 shard index   44 i32 zstd level   48..63 zero (reserved)
+///     36  u32 n trajectories   40 u32 shard index   44 i32 zstd level
+///     48  u16 payload kind (ShardPayload: 0 frames, 1 latents)   50..55 zero (reserved)
+///     56  f64 dt for latent shards, zero for frame shards
 ///     64  n × i64 trajectory ids
 ///     64+8n  n × T × S × f64 ground-truth states (trajectory-major; S = 0 for real video)
+///     latent shards only: n × u32 first frame, then n × u32 split code (docs/formats.md §Latent shard)
 public enum ShardFormat {
     public static let version: UInt16 = 1
     public static let fileExtension = "cpz"
