@@ -1,0 +1,87 @@
+/// What one phase-2 optimizer step did, as rank 0 logs it.
+public struct ODEStepReport: Sendable {
+    public var step: Int              // 1-based count of steps taken
+    public var epoch: Int
+    /// Training-batch loss averaged over the global batch (MSE/h²).
+    public var loss: Double
+    public var learningRate: Float
+    public var seconds: Double
+    public var allreduceSeconds: Double
+    public var samples: Int           // global batch
+    public var skipped: Bool
+}
+
+/// The data-parallel training loop of phase 2, the same shape as phase 1's: each rank's share of the
+/// global batch of latent pairs → local loss and gradient (backpropagated through the fixed-step
+/// solver) → ONE allreduce of the flat gradient with the loss at its tail (`GradientExchange`) → the
+/// same Adam step everywhere. No BatchNorm, no penalty.
+public final class ODETrainer {
+    public let model: LatentDynamics
+    public let group: ReplicaGroup
+    public let sampler: LatentPairSampler
+    public let settings: TrainerSettings
+    public let optimizer: Adam
+    public let schedule: LearningRateSchedule
+    public var stepsTaken = 0
+    /// Runs on this rank after the local backward of each step, before the allreduce (fault injection).
+    public var afterBackward: ((_ step: Int) throws -> Void)?
+    private let exchange: GradientExchange
+
+    public init(model: LatentDynamics, group: ReplicaGroup, sampler: LatentPairSampler, settings: TrainerSettings) throws {
+        try settings.validate(replicas: group.replicas)
+        schedule = try settings.learningRateSchedule()
+        self.model = model; self.group = group; self.sampler = sampler; self.settings = settings
+        optimizer = Adam(store: model.store, weightDecay: Double(settings.weightDecay))
+        exchange = GradientExchange(group: group, store: model.store, termNames: ["loss"])
+    }
+
+    /// Every replica takes rank 0's parameters, moments, counters and sampler position.
+    public func synchronizeFromRoot(position: LoaderPosition) -> LoaderPosition {
+        let state = exchange.synchronizeFromRoot(optimizer: optimizer, state: RunState(
+            optimizerStep: optimizer.step, stepsTaken: stepsTaken, epoch: position.epoch, batchInEpoch: position.step))
+        stepsTaken = state.stepsTaken
+        return LoaderPosition(epoch: state.epoch, step: state.batchInEpoch)
+    }
+
+    public func step() throws -> ODEStepReport {
+        let started = Stopwatch()
+        let epoch = sampler.position.epoch
+        let batch = sampler.nextBatch()
+        model.store.zeroGradients()
+        let local = model.lossAndGradient(starts: batch.start, targets: batch.targets)
+        try afterBackward?(stepsTaken + 1)
+        let outcome = exchange.reduce(terms: [local])
+        let loss = outcome.terms[0]
+        var skipped = false
+        if outcome.nonFiniteReplicas > 0 || !loss.isFinite {
+            let what = exchange.describeNonFinite(outcome, terms: [("loss", loss)])
+            if settings.nonFinite == .stop { throw TrainingError.nonFinite(step: stepsTaken + 1, what: what) }
+            skipped = true
+        }
+        let lr = schedule.rate(atStep: stepsTaken)
+        if !skipped { optimizer.update(parameters: model.store.values, gradients: model.store.gradients, learningRate: lr) }
+        stepsTaken += 1
+        return ODEStepReport(step: stepsTaken, epoch: epoch, loss: loss, learningRate: lr, seconds: started.seconds,
+                             allreduceSeconds: outcome.allreduceSeconds, samples: settings.globalBatch, skipped: skipped)
+    }
+
+    /// The mean loss over a split's pairs (each rank holds a strided share; the sum and the count
+    /// are reduced in Double, so every rank gets the same value). Leaves the gradient buffer zeroed.
+    public func loss(on set: LatentPairSet, chunk: Int = 20_000) -> Double {
+        let d = model.dimension
+        var sums = [0.0, Double(set.count)]
+        var row = 0
+        // Chunks bound the solver's stored activations; the loss is a mean, so weight each by its rows.
+        while row < set.count {
+            let rows = min(chunk, set.count - row)
+            let start = Array(set.start[(row * d)..<((row + rows) * d)])
+            let targets = set.targets.map { Array($0[(row * d)..<((row + rows) * d)]) }
+            model.store.zeroGradients()
+            sums[0] += model.lossAndGradient(starts: start, targets: targets) * Double(rows)
+            row += rows
+        }
+        model.store.zeroGradients()
+        sums.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: 2) }
+        return sums[1] > 0 ? sums[0] / sums[1] : .nan
+    }
+}
