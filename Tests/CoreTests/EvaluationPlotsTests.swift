@@ -74,6 +74,22 @@ final class EvaluationPlotsTests: XCTestCase {
                                                                   height: h, width: w, channels: c, title: "bad"))
     }
 
+    func testFrameStripOfRealPendulumFramesAt128Pixels() throws {
+        // True frames of a simulated pendulum against the frames half a step later (a stand-in for
+        // a prediction that runs ahead): RGB tiles at the datasets' own size.
+        let generator = try PhysicalSystem.pendulum.generator(trajectories: 1, frames: 12, size: 128, seed: 3)
+        let sequence = try generator.trajectory(0)
+        let truth = FrameError.unitFrames(sequence)
+        let ground = try FractionalGroundTruth.make(for: generator.description).get()
+        let ahead = (0..<12).map { ground.unitFrames(of: sequence, at: $0, fractions: [0.5])[0] }
+        let figure = try EvaluationPlots.frameStripFigure(truth: truth, predicted: ahead, times: [1, 4, 7, 10],
+                                                         height: 128, width: 128, channels: 3, title: "pendulum, half a frame ahead")
+        try figure.write(to: directory + "/frames_pendulum.png")
+        let image = try PNGCodec.read(directory + "/frames_pendulum.png")
+        XCTAssertEqual([image.width, image.height], [figure.width, figure.height])
+        XCTAssertGreaterThanOrEqual(figure.width, 4 * 128, "four 128-px tiles side by side at scale ≥ 1")
+    }
+
     func testFrameErrorFigureDrawsTheThresholdLines() throws {
         let r = run("CpAE", start: 5e-4)
         let figure = try EvaluationPlots.frameErrorFigure(curves: [("mean", r.frameMSEMean), ("median", r.frameMSEMedian)],

@@ -29,14 +29,14 @@ public enum EvaluationReport {
 
         out += "\n## Other metrics\n\n"
         var rows: [[String]] = [
-            ["latent jump ratio, median (max/median ‖Δz‖)"] + runs.map { fixed($0.jumpRatioMedian) },
+            ["latent jump ratio, median (max/median ‖Δz‖)"] + runs.map { fixed($0.jumpRatioMedian, digits: 2) },
             ["latent roughness, median (mean‖Δ²z‖/mean‖Δz‖)"] + runs.map { fixed($0.roughnessMedian, digits: 3) },
             ["reconstruction MSE"] + runs.map { scientific($0.reconMSE) },
             ["interpolation MSE"] + runs.map { r in r.interpolationMSE.map { "\(scientific($0)) (f = \((r.interpolationFractions ?? []).map { "\($0)" }.joined(separator: ", ")))" } ?? "—" },
             ["latent stability (MSE of z vs E(D(z)))"] + runs.map { scientific($0.latentStability) },
         ]
-        // Every state any run has, in the first such run's dataset order is not kept by a
-        // dictionary, so alphabetical: the same rows for the same datasets.
+        // Every state any run has, alphabetically (the state_r2 dictionary keeps no order), so
+        // the same datasets always give the same rows.
         for name in Set(runs.flatMap { ($0.stateR2 ?? [:]).keys }).sorted() {
             rows.append(["state R² (cubic), \(name)"] + runs.map { fixed($0.stateR2?[name], digits: 3) })
         }
