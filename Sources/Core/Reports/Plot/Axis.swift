@@ -9,9 +9,12 @@ public struct Axis: Sendable {
     public var limits: ClosedRange<Double>?
     /// Tick positions to use instead of the automatic ones (e.g. rank counts 1, 2, 4, 8 on a log axis).
     public var ticks: [Double]?
+    /// Labels for `ticks`, one each (category names under grouped bars); nil: the values in `%g` style.
+    public var tickLabels: [String]?
 
-    public init(_ label: String = "", scale: AxisScale = .linear, limits: ClosedRange<Double>? = nil, ticks: [Double]? = nil) {
-        self.label = label; self.scale = scale; self.limits = limits; self.ticks = ticks
+    public init(_ label: String = "", scale: AxisScale = .linear, limits: ClosedRange<Double>? = nil, ticks: [Double]? = nil,
+                tickLabels: [String]? = nil) {
+        self.label = label; self.scale = scale; self.limits = limits; self.ticks = ticks; self.tickLabels = tickLabels
     }
 
     /// The visible range: the limits if given, else the data's range padded by 4% of its span

@@ -47,6 +47,18 @@ public struct Chart: Sendable {
                 }
             }
         }
+        for s in series {
+            if let w = s.barWidth {
+                guard w > 0, w.isFinite else { throw PlotError("\(context): bar series '\(s.name)' has width \(w)") }
+                guard y.scale == .linear else { throw PlotError("\(context): bar series '\(s.name)' needs a linear y axis") }
+            }
+        }
+        if let ticks = x.ticks, let labels = x.tickLabels, ticks.count != labels.count {
+            throw PlotError("\(context): \(labels.count) x tick labels for \(ticks.count) ticks")
+        }
+        if let ticks = y.ticks, let labels = y.tickLabels, ticks.count != labels.count {
+            throw PlotError("\(context): \(labels.count) y tick labels for \(ticks.count) ticks")
+        }
         for r in referenceLines {
             guard r.y.isFinite, y.scale == .linear || r.y > 0 else {
                 throw PlotError("\(context): reference line '\(r.name)' at y = \(r.y) cannot be shown on a \(y.scale) axis")

@@ -20,8 +20,11 @@ struct ChartRenderer {
 
     func layout(in cell: PlotRect, canvas: CairoCanvas) throws -> Layout {
         try chart.validate()
-        let xRange = try chart.x.range(of: chart.series.flatMap(\.x), context: chart.context)
-        let yRange = try chart.y.range(of: chart.series.flatMap(\.y) + chart.referenceLines.map(\.y), context: chart.context)
+        // Bars reach from 0 and are as wide as they say: both ends and 0 must be on the axes.
+        let barEnds = chart.series.flatMap { s in s.barWidth.map { w in s.x.flatMap { [$0 - w / 2, $0 + w / 2] } } ?? [] }
+        let barBase: [Double] = chart.series.contains { $0.barWidth != nil } ? [0] : []
+        let xRange = try chart.x.range(of: chart.series.flatMap(\.x) + barEnds, context: chart.context)
+        let yRange = try chart.y.range(of: chart.series.flatMap(\.y) + chart.referenceLines.map(\.y) + barBase, context: chart.context)
         let tickHeight = canvas.lineHeight(size: Self.tickSize), labelHeight = canvas.lineHeight(size: Self.labelSize)
 
         let top = cell.y + Self.pad + (chart.title.isEmpty ? 4 : canvas.lineHeight(size: Self.titleSize, bold: true) + 6)
@@ -50,7 +53,10 @@ struct ChartRenderer {
     }
 
     private func ticks(_ axis: Axis, _ range: (lo: Double, hi: Double), length: Double, spacing: Double) -> [Tick] {
-        if let values = axis.ticks { return Ticks.fixed(values, from: range.lo, to: range.hi) }
+        if let values = axis.ticks {
+            guard let labels = axis.tickLabels else { return Ticks.fixed(values, from: range.lo, to: range.hi) }
+            return zip(values, labels).filter { $0.0 >= range.lo && $0.0 <= range.hi }.map { Tick(value: $0.0, label: $0.1) }
+        }
         return axis.scale == .log ? Ticks.log(from: range.lo, to: range.hi)
             : Ticks.linear(from: range.lo, to: range.hi, count: max(2, min(8, Int(length / spacing))))
     }
@@ -87,6 +93,12 @@ struct ChartRenderer {
                 canvas.polyline([(plot.x, l.y(r.y)), (plot.maxX, l.y(r.y))], color: r.color, width: 1.5, dash: r.dash)
             }
             for (s, color) in zip(chart.series, colors) {
+                if let w = s.barWidth {
+                    for (x, y) in zip(s.x, s.y) {
+                        let left = l.x(x - w / 2), right = l.x(x + w / 2), top = l.y(max(y, 0)), base = l.y(min(y, 0))
+                        canvas.fill(PlotRect(x: left, y: top, width: right - left, height: base - top), color)
+                    }
+                }
                 let points = zip(s.x, s.y).map { (l.x($0), l.y($1)) }
                 if s.connected { canvas.polyline(points, color: color, width: s.lineWidth, dash: s.dash) }
                 for p in points { canvas.marker(s.marker, x: p.0, y: p.1, size: s.markerSize, color: color) }
@@ -133,6 +145,11 @@ struct ChartRenderer {
             for s in chart.series {
                 let p = zip(s.x, s.y).map { (l.x($0), l.y($1)) }
                 points += p
+                if let w = s.barWidth {   // a bar's whole area counts, not only its top
+                    for (x, y) in zip(s.x, s.y) {
+                        for i in 0...4 { for j in 0...8 { points.append((l.x(x - w / 2 + w * Double(i) / 4), l.y(y * Double(j) / 8))) } }
+                    }
+                }
                 if s.connected { for (a, b) in zip(p, p.dropFirst()) { for k in 1..<8 { let t = Double(k) / 8; points.append((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t)) } } }
             }
             for r in chart.referenceLines { for k in 0...40 { points.append((plot.x + plot.width * Double(k) / 40, l.y(r.y))) } }
@@ -149,6 +166,7 @@ struct ChartRenderer {
             let y = frame.y + inner + row * (Double(i) + 0.5) - 1.5, x = frame.x + inner
             switch kind {
             case .series(let s, let color):
+                if s.barWidth != nil { canvas.fill(PlotRect(x: x + sample / 2 - 6, y: y - 6, width: 12, height: 12), color) }
                 if s.connected { canvas.polyline([(x, y), (x + sample, y)], color: color, width: s.lineWidth, dash: s.dash) }
                 canvas.marker(s.marker, x: x + sample / 2, y: y, size: s.markerSize, color: color)
             case .reference(let r):
