@@ -138,7 +138,7 @@ struct TrainAECommand: ParsableCommand {
         let trainer = try AutoencoderTrainer(model: ae, group: comm, source: source, settings: settings)
         let run = TrainingRun(directory: RunDirectory(out), configuration: runConfig, trainer: trainer)
         run.progressInterval = progressSeconds
-        debug.install(on: run, model: ae, rank: comm.rank)
+        run.afterBackward = debug.faults(rank: comm.rank, store: ae.store)
         if comm.isRoot {
             FileHandle.standardError.write("cpae-mpi: \(comm.size) rank(s), threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason)); \(loader.stepsPerEpoch) steps per epoch\n".data(using: .utf8)!)
         }

@@ -98,7 +98,7 @@ final class JSONLinesTests: XCTestCase {
     /// keeps exactly the steps up to the checkpoint (the interrupted run's later and torn lines go).
     func testMetricsLogSchemaAndResume() throws {
         let path = directory + "/metrics.jsonl"
-        let log = try MetricsLog(path: path, keepingStepsUpTo: 0)
+        let log = try MetricsLog<MetricsRecord>(path: path, keepingStepsUpTo: 0)
         for s in 1...5 { try log.append(report(s, 1 / Double(s))) }
         log.close()
         let first = try lines(path)[0]
@@ -112,10 +112,10 @@ final class JSONLinesTests: XCTestCase {
         XCTAssertEqual(records.map(\.skipped), [false, true, false, false, false])
 
         try AtomicFile.write(Array(try lines(path).joined(separator: "\n").utf8) + Array(#"{"allreduce_sec"#.utf8), to: path)
-        try MetricsLog(path: path, keepingStepsUpTo: 3).append(report(4, 0.125))
+        try MetricsLog<MetricsRecord>(path: path, keepingStepsUpTo: 3).append(report(4, 0.125))
         XCTAssertEqual(try JSONLines.read(MetricsRecord.self, from: path).map(\.step), [1, 2, 3, 4])
         XCTAssertEqual(try JSONLines.read(MetricsRecord.self, from: path).last?.terms.reconstruction, 0.125)
-        try MetricsLog(path: path, keepingStepsUpTo: 0).append(report(1, 1))
+        try MetricsLog<MetricsRecord>(path: path, keepingStepsUpTo: 0).append(report(1, 1))
         XCTAssertEqual(try JSONLines.read(MetricsRecord.self, from: path).count, 1, "a fresh run starts an empty log")
     }
 }

@@ -33,4 +33,19 @@ public enum TrainingPlots {
         }
         return Figure(chart)
     }
+
+    /// ode/<model>/loss.png: the training-batch loss of every step and the validation loss at its
+    /// evaluation points, on a log y axis.
+    public static func writeODELossCurves(metrics path: String, to output: String, title: String) throws {
+        let records = try JSONLines.read(ODEMetricsRecord.self, from: path)
+        let train = records.filter { $0.loss > 0 && $0.loss.isFinite }
+        let validation = records.compactMap { r in r.validationLoss.flatMap { $0 > 0 && $0.isFinite ? (r.step, $0) : nil } }
+        guard !train.isEmpty else { throw PlotError("\(path): no metrics line with a positive, finite loss") }
+        var chart = Chart(title: title, x: Axis("iteration"), y: Axis("loss (MSE / h²)", scale: .log))
+        chart.add(Series(name: "training batch", x: train.map { Double($0.step) }, y: train.map(\.loss), lineWidth: 1.4))
+        if !validation.isEmpty {
+            chart.add(Series(name: "validation", x: validation.map { Double($0.0) }, y: validation.map(\.1), lineWidth: 2.2))
+        }
+        try Figure(chart).write(to: output)
+    }
 }

@@ -6,7 +6,7 @@
 ///     {"allreduce_seconds":0.0012,"epoch":0,"latent":5e-05,"loss":0.135,"lr":0.001,"penalty":0.0153,
 ///      "prediction":0.0004,"reconstruction":0.119,"samples_per_second":850.2,"skipped":false,"step":1,
 ///      "step_seconds":0.0376}
-public struct MetricsRecord: Codable, Sendable, Equatable {
+public struct MetricsRecord: StepRecord, Sendable, Equatable {
     /// 1-based count of optimizer steps taken.
     public var step: Int
     public var epoch: Int

@@ -94,7 +94,7 @@ public final class TrainingRun {
         }
         try source.seek(to: position)
 
-        let metrics = group.isRoot ? try MetricsLog(path: directory.metrics, keepingStepsUpTo: resume ? resumedFrom : 0) : nil
+        let metrics = group.isRoot ? try MetricsLog<MetricsRecord>(path: directory.metrics, keepingStepsUpTo: resume ? resumedFrom : 0) : nil
         if group.isRoot {
             console(resumedFrom > 0
                 ? "resuming at step \(resumedFrom) (\(position)) from \(directory.checkpoint)"

@@ -25,15 +25,16 @@ struct DebugHooks: ParsableArguments {
         return try BatchRecorder(wrapping: source, path: ranks > 1 ? "\(path).rank\(rank)" : path)
     }
 
-    /// Installs the fault injections (if any) after each step's backward pass.
-    func install(on run: TrainingRun, model: Autoencoder, rank: Int) {
-        guard failRank != nil || nanRank != nil else { return }
-        run.afterBackward = { [failRank, nanRank, atStep] step in
+    /// The fault injections (nil if none) to run after each step's backward pass, for either phase's
+    /// run (`TrainingRun.afterBackward`, `ODETrainingRun.afterBackward`).
+    func faults(rank: Int, store: ParameterStore) -> ((_ step: Int) throws -> Void)? {
+        guard failRank != nil || nanRank != nil else { return nil }
+        return { [failRank, nanRank, atStep] step in
             guard step == atStep else { return }
             if failRank == rank {
                 throw DistributedError("injected failure on rank \(rank) at step \(step) (--debug-fail-rank)")
             }
-            if nanRank == rank { model.store.gradients[0] = .nan }
+            if nanRank == rank { store.gradients[0] = .nan }
         }
     }
 }
