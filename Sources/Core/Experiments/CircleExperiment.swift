@@ -12,6 +12,10 @@ public struct CircleExperiment: Sendable {
     public var seed: UInt64 = 0
     public var trainFrames = 70
     public var testFrames = 150
+    /// Phase 2 (0: skip): iterations of the latent field fit, the reference's MLP 2 → 64 → 2 with
+    /// h = 0.1 per frame (the true rotation angle per frame), midpoint × 2 substeps, full batch of the
+    /// training latents' pairs, Adam 0.01 → 0.001 exponentially (the reference runs 50,000).
+    public var latentIterations = 0
 
     public init() {}
 
@@ -27,6 +31,12 @@ public struct CircleExperiment: Sendable {
         public var roughness_test: Double
         public var seconds: Double
         public var test_latents: [[Double]]
+        /// Phase 2, when run: the final full-batch loss (MSE/h²), the per-frame MSE of the test frames
+        /// decoded from the rollout of the first test latent, and its VPT (% of the test frames) at
+        /// each ε of `ValidPredictionTime.thresholds`.
+        public var latent_loss: Double?
+        public var rollout_frame_mse: [Double]?
+        public var vpt: [String: Double]?
     }
 
     /// Frames of the circle system as an N×1×S×S tensor in [0, 1].
@@ -62,11 +72,43 @@ public struct CircleExperiment: Sendable {
             if let progress, i % 1000 == 0 || i == iterations - 1 { progress(i + 1, report.terms) }
         }
         let zTrain = Continuity.rows(model.encode(train)), zTest = Continuity.rows(model.encode(test))
-        return Result(penalty: penalty.rawValue, penalty_weight: Double(config.penaltyWeight), iterations: iterations, seed: seed,
+        var result = Result(penalty: penalty.rawValue, penalty_weight: Double(config.penaltyWeight), iterations: iterations, seed: seed,
                       train_mse: Double(mseLoss(model.decode(model.encode(train)), train).value),
                       test_mse: Double(mseLoss(model.decode(model.encode(test)), test).value),
                       jump_ratio_train: Continuity.jumpRatio(zTrain), jump_ratio_test: Continuity.jumpRatio(zTest),
                       roughness_test: Continuity.roughness(zTest), seconds: started.seconds,
                       test_latents: zTest)
+        if latentIterations > 0 {
+            let (loss, errors) = try fitAndRollOut(model: model, trainLatents: zTrain, testLatents: zTest, test: test)
+            result.latent_loss = loss
+            result.rollout_frame_mse = errors
+            result.vpt = Dictionary(uniqueKeysWithValues: ValidPredictionTime.thresholds.map {
+                (ValidPredictionTime.key($0), 100 * ValidPredictionTime.fraction(errors, threshold: $0))
+            })
+        }
+        result.seconds = started.seconds
+        return result
+    }
+
+    /// Phase 2 on the encoded frames: the same `ODETrainer` as `train-ode`, then the test rollout
+    /// decoded and scored frame by frame.
+    private func fitAndRollOut(model: Autoencoder, trainLatents: [[Double]], testLatents: [[Double]],
+                               test: Tensor) throws -> (loss: Double, frameMSE: [Double]) {
+        let config = LatentModelConfig(kind: .mlp, dimension: model.config.latent, hiddenWidths: [64], frameStep: 0.1)
+        let dynamics = try config.build(seed: seed)
+        let pairs = InMemoryLatentPairs(paths: [trainLatents.map { $0.map(Float.init) }])
+        let settings = TrainerSettings(globalBatch: pairs.pairCount, steps: latentIterations,
+                                       schedule: "exp:0.01:0.001:\(latentIterations)", seed: seed, syncBatchNorm: false)
+        let trainer = try ODETrainer(model: dynamics, group: SingleProcess(), sampler: pairs, settings: settings)
+        var loss = Double.nan
+        for _ in 0..<latentIterations { loss = try trainer.step().loss }
+        let rollout = try dynamics.rollout(start: testLatents[0].map(Float.init), frames: testLatents.count - 1, direction: .forward)
+        let decoded = model.decode(Tensor(shape: [rollout.count, config.dimension], values: rollout.flatMap { $0 }))
+        let per = test.count / test.shape[0]
+        let errors = (0..<rollout.count).map { i in
+            FrameError.meanSquaredError(Array(UnsafeBufferPointer(start: decoded.data + i * per, count: per)),
+                                        Array(UnsafeBufferPointer(start: test.data + i * per, count: per)))
+        }
+        return (loss, errors)
     }
 }

@@ -18,7 +18,7 @@ public struct ODEStepReport: Sendable {
 public final class ODETrainer {
     public let model: LatentDynamics
     public let group: ReplicaGroup
-    public let sampler: LatentPairSampler
+    public let sampler: LatentBatchSource
     public let settings: TrainerSettings
     public let optimizer: Adam
     public let schedule: LearningRateSchedule
@@ -27,7 +27,7 @@ public final class ODETrainer {
     public var afterBackward: ((_ step: Int) throws -> Void)?
     private let exchange: GradientExchange
 
-    public init(model: LatentDynamics, group: ReplicaGroup, sampler: LatentPairSampler, settings: TrainerSettings) throws {
+    public init(model: LatentDynamics, group: ReplicaGroup, sampler: LatentBatchSource, settings: TrainerSettings) throws {
         try settings.validate(replicas: group.replicas)
         schedule = try settings.learningRateSchedule()
         self.model = model; self.group = group; self.sampler = sampler; self.settings = settings
