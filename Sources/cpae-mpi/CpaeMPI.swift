@@ -22,5 +22,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Throughput benchmarks, with GFLOP/s next to this machine's measured sgemm peak.",
-        subcommands: [BenchLayersCommand.self, BenchTrainCommand.self, BenchDataCommand.self, BenchScalingCommand.self, BenchScalingWorkerCommand.self])
+        subcommands: [BenchLayersCommand.self, BenchTrainCommand.self, BenchDataCommand.self, BenchScalingCommand.self, BenchScalingWorkerCommand.self, BenchODECommand.self])
 }

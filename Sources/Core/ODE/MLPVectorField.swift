@@ -87,10 +87,9 @@ public final class MLPVectorField: VectorField {
                          scratch: UnsafeMutablePointer<Float>) {
         let d = dimension
         let hidden = hiddenWidths.count
-        // Start of each layer's input inside the record: a₀ = x, then a₁ … a_L.
-        var inputs: [UnsafePointer<Float>] = [record]
-        var offset = rows * d
-        for l in 0..<hidden { inputs.append(record + offset); offset += rows * sizes[l + 1] }
+        // Layer l's input inside the record: a₀ = x at the start, a_l after x and a₁ … a_{l−1};
+        // walked downwards from the last activation (no per-call array).
+        var inputStart = record + rows * d + rows * (activationFloats - hiddenWidths[hidden - 1])
         let maxWidth = hiddenWidths.max()!
         var delta = scratch, next = scratch + rows * maxWidth
         var upstream = cotangent
@@ -99,17 +98,19 @@ public final class MLPVectorField: VectorField {
             let gw = parameterGradients + weights[l].offset, gb = parameterGradients + biases[l].offset
             if l == hidden { Dense.addColumnSums(upstream, rows: rows, cols: out, into: gb) }
             // dW_l += upstreamᵀ·a_{l−1}   (out × rows · rows × in)
-            sgemm(transA: true, m: out, n: inW, k: rows, a: upstream, lda: out, b: inputs[l], ldb: inW,
+            let input = l == 0 ? record : inputStart
+            sgemm(transA: true, m: out, n: inW, k: rows, a: upstream, lda: out, b: input, ldb: inW,
                   beta: 1, c: gw, ldc: inW)
             // d a_{l−1} = upstream·W_l   (rows × out · out × in)
             let target = l == 0 ? inputGradient : delta
             sgemm(m: rows, n: inW, k: out, a: upstream, lda: out, b: store.value(weights[l]), ldb: inW, c: target, ldc: inW)
             if l > 0 {
                 // Through tanh of layer l−1 (derivative from the stored output), its bias gradient.
-                FastTanh.tanhBackward(delta, output: inputs[l], rows: rows, cols: inW,
+                FastTanh.tanhBackward(delta, output: input, rows: rows, cols: inW,
                                       biasGradient: parameterGradients + biases[l - 1].offset)
                 upstream = UnsafePointer(delta)
                 swap(&delta, &next)
+                if l >= 2 { inputStart -= rows * sizes[l - 1] }
             }
         }
     }
