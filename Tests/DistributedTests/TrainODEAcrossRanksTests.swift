@@ -28,7 +28,7 @@ final class TrainODEAcrossRanksTests: XCTestCase {
     }
 
     private func arguments(_ run: String, steps: Int, lr: String?, extra: [String] = []) -> [String] {
-        ["train-ode", "--run", run, "--model", "mlp", "--widths", "32,32", "--global-batch", "64", "--steps", "\(steps)",
+        ["train-ode", "--run", run, "--model", "mlp", "--widths", "32,32", "--global-batch", "16", "--steps", "\(steps)",
          "--seed", "5", "--evaluate-every", "5", "--progress-seconds", "1000"]
             + (lr.map { ["--lr-schedule", "constant:\($0)"] } ?? []) + extra
     }
@@ -46,6 +46,8 @@ final class TrainODEAcrossRanksTests: XCTestCase {
             .filter { f.entry(named: $0)?.dtype == .f32 }.flatMap { try f.floats($0) }
     }
 
+    /// Global batch 16 of the ~450 train pairs: 20 steps stay inside the first epoch, whose padded last
+    /// batch (DistributedSampler semantics) differs between rank counts by design.
     /// np = 1, 2, 4 at a learning rate small enough that 20 Adam steps stay in the rounding regime:
     /// the same loss at every step and the same parameters, to 1e-4 relative; np 2 twice: bit-identical.
     func testRankCountsGiveTheSameTrainingAndRepeatsAreBitIdentical() throws {
