@@ -60,7 +60,7 @@ struct EvaluateCommand: ParsableCommand {
     private func evaluate(_ comm: Communicator) throws {
         let run = RunDirectory(runDirectory)
         let config = try EncodeCommand.runConfiguration(run.config)
-        let odeDirectory = ODERunDirectory(runDirectory + "/ode/" + model.rawValue)
+        let odeDirectory = RunDirectory(runDirectory + "/ode/" + model.rawValue)
         let (autoencoder, _) = try Autoencoder.load(checkpoint: run.checkpoint)
         let dynamics = try Self.loadDynamics(odeDirectory)
         let reader = try DatasetReader(directory: data ?? config.data)
@@ -136,7 +136,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     /// The model train-ode selected, rebuilt from the configuration stored with it.
-    static func loadDynamics(_ directory: ODERunDirectory) throws -> LatentDynamics {
+    static func loadDynamics(_ directory: RunDirectory) throws -> LatentDynamics {
         let file = try SafeTensorsFile.read(directory.selected)
         guard let text = file.metadata["latent_model"] else {
             throw FileError(path: directory.selected, problem: "no 'latent_model' in the metadata", advice: "run cpae-mpi train-ode first (it writes the selected model here)")

@@ -126,7 +126,7 @@ struct TrainODECommand: ParsableCommand {
         try comm.agree(on: SHA256.prefix64(try runConfig.json(pretty: false)), what: "latent model configuration and latents")
         let dynamics = try modelConfig.build(seed: seed, budget: comm.computeBudget)
         let trainer = try ODETrainer(model: dynamics, group: comm, sampler: sampler, settings: settings)
-        let run = ODETrainingRun(directory: ODERunDirectory(runDirectory + "/ode/" + model.rawValue), configuration: runConfig,
+        let run = ODETrainingRun(directory: RunDirectory(runDirectory + "/ode/" + model.rawValue), configuration: runConfig,
                                  trainer: trainer, validation: validation)
         run.progressInterval = progressSeconds
         run.afterBackward = debug.faults(rank: comm.rank, store: dynamics.store)

@@ -148,3 +148,17 @@ public enum Checkpoint {
         return file.metadata
     }
 }
+
+extension Checkpoint {
+    /// A JSON record a checkpoint's metadata holds under `key` (training state, run configuration);
+    /// one this build cannot read (missing, or from another version) is named with its field.
+    public static func metadataRecord<T: Decodable>(_ type: T.Type, _ key: String, in meta: [String: String],
+                                                    path: String, advice: String) throws -> T {
+        guard let text = meta[key] else {
+            throw FileError(path: path, problem: "no '\(key)' in the metadata", advice: advice)
+        }
+        do { return try JSONCoding.decode(type, from: Array(text.utf8), file: path, field: key) } catch let e as JSONDecodingError {
+            throw FileError(path: path, problem: e.detail, advice: advice)
+        }
+    }
+}

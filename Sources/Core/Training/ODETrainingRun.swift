@@ -30,16 +30,11 @@ public struct ODERunConfiguration: Codable, Sendable, Equatable {
     public func json(pretty: Bool = true) throws -> String { try JSONCoding.string(self, pretty: pretty) }
 }
 
-/// The files of one latent model's run, `AE_RUN/ode/<kind>/`.
-public struct ODERunDirectory: Sendable {
-    public let path: String
-    public init(_ path: String) { self.path = path }
-    public var config: String { path + "/config.json" }
-    public var metrics: String { path + "/metrics.jsonl" }
-    public var lossPlot: String { path + "/loss.png" }
-    /// The latest state (resume starts here).
-    public var checkpoint: String { path + "/checkpoint.safetensors" }
-    /// The selected model (`evaluate` uses this one).
+/// The files of one latent model's run, `AE_RUN/ode/<kind>/`: phase 1's layout (config.json,
+/// metrics.jsonl, loss.png, checkpoint.safetensors — the latest state, where --resume starts) plus
+/// the selected model and why.
+extension RunDirectory {
+    /// The model the selection criterion kept (`evaluate` uses this one).
     public var selected: String { path + "/selected.safetensors" }
     public var selection: String { path + "/selection.json" }
 }
@@ -64,7 +59,7 @@ struct ODETrainingState: Codable, Sendable, Equatable {
 /// Phase-2 training as a whole: resume, the step loop, validation and selection, rank-0 progress and
 /// metrics, periodic atomic checkpoints. MPI-agnostic, like phase 1's `TrainingRun`.
 public final class ODETrainingRun {
-    public let directory: ODERunDirectory
+    public let directory: RunDirectory
     public let configuration: ODERunConfiguration
     public let trainer: ODETrainer
     public let validation: LatentPairSet?
@@ -74,7 +69,7 @@ public final class ODETrainingRun {
     public var console: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     private var best: SelectionRecord?
 
-    public init(directory: ODERunDirectory, configuration: ODERunConfiguration, trainer: ODETrainer, validation: LatentPairSet?) {
+    public init(directory: RunDirectory, configuration: ODERunConfiguration, trainer: ODETrainer, validation: LatentPairSet?) {
         self.directory = directory; self.configuration = configuration; self.trainer = trainer
         self.validation = validation; self.group = trainer.group
     }
@@ -98,7 +93,7 @@ public final class ODETrainingRun {
                 + "ask for at least \(resumedFrom) steps (--steps or --epochs), or start a new run")
         }
         if group.isRoot {
-            try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+            try directory.create()
             try AtomicFile.write(Array(try configuration.json().utf8), to: directory.config)
         }
         if resumedFrom == settings.steps && resumedFrom > 0 {
@@ -184,11 +179,8 @@ public final class ODETrainingRun {
     }
 
     private func record<T: Decodable>(_ type: T.Type, _ key: String, in meta: [String: String]) throws -> T {
-        let advice = "resume needs a checkpoint written by this cpae-mpi train-ode: remove \(directory.path) to start over"
-        guard let text = meta[key] else { throw FileError(path: directory.checkpoint, problem: "no '\(key)' in the metadata", advice: advice) }
-        do { return try JSONCoding.decode(type, from: Array(text.utf8), file: directory.checkpoint, field: key) } catch let e as JSONDecodingError {
-            throw FileError(path: directory.checkpoint, problem: e.detail, advice: advice)
-        }
+        try Checkpoint.metadataRecord(type, key, in: meta, path: directory.checkpoint,
+                                      advice: "resume needs a checkpoint written by this cpae-mpi train-ode: remove \(directory.path) to start over")
     }
 
     private func checkpoint(position: LoaderPosition) throws {

@@ -147,16 +147,9 @@ public final class TrainingRun {
         }
     }
 
-    /// A JSON record the checkpoint's metadata holds under `key`; one this build cannot read
-    /// (missing, or from another version) is named with its field.
     private func metadataRecord<T: Decodable>(_ type: T.Type, _ key: String, in meta: [String: String]) throws -> T {
-        let advice = "resume needs a checkpoint written by this cpae-mpi: start a new run in another --out directory"
-        guard let text = meta[key] else {
-            throw FileError(path: directory.checkpoint, problem: "no '\(key)' in the metadata", advice: advice)
-        }
-        do { return try JSONCoding.decode(type, from: Array(text.utf8), file: directory.checkpoint, field: key) } catch let e as JSONDecodingError {
-            throw FileError(path: directory.checkpoint, problem: e.detail, advice: advice)
-        }
+        try Checkpoint.metadataRecord(type, key, in: meta, path: directory.checkpoint,
+                                      advice: "resume needs a checkpoint written by this cpae-mpi: start a new run in another --out directory")
     }
 
     private func checkpoint(position: LoaderPosition) throws {
