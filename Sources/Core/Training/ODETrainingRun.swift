@@ -87,19 +87,8 @@ public final class ODETrainingRun {
         }
         position = trainer.synchronizeFromRoot(position: position)
         let resumedFrom = trainer.stepsTaken
-        if resumedFrom > settings.steps {
-            throw TrainingError.invalidSetting(
-                "\(directory.checkpoint) is at step \(resumedFrom), beyond this run's \(settings.steps) steps: "
-                + "ask for at least \(resumedFrom) steps (--steps or --epochs), or start a new run")
-        }
-        if group.isRoot {
-            try directory.create()
-            try AtomicFile.write(Array(try configuration.json().utf8), to: directory.config)
-        }
-        if resumedFrom == settings.steps && resumedFrom > 0 {
-            if group.isRoot { console("\(directory.checkpoint) is already at step \(resumedFrom) of \(settings.steps): nothing to train") }
-            return
-        }
+        guard try directory.start(at: resumedFrom, of: settings.steps, configuration: try configuration.json(),
+                                  isRoot: group.isRoot, console: console) else { return }
         try trainer.sampler.seek(to: position)
         let metrics = group.isRoot ? try MetricsLog<ODEMetricsRecord>(path: directory.metrics, keepingStepsUpTo: resume ? resumedFrom : 0) : nil
         if group.isRoot {

@@ -30,6 +30,28 @@ public struct RunDirectory: Sendable {
     public var checkpoint: String { path + "/checkpoint.safetensors" }
     public var summary: String { path + "/summary.json" }
 
+    /// The start of a run of either phase, once rank 0's checkpoint (if any) was found compatible and
+    /// every rank knows the step it resumes from: more steps taken than asked for is an error on every
+    /// rank alike; only then does rank 0 touch the directory (create it, write config.json). Returns
+    /// false when the checkpoint already holds every step asked for (nothing to train).
+    func start(at resumedFrom: Int, of steps: Int, configuration json: String, isRoot: Bool,
+               console: (String) -> Void) throws -> Bool {
+        if resumedFrom > steps {
+            throw TrainingError.invalidSetting(
+                "\(checkpoint) is at step \(resumedFrom), beyond this run's \(steps) steps: "
+                + "ask for at least \(resumedFrom) steps (--steps or --epochs), or start a new run in another directory")
+        }
+        if isRoot {
+            try create()
+            try AtomicFile.write(Array(json.utf8), to: config)
+        }
+        if resumedFrom == steps && resumedFrom > 0 {
+            if isRoot { console("\(checkpoint) is already at step \(resumedFrom) of \(steps): nothing to train") }
+            return false
+        }
+        return true
+    }
+
     public func create() throws {
         do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
             throw FileError(path: path, problem: "cannot create the run directory (\(error.localizedDescription))",
@@ -78,20 +100,8 @@ public final class TrainingRun {
         position = trainer.synchronizeFromRoot(position: position)
         resumedFrom = trainer.stepsTaken
         // Every rank has the same step now, so every rank reaches the same verdict (a collective error).
-        if resumedFrom > settings.steps {
-            throw TrainingError.invalidSetting(
-                "\(directory.checkpoint) is at step \(resumedFrom), beyond this run's \(settings.steps) steps: "
-                + "ask for at least \(resumedFrom) steps (--steps or --epochs), or start a new run in another --out directory")
-        }
-        // Only now, with a compatible checkpoint (or none), does the run directory change.
-        if group.isRoot {
-            try directory.create()
-            try AtomicFile.write(Array(try configuration.json().utf8), to: directory.config)
-        }
-        if resumedFrom == settings.steps && resumedFrom > 0 {
-            if group.isRoot { console("\(directory.checkpoint) is already at step \(resumedFrom) of \(settings.steps): nothing to train") }
-            return
-        }
+        guard try directory.start(at: resumedFrom, of: settings.steps, configuration: try configuration.json(),
+                                  isRoot: group.isRoot, console: console) else { return }
         try source.seek(to: position)
 
         let metrics = group.isRoot ? try MetricsLog<MetricsRecord>(path: directory.metrics, keepingStepsUpTo: resume ? resumedFrom : 0) : nil
