@@ -7,7 +7,7 @@ struct CpaeMPI: ParsableCommand {
         commandName: "cpae-mpi",
         abstract: "Continuity-preserving autoencoders and latent Neural ODEs, data-parallel over MPI.",
         subcommands: [
-            ModelCommand.self, TrainAECommand.self, ReconstructCommand.self, EncodeCommand.self, TrainODECommand.self, EvaluateCommand.self,
+            ConfigCommand.self, ModelCommand.self, TrainAECommand.self, ReconstructCommand.self, EncodeCommand.self, TrainODECommand.self, EvaluateCommand.self,
             GenerateCommand.self, InspectCommand.self, IngestCommand.self,
             CircleCommand.self, BenchCommand.self, MPISelfTestCommand.self,
         ])

@@ -116,8 +116,8 @@ struct EncodeCommand: ParsableCommand {
             splits: reader.splits, compressionLevel: Int(compressionLevel), shards: entries.map(\.entry))
         try manifest.write(directory: outDirectory)
         let trajectories = manifest.trajectoryCount, pairs = trajectories * (d.frameCount - 1)
-        print(String(format: "encoded %d trajectories (%d pairs, d = %d) on %d rank(s) in %.2f s: %.0f pairs/s, %.1f trajectories/s (slowest rank %.2f s) → %@",
-                     trajectories, pairs, model.config.latent, comm.size, seconds, Double(pairs) / seconds,
+        print(String(format: "encoded %d trajectories (%d pairs, d = %d) on %d rank(s) × %d thread(s) in %.2f s: %.0f pairs/s, %.1f trajectories/s (slowest rank %.2f s) → %@",
+                     trajectories, pairs, model.config.latent, comm.size, comm.blasThreads, seconds, Double(pairs) / seconds,
                      Double(trajectories) / seconds, slowest, outDirectory + "/" + LatentManifest.fileName))
     }
 

@@ -1,6 +1,7 @@
-/// A strict JSON parser, kept only for the safetensors header (`SafeTensorsFile`), which is
-/// untrusted input. Our own files (config.json, metrics.jsonl, manifest.json, checkpoint metadata)
-/// go through Codable and `JSONCoding` instead; nothing else should use this.
+/// A strict JSON parser, for the two inputs that are untrusted or hand-edited: the safetensors
+/// header (`SafeTensorsFile`) and the user's configuration file (`Configuration.read`, which parses
+/// with this first and then decodes through `JSONCoding`). Our own files (config.json,
+/// metrics.jsonl, manifest.json, checkpoint metadata) go through Codable and `JSONCoding` only.
 ///
 /// What the header needs and Foundation does not give: a repeated key is an error, where
 /// JSONDecoder keeps the first value and JSONSerialization the last (two entries for one tensor

@@ -41,8 +41,12 @@ public enum FastTanh {
 
     @inline(__always)
     static func tanh(_ x: V) -> V {
+        // Clamp by masked selects: the stdlib's pointwiseMin/Max were left as out-of-line calls
+        // (perf: 4.8% of a `bench ode` iteration); the selects inline to vector blends, same values.
         let c = V(repeating: clamp)
-        let xc = pointwiseMin(pointwiseMax(x, -c), c)
+        var xc = x
+        xc.replace(with: c, where: x .> c)
+        xc.replace(with: -c, where: x .< -c)
         let x2 = xc * xc
         var p = x2 * V(repeating: a13) + V(repeating: a11)
         p = p * x2 + V(repeating: a9); p = p * x2 + V(repeating: a7); p = p * x2 + V(repeating: a5)
