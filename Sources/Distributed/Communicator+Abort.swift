@@ -48,24 +48,12 @@ extension Communicator {
     /// all — it falls back to MPI_Abort rather than hang.
     public func endTogether(_ error: Error, code: Int32 = 1, deadline: Double = 10) -> Never {
         Communicator.writeToStderr("cpae-mpi: rank \(rank): \(error)\n")
-        if size > 1 {
-            var request: MPI_Request? = cmpi_request_null()
-            var rc = MPI_Ibarrier(world.raw, &request)
-            let waiting = Stopwatch()
-            var done: Int32 = 0
-            while rc == MPI_SUCCESS {
-                rc = MPI_Test(&request, &done, cmpi_status_ignore())
-                if done != 0 { break }
-                if waiting.seconds > deadline {
-                    abort(message: "other ranks did not reach the same error within \(Int(deadline)) s; aborting the job",
-                          code: code)
-                }
-                usleep(1000)
+        do {
+            if try !idleBarrier(deadline: deadline) {
+                abort(message: "other ranks did not reach the same error within \(Int(deadline)) s; aborting the job", code: code)
             }
-            if rc != MPI_SUCCESS {
-                abort(message: "while ending the job together: \(MPIError(function: "MPI_Ibarrier/MPI_Test", code: rc))",
-                      code: code)
-            }
+        } catch {
+            abort(message: "while ending the job together: \(error)", code: code)
         }
         Communicator.finalize()
         exit(code)

@@ -31,7 +31,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public var problems: [ConfigProblem]
     public init(file: String?, problems: [ConfigProblem]) { self.file = file; self.problems = problems }
     public var description: String {
-        let lines = problems.map { "\($0.key) (flag --\($0.key.split(separator: ".").last ?? ""[...])): \($0.problem)" }
+        let lines = problems.map { "key \($0.key): \($0.problem)" }
         return (file.map { "configuration \($0): " } ?? "configuration: ") + lines.joined(separator: "; ")
     }
 }
@@ -45,6 +45,10 @@ extension ConfigSection {
 
     /// The keys of this section, in declaration order.
     public static var keys: [String] { fields.map(\.key) }
+
+    /// Every set value as arguments of the stage's command (how the pipeline runs its stages: the
+    /// command's own parsing and checks then apply to the file's values too).
+    public var arguments: [String] { Self.fields.flatMap { $0.arguments(self) } }
 }
 
 /// The JSON object key of a configuration field.
@@ -62,12 +66,36 @@ public struct ConfigField<Section> {
     public let help: String
     let read: (inout Section, KeyedDecodingContainer<ConfigKey>, ConfigKey) throws -> Void
     let write: (Section, inout KeyedEncodingContainer<ConfigKey>, ConfigKey) throws -> Void
+    /// The same setting as command-line arguments of the stage's command: ["--key", "value"], ["--key"]
+    /// for a true Bool, nothing for an unset optional, a false Bool, or a key that is not a flag.
+    let arguments: (Section) -> [String]
+    /// A nested section's own keys and help (for `cpae-mpi config --keys`); empty for a value.
+    public var nested: [(key: String, help: String)] = []
 
-    /// A plain value (number, string, Bool, array, or an optional of one: `null` unsets it).
-    public static func value<V: Codable>(_ key: String, _ path: WritableKeyPath<Section, V>, _ help: String) -> Self {
+    /// A plain value (number, string, Bool, array of numbers, or an optional of one: `null` unsets
+    /// it). `isFlag: false` for a key the stage's command has no flag for.
+    public static func value<V: Codable>(_ key: String, _ path: WritableKeyPath<Section, V>, _ help: String,
+                                         isFlag: Bool = true) -> Self {
         Self(key: key, help: help,
              read: { section, c, k in section[keyPath: path] = try c.decode(V.self, forKey: k) },
-             write: { section, c, k in try c.encode(section[keyPath: path], forKey: k) })
+             write: { section, c, k in try c.encode(section[keyPath: path], forKey: k) },
+             arguments: { section in isFlag ? commandLine(key, section[keyPath: path]) : [] })
+    }
+
+    /// A value as the command line spells it, from its JSON form: a string unquoted, an array
+    /// comma-separated (--widths 256,256), a Bool as the flag's presence.
+    private static func commandLine<V: Encodable>(_ key: String, _ value: V) -> [String] {
+        guard let text = try? JSONCoding.string(value) else { return [] }
+        switch text {
+        case "null", "false": return []
+        case "true": return ["--" + key]
+        default:
+            if text.hasPrefix("\""), let s = try? JSONCoding.decode(String.self, from: Array(text.utf8), file: key) {
+                return ["--" + key, s]
+            }
+            if text.hasPrefix("[") { return ["--" + key, String(text.dropFirst().dropLast())] }
+            return ["--" + key, text]
+        }
     }
 
     /// One of a fixed set of names; a wrong name is reported with the allowed ones.
@@ -82,14 +110,34 @@ public struct ConfigField<Section> {
                  }
                  section[keyPath: path] = value
              },
-             write: { section, c, k in try c.encode(section[keyPath: path].rawValue, forKey: k) })
+             write: { section, c, k in try c.encode(section[keyPath: path].rawValue, forKey: k) },
+             arguments: { section in ["--" + key, section[keyPath: path].rawValue] })
+    }
+
+    /// An optional choice: one of the names, or null for "the default of the preset".
+    public static func choice<V: RawRepresentable & CaseIterable>(_ key: String, _ path: WritableKeyPath<Section, V?>,
+                                                                 _ help: String) -> Self where V.RawValue == String {
+        Self(key: key, help: help,
+             read: { section, c, k in
+                 guard let name = try c.decode(String?.self, forKey: k) else { section[keyPath: path] = nil; return }
+                 guard let value = V(rawValue: name) else {
+                     throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [k],
+                         debugDescription: "expected null or one of \(V.allCases.map { $0.rawValue }.joined(separator: ", ")), found \"\(name)\""))
+                 }
+                 section[keyPath: path] = value
+             },
+             write: { section, c, k in try c.encode(section[keyPath: path]?.rawValue, forKey: k) },
+             arguments: { section in section[keyPath: path].map { ["--" + key, $0.rawValue] } ?? [] })
     }
 
     /// A nested section (read partially, like the file's top level).
     public static func section<S: ConfigSection>(_ key: String, _ path: WritableKeyPath<Section, S>, _ help: String) -> Self {
         Self(key: key, help: help,
-             read: { section, c, k in section[keyPath: path] = try c.decode(ConfigCoding<S>.self, forKey: k).value },
-             write: { section, c, k in try c.encode(ConfigCoding(section[keyPath: path]), forKey: k) })
+             read: { section, c, k in
+                 section[keyPath: path] = try ConfigCoding<S>.read(from: c.superDecoder(forKey: k), onto: section[keyPath: path])
+             },
+             write: { section, c, k in try c.encode(ConfigCoding(section[keyPath: path]), forKey: k) },
+             arguments: { _ in [] }, nested: S.fields.map { ($0.key, $0.help) })
     }
 }
 
@@ -98,7 +146,16 @@ public struct ConfigCoding<S: ConfigSection>: Codable {
     public var value: S
     public init(_ value: S) { self.value = value }
 
+    /// Where `JSONCoding.decode` can hand in the configuration a file's keys apply onto (a preset);
+    /// without it they apply onto the defaults, `S()`.
+    public static var baseKey: CodingUserInfoKey { CodingUserInfoKey(rawValue: "cpae-mpi.config-base")! }
+
     public init(from decoder: Swift.Decoder) throws {
+        value = try Self.read(from: decoder, onto: decoder.userInfo[Self.baseKey] as? S ?? S())
+    }
+
+    /// The keys present in the JSON object replace the corresponding values of `base`.
+    static func read(from decoder: Swift.Decoder, onto base: S) throws -> S {
         let c = try decoder.container(keyedBy: ConfigKey.self)
         let known = Set(S.keys)
         // Sorted, so a file with two unknown keys always reports the same one first.
@@ -106,11 +163,11 @@ public struct ConfigCoding<S: ConfigSection>: Codable {
             throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [ConfigKey(unknown)],
                 debugDescription: "unknown key; this section's keys are \(S.keys.joined(separator: ", "))"))
         }
-        var section = S()
+        var section = base
         for field in S.fields where c.contains(ConfigKey(field.key)) {
             try field.read(&section, c, ConfigKey(field.key))
         }
-        value = section
+        return section
     }
 
     public func encode(to encoder: Swift.Encoder) throws {

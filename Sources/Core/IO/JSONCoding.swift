@@ -27,8 +27,10 @@ public enum JSONCoding {
     /// Decodes `bytes` as `T`. `file` names where the bytes came from in the error; `field`, when
     /// the JSON is one value inside a larger file (a checkpoint metadata entry), prefixes the paths.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], file: String,
-                                            field: String? = nil) throws -> T {
-        do { return try decoder().decode(type, from: Data(bytes)) } catch let error as DecodingError {
+                                            field: String? = nil, userInfo: [CodingUserInfoKey: Any] = [:]) throws -> T {
+        let decoder = decoder()
+        decoder.userInfo = userInfo
+        do { return try decoder.decode(type, from: Data(bytes)) } catch let error as DecodingError {
             throw JSONDecodingError(file: file, prefix: field, error: error, type: type, bytes: bytes)
         }
     }
