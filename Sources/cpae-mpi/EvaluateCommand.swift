@@ -95,12 +95,11 @@ struct EvaluateCommand: ParsableCommand {
 
         let interpolation: EvaluationMetrics.Interpolation
         let interpolated = all.compactMap(\.interpolationMSE)
-        if let unavailable {
-            interpolation = .unavailable(reason: unavailable)
-        } else if interpolated.count == all.count {
-            interpolation = .scored(mse: interpolated.reduce(0, +) / Double(interpolated.count), fractions: evaluator.fractions)
+        if let reason = evaluator.interpolationUnavailable(modelName: "the \(model.rawValue) model", datasetReason: unavailable) {
+            interpolation = .unavailable(reason: reason)
         } else {
-            interpolation = .unavailable(reason: "the \(model.rawValue) model is a discrete map: it has no states between frames")
+            precondition(interpolated.count == all.count, "evaluate: a continuous model scored interpolation on only \(interpolated.count) of \(all.count) trajectories")
+            interpolation = .scored(mse: interpolated.reduce(0, +) / Double(interpolated.count), fractions: evaluator.fractions)
         }
         let stateR2 = try description.stateNames.isEmpty ? nil : Self.stateR2(run: runDirectory, test: all, names: description.stateNames)
         let label = name ?? "\(config.model.architecture.rawValue) + \(model.rawValue)"

@@ -155,7 +155,10 @@ struct TrainODECommand: ParsableCommand {
         run.progressInterval = c.progressSeconds
         run.afterBackward = debug.faults(rank: comm.rank, store: dynamics.store)
         if comm.isRoot {
-            FileHandle.standardError.write(Data("cpae-mpi: \(comm.size) rank(s), threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason)); \(sampler.stepsPerEpoch) steps per epoch of \(trainPairs) train pairs\n".utf8))
+            // SympNetDynamics keeps the budget for the protocol but runs its small per-row kernels on one thread.
+            let threads = c.model == .sympnet ? "1 thread per rank (the sympnet map's kernels are serial)"
+                : "threads per rank \(comm.blasThreads) (\(comm.blasThreadsReason))"
+            FileHandle.standardError.write(Data("cpae-mpi: \(comm.size) rank(s), \(threads); \(sampler.stepsPerEpoch) steps per epoch of \(trainPairs) train pairs\n".utf8))
         }
         do {
             try run.run(resume: resume)

@@ -69,6 +69,37 @@ final class EvaluationGroundTruthTests: XCTestCase {
         XCTAssertTrue(message.contains("dt 0.05"), message)
     }
 
+    /// Interpolation is scored for a vector field and never for a discrete per-frame map: the
+    /// SympNet's reason is its own, whatever the dataset offers, while a field without ground truth
+    /// gets the dataset's reason (not "a discrete map").
+    func testOnlyAVectorFieldIsScoredBetweenFrames() throws {
+        let generator = try PhysicalSystem.pendulum.generator(trajectories: 1, frames: 5, size: 32, channels: 1, seed: 5)
+        let sequence = try generator.trajectory(0)
+        let truth = try FractionalGroundTruth.make(for: generator.description).get()
+        let autoencoder = try Autoencoder(config: .preset(.small), seed: 1)
+        let hnn = try LatentModelConfig(kind: .hnn, dimension: 2, hiddenWidths: [8]).build(seed: 2)
+        let sympnet = try LatentModelConfig(kind: .sympnet, dimension: 2, sympnetLayers: 1, sympnetSublayers: 1).build(seed: 2)
+        XCTAssertTrue(hnn.predictsBetweenFrames)
+        XCTAssertFalse(sympnet.predictsBetweenFrames)
+
+        let field = RolloutEvaluator(autoencoder: autoencoder, dynamics: hnn, groundTruth: truth)
+        XCTAssertNil(field.interpolationUnavailable(modelName: "the hnn model", datasetReason: nil))
+        let score = try XCTUnwrap(try field.evaluate(sequence).interpolationMSE)
+        XCTAssertTrue(score.isFinite && score >= 0)
+        let noTruth = RolloutEvaluator(autoencoder: autoencoder, dynamics: hnn, groundTruth: nil)
+        XCTAssertEqual(noTruth.interpolationUnavailable(modelName: "the hnn model", datasetReason: "video has no states"), "video has no states")
+        XCTAssertNil(try noTruth.evaluate(sequence).interpolationMSE)
+
+        for groundTruth in [truth, nil] {
+            let map = RolloutEvaluator(autoencoder: autoencoder, dynamics: sympnet, groundTruth: groundTruth)
+            let e = try map.evaluate(sequence)
+            XCTAssertNil(e.interpolationMSE)
+            XCTAssertEqual(e.score.reverseFrameMSE?.count, e.score.frameMSE.count, "the map is still scored forward and in reverse")
+            let reason = try XCTUnwrap(map.interpolationUnavailable(modelName: "the sympnet model", datasetReason: groundTruth == nil ? "video has no states" : nil))
+            XCTAssertTrue(reason.hasPrefix("the sympnet model is a discrete map") && reason.contains("no states between frames"), reason)
+        }
+    }
+
     private func maxDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
         zip(a, b).map { abs(Int($0) - Int($1)) }.max() ?? 0
     }

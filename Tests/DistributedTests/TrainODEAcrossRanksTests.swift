@@ -5,45 +5,21 @@ import XCTest
 /// `train-ode` (and `evaluate` after it) under mpirun: the same training at any rank count,
 /// bit-identical repeats and resume, NaN consensus — phase 1's guarantees, for phase 2.
 final class TrainODEAcrossRanksTests: XCTestCase {
-    /// A tiny pendulum dataset, a 3-step autoencoder and its latents, made once per process.
-    private static let run: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpae-mpi-ode-\(getpid())").path
-        try? FileManager.default.removeItem(atPath: dir)
-        for args in [["generate", "--system", "pendulum", "--trajectories", "32", "--frames", "20", "--size", "32",
-                      "--channels", "1", "--seed", "3", "--out", dir + "/data", "--quiet"],
-                     ["train-ae", "--data", dir + "/data", "--preset", "small", "--global-batch", "16", "--steps", "3",
-                      "--seed", "7", "--out", dir + "/ae", "--progress-seconds", "1000"],
-                     ["encode", "--run", dir + "/ae"]] {
-            let r = try! MPILauncher.runSingleton(args, timeout: 120)
-            precondition(r.exitCode == 0, r.summary)
-        }
-        return dir + "/ae"
-    }()
-
-    /// A copy of the autoencoder run (its latents included) per training, so runs do not share ode/.
-    private func freshRun(_ name: String) throws -> String {
-        let path = Self.run + "-\(name)-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.copyItem(atPath: Self.run, toPath: path)
-        return path
-    }
+    private func freshRun(_ name: String) throws -> String { try LatentRunFixture.fresh(name) }
 
     private func arguments(_ run: String, steps: Int, lr: String?, extra: [String] = []) -> [String] {
-        ["train-ode", "--run", run, "--model", "mlp", "--widths", "32,32", "--global-batch", "16", "--steps", "\(steps)",
-         "--seed", "5", "--evaluate-every", "5", "--progress-seconds", "1000"]
-            + (lr.map { ["--lr-schedule", "constant:\($0)"] } ?? []) + extra
+        LatentRunFixture.trainArguments(run, model: .mlp, steps: steps, lr: lr, extra: extra)
     }
 
     private func train(ranks: Int, _ run: String, steps: Int = 20, lr: String? = "1e-6", extra: [String] = [],
                        file: StaticString = #filePath, line: UInt = #line) throws -> [ODEMetricsRecord] {
         let r = try MPILauncher.runUnderMPI(ranks: ranks, arguments(run, steps: steps, lr: lr, extra: extra), timeout: 120)
         XCTAssertEqual(r.exitCode, 0, r.summary, file: file, line: line)
-        return try JSONLines.read(ODEMetricsRecord.self, from: run + "/ode/mlp/metrics.jsonl")
+        return try LatentRunFixture.metrics(run, .mlp)
     }
 
     private func parameters(_ run: String, file name: String = "checkpoint.safetensors", optimizer: Bool = false) throws -> [Float] {
-        let f = try SafeTensorsFile.read(run + "/ode/mlp/" + name)
-        return try f.names.sorted().filter { optimizer || !$0.hasPrefix("optimizer.") }
-            .filter { f.entry(named: $0)?.dtype == .f32 }.flatMap { try f.floats($0) }
+        try LatentRunFixture.parameters(run, .mlp, file: name, optimizer: optimizer)
     }
 
     /// Global batch 16 of the ~450 train pairs: 20 steps stay inside the first epoch, whose padded last
@@ -59,13 +35,7 @@ final class TrainODEAcrossRanksTests: XCTestCase {
             let run = try freshRun("np\(ranks)")
             let m = try train(ranks: ranks, run)
             XCTAssertEqual(m.count, 20)
-            for (a, b) in zip(reference, m) {
-                XCTAssertEqual(a.loss, b.loss, accuracy: 1e-4 * a.loss, "np \(ranks), step \(a.step)")
-            }
-            let p = try parameters(run)
-            let diff = zip(p1, p).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +).squareRoot()
-            let size = p1.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
-            XCTAssertLessThan(diff / size, 1e-4, "np \(ranks) parameters")
+            LatentRunFixture.assertSameTraining(reference, p1, m, try parameters(run), "np \(ranks)")
             if ranks == 2 {
                 let again = try freshRun("np2-again")
                 let m2 = try train(ranks: 2, again)
@@ -75,7 +45,7 @@ final class TrainODEAcrossRanksTests: XCTestCase {
         }
         // Validation loss every 5 steps and the selection recorded with its criterion.
         XCTAssertEqual(reference.filter { $0.validationLoss != nil }.map(\.step), [5, 10, 15, 20])
-        let selection = try JSONDecoder().decode(SelectionRecord.self, from: Data(contentsOf: URL(fileURLWithPath: one + "/ode/mlp/selection.json")))
+        let selection = try LatentRunFixture.selection(one, .mlp)
         XCTAssertEqual(selection.criterion, .validationLoss)
         let best = reference.compactMap { r in r.validationLoss.map { (r.step, $0) } }.min { $0.1 < $1.1 }!
         XCTAssertEqual(selection.step, best.0)
@@ -92,7 +62,7 @@ final class TrainODEAcrossRanksTests: XCTestCase {
         let r = try MPILauncher.runUnderMPI(ranks: 2, arguments(split, steps: 20, lr: nil, extra: decay + ["--resume"]), timeout: 120)
         XCTAssertEqual(r.exitCode, 0, r.summary)
         XCTAssertTrue(r.stderr.contains("resuming at step 10"), r.summary)
-        let resumed = try JSONLines.read(ODEMetricsRecord.self, from: split + "/ode/mlp/metrics.jsonl")
+        let resumed = try LatentRunFixture.metrics(split, .mlp)
         XCTAssertEqual(resumed.map(\.step), Array(1...20), "the log reads as one run")
         XCTAssertEqual(resumed.map(\.loss), m20.map(\.loss))
         XCTAssertEqual(resumed.map(\.validationLoss), m20.map(\.validationLoss))

@@ -51,13 +51,17 @@ public struct LatentTrainingConfig: ConfigSection {
          .value("collective-timeout", \.collectiveTimeout, "end the job when a collective waits longer than this many seconds (0: never)")]
     }
 
-    public func problems() -> [ConfigProblem] {
+    public func problems() -> [ConfigProblem] { problems(requiringLength: true) }
+
+    /// The checks; `requiringLength: false` accepts a section without steps or epochs — a file may
+    /// leave the run's length to train-ode's --steps/--epochs (`cpae-mpi config --check`).
+    public func problems(requiringLength: Bool) -> [ConfigProblem] {
         var found: [ConfigProblem] = []
         func require(_ ok: Bool, _ key: String, _ problem: @autoclosure () -> String) {
             if !ok { found.append(ConfigProblem(key, problem())) }
         }
         switch (epochs, steps) {
-        case (nil, nil): found.append(ConfigProblem("steps", "give the run's length: steps or epochs"))
+        case (nil, nil) where requiringLength: found.append(ConfigProblem("steps", "give the run's length: steps or epochs"))
         case (.some, .some): found.append(ConfigProblem("steps", "give steps or epochs, not both (got steps \(steps!), epochs \(epochs!))"))
         default: break
         }

@@ -12,7 +12,8 @@ public struct TrajectoryEvaluation: Sendable {
     public var reconstructionPixels: Int
     /// Mean squared difference between the rolled-out latents and the re-encoding of their decoded pairs.
     public var latentStability: Double
-    /// Mean per-frame MSE at the fractional times, nil when the dataset or model cannot interpolate.
+    /// Mean per-frame MSE at the fractional times, nil when the dataset or model cannot interpolate
+    /// (`RolloutEvaluator.interpolationUnavailable` says why).
     public var interpolationMSE: Double?
     /// Predicted and true frames (H×W×C in [0,1]) of the forward rollout, for figures.
     public var predictedFrames: [[Float]]
@@ -31,6 +32,17 @@ public struct RolloutEvaluator {
 
     public init(autoencoder: Autoencoder, dynamics: LatentDynamics, groundTruth: FractionalGroundTruth?) {
         self.autoencoder = autoencoder; self.dynamics = dynamics; self.groundTruth = groundTruth
+    }
+
+    /// Why this evaluation scores no interpolation, or nil when it does: the model's reason first
+    /// (a discrete per-frame map predicts nothing at fractional times, whatever the dataset), then
+    /// the dataset's (`datasetReason`, from `FractionalGroundTruth.make`, when it has no
+    /// frames between the stored ones).
+    public func interpolationUnavailable(modelName: String, datasetReason: String?) -> String? {
+        if !dynamics.predictsBetweenFrames {
+            return "\(modelName) is a discrete map (one application per frame): it predicts no states between frames, so there is no interpolation to score"
+        }
+        return groundTruth == nil ? (datasetReason ?? "the dataset has no frames between the stored ones") : nil
     }
 
     public func evaluate(_ sequence: FrameSequence) throws -> TrajectoryEvaluation {
@@ -63,8 +75,12 @@ public struct RolloutEvaluator {
         let stability = LatentStability.mse(rolledOut: forward.map { $0.map(Double.init) },
                                             reencoded: (0..<pairs).map { i in (0..<d).map { Double(reencoded.data[i * d + $0]) } })
 
+        // Only a model with states between frames interpolates (a discrete map has none; see
+        // `interpolationUnavailable`). A field that fails between frames fails the evaluation, as
+        // its forward rollout would: the failure is the model's, not a missing score.
         var interpolation: Double?
-        if let groundTruth, let fractional = try? dynamics.states(from: latents[0], atFrameTimes: (0..<(pairs - 1)).flatMap { k in fractions.map { Double(k) + $0 } }) {
+        if let groundTruth, dynamics.predictsBetweenFrames {
+            let fractional = try dynamics.states(from: latents[0], atFrameTimes: (0..<(pairs - 1)).flatMap { k in fractions.map { Double(k) + $0 } })
             let decoded = decode(fractional)
             var errors: [Double] = []
             for k in 0..<(pairs - 1) {

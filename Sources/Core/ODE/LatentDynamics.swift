@@ -24,6 +24,10 @@ public protocol LatentDynamics: AnyObject {
     var frameStep: Float { get }
     /// Threads the model may use (the caller owns the cores; OpenBLAS single-threaded).
     var budget: ComputeBudget { get set }
+    /// Whether the model has states between frames: a vector field does (it integrates to any
+    /// time); a discrete per-frame map does not, and `states(from:atFrameTimes:)` throws for
+    /// fractional times. The evaluator scores interpolation only when this holds.
+    var predictsBetweenFrames: Bool { get }
 
     /// L = (1/k)·Σ_{j=1…k} MSE(prediction j frames ahead, targets[j−1]) / h² for `rows` starts
     /// (rows×d) and k = targets.count targets (rows×d each). ADDS ∂L/∂θ into `store.gradients`
@@ -81,6 +85,7 @@ public final class FieldDynamics: LatentDynamics {
 
     public var store: ParameterStore { field.store }
     public var dimension: Int { field.dimension }
+    public var predictsBetweenFrames: Bool { true }
     public var budget: ComputeBudget {
         get { integrator.budget }
         set { integrator.budget = newValue }
@@ -131,6 +136,8 @@ public final class SympNetDynamics: LatentDynamics {
 
     public var store: ParameterStore { map.store }
     public var dimension: Int { map.dimension }
+    /// One map application per frame: no states between frames.
+    public var predictsBetweenFrames: Bool { false }
 
     @discardableResult
     public func lossAndGradient(starts: UnsafePointer<Float>, targets: [UnsafePointer<Float>], rows: Int,
