@@ -62,7 +62,7 @@ final class ConfigurationTests: XCTestCase {
         // An unknown section.
         let top = try readError(#"{"odee": {"steps": 3}}"#)
         XCTAssertEqual(top.field, "odee")
-        XCTAssertTrue(top.problem.contains("keys are ode"), top.problem)
+        XCTAssertTrue(top.problem.contains("keys are " + Configuration.keys.joined(separator: ", ")), top.problem)
     }
 
     func testAWrongTypeNamesTheKey() throws {
@@ -147,11 +147,17 @@ final class ConfigurationTests: XCTestCase {
     /// missing from `fields` in either direction.
     func testTheCompleteFileReadsBackAsTheSameValue() throws {
         let text = try Configuration().json()
-        let tree = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: [String: Any]])
-        XCTAssertEqual(Set(tree.keys), ["ode"])
-        XCTAssertEqual(Set(tree["ode"]!.keys), Set(LatentTrainingConfig.keys))
-        XCTAssertEqual(Set(LatentTrainingConfig.keys).count, LatentTrainingConfig.keys.count, "every key once")
-        XCTAssertTrue(tree["ode"]!["steps"] is NSNull, "an unset optional is written as null")
+        let tree = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        XCTAssertEqual(Set(tree.keys), Set(Configuration.keys))
+        let sections: [(String, [String])] = [("data", DataConfig.keys), ("train", AutoencoderTrainingConfig.keys),
+                                              ("encode", EncodeConfig.keys), ("ode", LatentTrainingConfig.keys),
+                                              ("evaluate", EvaluateConfig.keys)]
+        for (name, keys) in sections {
+            let section = try XCTUnwrap(tree[name] as? [String: Any], name)
+            XCTAssertEqual(Set(section.keys), Set(keys), name)
+            XCTAssertEqual(Set(keys).count, keys.count, "\(name): every key once")
+        }
+        XCTAssertTrue((tree["ode"] as? [String: Any])?["steps"] is NSNull, "an unset optional is written as null")
         XCTAssertEqual(try Configuration.read(file: try file(text)), Configuration())
 
         var changed = Configuration()
@@ -173,6 +179,11 @@ final class ConfigurationTests: XCTestCase {
         changed.ode.select = .trainLoss
         changed.ode.onNaN = .skip
         changed.ode.progressSeconds = 2.5
+        changed.models = [.l2, .cpae]
+        changed.data.dir = "somewhere"; changed.data.system = .doublePendulum; changed.data.trajectories = 9
+        changed.train.preset = .paper; changed.train.objective = .reconstruction; changed.train.widths = [4, 8, 16]
+        changed.train.epochs = nil; changed.train.steps = 11; changed.train.perRankBatchnorm = true
+        changed.encode.batch = 7; changed.evaluate.split = .validation; changed.evaluate.trajectories = 3
         changed.ode.collectiveTimeout = 0
         // Each key's value, to see that this test changes every one but steps.
         func values(_ json: String) throws -> [String: JSONValue] {
