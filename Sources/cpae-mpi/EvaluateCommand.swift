@@ -179,6 +179,11 @@ struct EvaluateCommand: ParsableCommand {
                 trainS.append(Array(t.states[(k * s)..<((k + 1) * s)]))
             }
         }
+        // A tiny dataset (a smoke run) cannot determine a cubic fit in d variables: no R², not a crash.
+        guard trainZ.count >= StateRegression.minimumTrainingRows(dimension: d) else {
+            FileHandle.standardError.write(Data("evaluate: state R² not computed: \(trainZ.count) training latents for \(StateRegression.minimumTrainingRows(dimension: d) - 1) cubic features in d = \(d)\n".utf8))
+            return nil
+        }
         return StateRegression.r2(trainLatents: trainZ, trainStates: trainS,
                                   testLatents: test.flatMap(\.latentPath), testStates: test.flatMap(\.states), stateNames: names)
     }

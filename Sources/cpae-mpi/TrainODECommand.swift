@@ -129,6 +129,10 @@ struct TrainODECommand: ParsableCommand {
         }
         // The reference's 20,000 pairs per step, or every pair once per step when there are fewer.
         let batch = c.globalBatch ?? max(comm.size, min(20_000, trainPairs) / comm.size * comm.size)
+        guard batch <= trainPairs else {
+            // Drawing without replacement (the reference's rule) cannot fill a larger batch.
+            throw UserError("--global-batch \(batch) is larger than the \(trainPairs) train pairs of \(latentDirectory); use at most \(trainPairs), or leave it unset (20,000, or every pair when there are fewer)")
+        }
         guard batch % comm.size == 0 else {
             throw UserError("--global-batch \(batch) does not divide over \(comm.size) ranks; use a multiple of \(comm.size)")
         }

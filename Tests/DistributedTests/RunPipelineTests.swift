@@ -94,3 +94,32 @@ final class RunPipelineTests: XCTestCase {
         }
     }
 }
+
+/// The `paper` preset at its real model size (3×128×256 pairs, K = 12, d = 8, the reference's ODE
+/// width) through every stage, on a handful of trajectories and steps: what a cluster run executes,
+/// minus the length.
+final class PaperPresetPipelineTests: XCTestCase {
+    func testThePaperPresetRunsEveryStageAtFullModelSize() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cpae-mpi-paper-\(getpid())-\(UUID().uuidString.prefix(6))").path
+        let config = base + ".json"
+        try #"""
+            {"data": {"trajectories": 10, "frames": 6},
+             "train": {"epochs": null, "steps": 2, "global-batch": 4, "progress-seconds": 1000},
+             "ode": {"steps": 3, "evaluate-every": 3, "progress-seconds": 1000},
+             "evaluate": {"trajectories": 1}}
+            """#.write(toFile: config, atomically: true, encoding: .utf8)
+        let r = try MPILauncher.runUnderMPI(ranks: 2, ["run", "--preset", "paper", "--config", config, "--out", base], timeout: 600)
+        XCTAssertEqual(r.exitCode, 0, r.summary)
+        let kept = try Configuration.read(file: base + "/config.json")
+        XCTAssertEqual(kept.train.preset, .paper)
+        XCTAssertEqual(kept.ode.widths, [256, 256])
+        let run = try JSONCoding.decode(RunConfiguration.self, from: Array(Data(contentsOf: URL(fileURLWithPath: base + "/cpae/config.json"))),
+                                        file: "cpae/config.json")
+        XCTAssertEqual([run.model.channels, run.model.height, run.model.kernel, run.model.latent], [3, 128, 12, 8])
+        XCTAssertEqual(run.trainer.steps, 2)
+        let latents = try LatentDataset(directory: base + "/ae/latents", verifyDigests: true)
+        XCTAssertEqual(latents.dimension, 8)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: base + "/summary.json"), r.summary)
+        try? FileManager.default.removeItem(atPath: base)
+    }
+}

@@ -28,8 +28,7 @@ public enum PipelinePreset: String, CaseIterable, Sendable {
             c.train.globalBatch = 512
             c.train.epochs = 3
             c.train.checkpointEvery = 50
-            c.ode.steps = 500_000
-            c.ode.globalBatch = 20_000
+            c.ode.steps = 500_000   // global batch null: 20,000 pairs (every pair of a smaller set)
             c.ode.evaluateEvery = 1000
             c.ode.checkpointEvery = 5000
         }

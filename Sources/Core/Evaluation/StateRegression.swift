@@ -14,6 +14,12 @@ import Foundation
 public enum StateRegression {
     public static func isAngle(_ name: String) -> Bool { name.hasPrefix("theta") && !name.hasSuffix("_dot") }
 
+    /// The fewest training rows `r2` accepts for d-dimensional latents: one more than the number of
+    /// monomials (165 + 1 for the cubic fit of d = 8). Callers with fewer report no R² instead.
+    public static func minimumTrainingRows(dimension d: Int, degree: Int = 3) -> Int {
+        PolynomialFeatures(dimension: d, degree: degree).count + 1
+    }
+
     /// R² per state name. `trainLatents[i]` (d values) goes with `trainStates[i]` (one value per
     /// name); likewise for test. Needs more training rows than features (C(d + degree, degree)).
     public static func r2(trainLatents: [[Double]], trainStates: [[Double]],
