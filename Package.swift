@@ -56,9 +56,12 @@ let package = Package(
                           dependencies: ["Core", "Distributed", "Bench",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: releaseFast),
+        // Starts the built cpae-mpi, alone or under mpirun, with a timeout: shared by the test targets
+        // that run the product (a plain target under Tests/, since test targets cannot share sources).
+        .target(name: "TestLauncher", path: "Tests/TestLauncher"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], exclude: ["Fixtures"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Core", "Bench"]),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "Core"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Core", "Bench", "TestLauncher"]),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Core", "TestLauncher"]),
     ],
     swiftLanguageModes: [.v5]
 )

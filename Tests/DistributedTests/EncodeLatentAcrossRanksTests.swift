@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestLauncher
 import XCTest
 
 /// `cpae-mpi encode` on one rank and under mpirun: the same latent files bit for bit, 59 latents per

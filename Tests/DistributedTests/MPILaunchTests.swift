@@ -1,6 +1,7 @@
 import Bench
 import Distributed
 import Foundation
+import TestLauncher
 import XCTest
 
 /// Launches `cpae-mpi mpi-selftest` as real jobs: a singleton without mpirun, 2 and 4 ranks under

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestLauncher
 import XCTest
 
 /// `train-ode` (and `evaluate` after it) under mpirun: the same training at any rank count,

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestLauncher
 import XCTest
 
 /// `train-ae` under mpirun: rank equivalence, bit-exact repeat and resume, and every failure ending

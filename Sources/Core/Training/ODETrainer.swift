@@ -7,6 +7,8 @@ public struct ODEStepReport: Sendable {
     public var learningRate: Float
     public var seconds: Double
     public var allreduceSeconds: Double
+    /// Time in the barrier before the allreduce, waiting for the slowest rank (0 unless `measureWaiting`).
+    public var waitSeconds: Double
     public var samples: Int           // global batch
     public var skipped: Bool
 }
@@ -23,9 +25,12 @@ public final class ODETrainer {
     public let optimizer: Adam
     public let schedule: LearningRateSchedule
     public var stepsTaken = 0
+    /// Benchmarks only: a barrier before the allreduce separates waiting for the slowest rank
+    /// (`ODEStepReport.waitSeconds`) from communication (`allreduceSeconds`).
+    public var measureWaiting = false
     /// Runs on this rank after the local backward of each step, before the allreduce (fault injection).
     public var afterBackward: ((_ step: Int) throws -> Void)?
-    private let exchange: GradientExchange
+    private var exchange: GradientExchange
 
     public init(model: LatentDynamics, group: ReplicaGroup, sampler: LatentBatchSource, settings: TrainerSettings) throws {
         try settings.validate(replicas: group.replicas)
@@ -50,6 +55,7 @@ public final class ODETrainer {
         model.store.zeroGradients()
         let local = model.lossAndGradient(starts: batch.start, targets: batch.targets)
         try afterBackward?(stepsTaken + 1)
+        exchange.measureWaiting = measureWaiting
         let outcome = exchange.reduce(terms: [local])
         let loss = outcome.terms[0]
         var skipped = false
@@ -62,7 +68,8 @@ public final class ODETrainer {
         if !skipped { optimizer.update(parameters: model.store.values, gradients: model.store.gradients, learningRate: lr) }
         stepsTaken += 1
         return ODEStepReport(step: stepsTaken, epoch: epoch, loss: loss, learningRate: lr, seconds: started.seconds,
-                             allreduceSeconds: outcome.allreduceSeconds, samples: settings.globalBatch, skipped: skipped)
+                             allreduceSeconds: outcome.allreduceSeconds, waitSeconds: outcome.waitSeconds,
+                             samples: settings.globalBatch, skipped: skipped)
     }
 
     /// The mean loss over a split's pairs (each rank holds a strided share; the sum and the count

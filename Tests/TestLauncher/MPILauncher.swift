@@ -1,10 +1,10 @@
 import Foundation
-import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Runs the built `cpae-mpi` executable, directly or under `mpirun`, with a hard timeout.
+/// Runs the built `cpae-mpi` executable, directly or under `mpirun`, with a hard timeout: the one
+/// way every test target (DistributedTests, BenchTests) starts the product.
 ///
 /// Finding the executable: `swift test` builds every product of the package into the same
 /// products directory as the test bundle (.build/<triple>/<debug|release>/), so the launcher looks
@@ -12,28 +12,28 @@ import Glibc
 /// macOS), which picks the binary of the configuration being tested. Fallbacks: the
 /// CPAE_MPI_EXECUTABLE environment variable (checked first if set) and <package>/.build/<config>/
 /// derived from #filePath.
-enum MPILauncher {
-    struct Result {
-        let exitCode: Int32
-        let stdout: String
-        let stderr: String
-        let seconds: Double
-        let timedOut: Bool   // killed by the launcher: after the timeout, or when `killWhen` held
-        let commandLine: String
+public enum MPILauncher {
+    public struct Result {
+        public let exitCode: Int32
+        public let stdout: String
+        public let stderr: String
+        public let seconds: Double
+        public let timedOut: Bool   // killed by the launcher: after the timeout, or when `killWhen` held
+        public let commandLine: String
 
         /// For assertion messages.
-        var summary: String {
+        public var summary: String {
             "\(commandLine)\nexit \(exitCode) after \(String(format: "%.2f", seconds)) s\(timedOut ? " (TIMED OUT)" : "")\n"
                 + "--- stdout ---\n\(stdout)\n--- stderr ---\n\(stderr)"
         }
     }
 
-    struct LaunchError: Error, CustomStringConvertible {
-        let description: String
+    public struct LaunchError: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// The cpae-mpi executable built with this test bundle.
-    static func executable(file: StaticString = #filePath) throws -> String {
+    public static func executable(file: StaticString = #filePath) throws -> String {
         var candidates: [String] = []
         if let override = ProcessInfo.processInfo.environment["CPAE_MPI_EXECUTABLE"], !override.isEmpty {
             candidates.append(override)
@@ -45,7 +45,7 @@ enum MPILauncher {
             candidates.append(URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent()
                 .appendingPathComponent("cpae-mpi").path)
         }
-        // <package>/Tests/DistributedTests/MPILauncher.swift → <package>/.build/<config>/cpae-mpi
+        // <package>/Tests/TestLauncher/MPILauncher.swift → <package>/.build/<config>/cpae-mpi
         let packageRoot = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         #if DEBUG
@@ -64,7 +64,7 @@ enum MPILauncher {
     }
 
     /// `mpirun` from PATH. The multi-rank tests FAIL with this message when it is missing.
-    static func mpirun() throws -> String {
+    public static func mpirun() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/mpirun"
@@ -76,21 +76,21 @@ enum MPILauncher {
     }
 
     /// `mpirun --oversubscribe --allow-run-as-root -np <ranks> cpae-mpi <arguments>`.
-    static func runUnderMPI(ranks: Int, _ arguments: [String], timeout: Double = 60,
+    public static func runUnderMPI(ranks: Int, _ arguments: [String], timeout: Double = 60,
                             killWhen: (() -> Bool)? = nil) throws -> Result {
         try run([try mpirun(), "--oversubscribe", "--allow-run-as-root", "-np", "\(ranks)", try executable()] + arguments,
                 timeout: timeout, killWhen: killWhen)
     }
 
     /// cpae-mpi without mpirun (an MPI singleton of size 1).
-    static func runSingleton(_ arguments: [String], timeout: Double = 60) throws -> Result {
+    public static func runSingleton(_ arguments: [String], timeout: Double = 60) throws -> Result {
         try run([try executable()] + arguments, timeout: timeout)
     }
 
     /// Runs `argv` in its own process group with stdout/stderr captured to files; after `timeout`
     /// seconds, or as soon as `killWhen` (polled every millisecond) returns true, the whole group
     /// (mpirun and every rank) is killed, so a hang fails the test instead of blocking it.
-    static func run(_ argv: [String], timeout: Double, killWhen: (() -> Bool)? = nil) throws -> Result {
+    public static func run(_ argv: [String], timeout: Double, killWhen: (() -> Bool)? = nil) throws -> Result {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("cpae-mpi-test-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
