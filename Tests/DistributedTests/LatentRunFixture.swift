@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestLauncher
 import XCTest
 
 /// The autoencoder run with latents that the phase-2 command tests (`train-ode`, `evaluate`) start

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestLauncher
 import XCTest
 
 /// `cpae-mpi run`: every stage on two ranks, the top-level report, a run interrupted mid-stage that

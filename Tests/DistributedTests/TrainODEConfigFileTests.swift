@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestLauncher
 import XCTest
 
 /// `train-ode --config FILE` and `cpae-mpi config`: the file's `ode` section chooses the model and

@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import TestLauncher
 import XCTest
 
 /// Phase 2's other latent models through the commands: `train-ode --model hnn|sympnet` on 1 and 2
