@@ -50,13 +50,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
 
     public func problems() -> [ConfigProblem] {
         var found: [ConfigProblem] = []
-        switch (epochs, steps) {
-        case (nil, nil): found.append(.init("epochs", "give the run's length: epochs or steps"))
-        case (.some, .some): found.append(.init("epochs", "give epochs or steps, not both (set the other to null)"))
-        default: break
-        }
-        if let e = epochs, e < 1 { found.append(.init("epochs", "must be ≥ 1 (got \(e))")) }
-        if let s = steps, s < 1 { found.append(.init("steps", "must be ≥ 1 (got \(s))")) }
+        found += ConfigProblem.runLength(epochs: epochs, steps: steps)
         if preset == .circle { found.append(.init("preset", "the circle model trains on single frames, not pairs; use `cpae-mpi circle`")) }
         if let l = latent, l < 1 { found.append(.init("latent", "must be ≥ 1 (got \(l))")) }
         if let w = penaltyWeight, !(w.isFinite && w >= 0) { found.append(.init("penalty-weight", "must be ≥ 0 (got \(w))")) }

@@ -24,6 +24,22 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
     func within(_ section: String) -> ConfigProblem { ConfigProblem(section + "." + key, problem) }
 }
 
+extension ConfigProblem {
+    /// The rule both training sections share: exactly one of `steps` and `epochs` (or none, when
+    /// the length may still come from a flag), each ≥ 1.
+    static func runLength(epochs: Int?, steps: Int?, required: Bool = true) -> [ConfigProblem] {
+        var found: [ConfigProblem] = []
+        switch (epochs, steps) {
+        case (nil, nil) where required: found.append(.init("steps", "give the run's length: steps or epochs"))
+        case let (e?, s?): found.append(.init("steps", "give steps or epochs, not both (got steps \(s), epochs \(e); set the other to null)"))
+        default: break
+        }
+        if let e = epochs, e < 1 { found.append(.init("epochs", "must be ≥ 1 (got \(e))")) }
+        if let s = steps, s < 1 { found.append(.init("steps", "must be ≥ 1 (got \(s))")) }
+        return found
+    }
+}
+
 /// A configuration that fails its checks, with every problem (not only the first), before any work.
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     /// The file the values came from, or nil when only defaults and flags were involved.

@@ -60,13 +60,7 @@ public struct LatentTrainingConfig: ConfigSection {
         func require(_ ok: Bool, _ key: String, _ problem: @autoclosure () -> String) {
             if !ok { found.append(ConfigProblem(key, problem())) }
         }
-        switch (epochs, steps) {
-        case (nil, nil) where requiringLength: found.append(ConfigProblem("steps", "give the run's length: steps or epochs"))
-        case (.some, .some): found.append(ConfigProblem("steps", "give steps or epochs, not both (got steps \(steps!), epochs \(epochs!))"))
-        default: break
-        }
-        if let epochs { require(epochs >= 1, "epochs", "must be ≥ 1 (got \(epochs))") }
-        if let steps { require(steps >= 1, "steps", "must be ≥ 1 (got \(steps))") }
+        found += ConfigProblem.runLength(epochs: epochs, steps: steps, required: requiringLength)
         if let globalBatch { require(globalBatch >= 1, "global-batch", "must be ≥ 1 (got \(globalBatch))") }
         require(!widths.isEmpty && widths.allSatisfy { $0 >= 1 }, "widths", "must be one or more positive integers, e.g. [256, 256] (got \(widths))")
         require(sympnetLayers >= 1, "sympnet-layers", "must be ≥ 1 (got \(sympnetLayers))")
