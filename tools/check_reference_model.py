@@ -1,130 +1,35 @@
-"""Cross-checks a cpae-mpi checkpoint against a PyTorch model built with the reference's module tree.
-
-The modules are re-created here from the architecture description (docs/method.md §Architectures, the state_dict
-key list of the authors' CAE_hyp): same names, same layouts. The script
+"""Cross-checks a cpae-mpi checkpoint against the PyTorch model of tools/cpae_torch.py, and the README's
+loading snippet with it:
 
   1. loads the checkpoint with load_state_dict(strict=True) — every name, shape and dtype must match;
-  2. runs encoder and decoder in eval mode on an input .npy and compares with `cpae-mpi reconstruct`.
+  2. runs encoder and decoder in eval mode on an input .npy and compares with `cpae-mpi reconstruct`;
+  3. runs the README's snippet (the ```python block after "Load a checkpoint into PyTorch") on the same
+     checkpoint and input, and requires the same latents.
 
 Usage (torch needed, not part of CI):
-  python tools/check_reference_model.py CHECKPOINT INPUT.npy RECON.npy LATENTS.npy
+  python tools/check_reference_model.py CHECKPOINT INPUT.npy RECON.npy LATENTS.npy [README.md]
 """
-import json
-import struct
+import os
+import re
 import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpae_torch import load_checkpoint  # noqa: E402
 
 
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    meta = header.pop("__metadata__", {})
-    types = {"F32": np.float32, "I64": np.int64}
-    tensors = {}
-    for name, e in header.items():
-        a, b = e["data_offsets"]
-        tensors[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=types[e["dtype"]]).reshape(e["shape"]).copy())
-    return tensors, meta
+def readme_snippet(readme):
+    text = open(readme).read()
+    match = re.search(r"Load a checkpoint into PyTorch.*?```python\n(.*?)```", text, re.S)
+    if not match:
+        sys.exit(f"{readme}: no ```python block after 'Load a checkpoint into PyTorch'")
+    return match.group(1)
 
 
-def cbr(i, o, k, s=1, p=1):
-    return nn.Sequential(nn.Conv2d(i, o, k, stride=s, padding=p), nn.BatchNorm2d(o), nn.ReLU())
-
-
-def dbr(i, o, k, s, p=1):
-    return nn.Sequential(nn.ConvTranspose2d(i, o, k, stride=s, padding=p), nn.BatchNorm2d(o), nn.ReLU())
-
-
-class ConvAE(nn.Module):
-    """The reference's EncoderDecoder_largekernal / EncoderDecoder64x1x1, parameterised like ModelConfig."""
-
-    def __init__(self, cfg):
-        super().__init__()
-        c, h = cfg["channels"], cfg["height"]
-        w1, w2, w3 = cfg["widths"]
-        d1, d2 = cfg["decoderWidths"]
-        large = cfg["architecture"] == "cpae"
-        k = cfg["kernel"] if large else 4
-        p = k // 2 - 1
-        tail, t = 0, h // 8
-        while t > 1:
-            t //= 2
-            tail += 1
-        total = 3 + tail + 1
-        self.total = total
-        ins = [c, w1, w2]
-        for i, w in enumerate([w1, w2, w3]):
-            setattr(self, f"conv_stack{i + 1}", nn.Sequential(cbr(ins[i], w, k, 2, p), cbr(w, w, 3)))
-        for j in range(4, 4 + tail):
-            setattr(self, f"conv_stack{j}", nn.Sequential(cbr(w3, w3, 4, 2, 1), cbr(w3, w3, 3)))
-        setattr(self, f"conv_stack{total}", nn.Sequential(cbr(w3, w3, (3, 4), (1, 2), 1), cbr(w3, w3, 3)))
-        cur = w3
-        for s in range(total, 1, -1):
-            kern, st = ((3, 4), (1, 2)) if s == total else (4, 2)
-            out = d2 if s == 3 else d1 if s == 2 else w3
-            setattr(self, f"deconv_{s}", dbr(cur, out, kern, st))
-            setattr(self, f"predict_{s}", nn.Conv2d(cur, c, 3, stride=1, padding=1))
-            setattr(self, f"up_sample_{s}", nn.Sequential(nn.ConvTranspose2d(c, c, kern, stride=st, padding=1, bias=False), nn.Sigmoid()))
-            cur = out + c
-        self.deconv_1 = nn.Sequential(nn.ConvTranspose2d(cur, c, 4, stride=2, padding=1), nn.Sigmoid())
-
-    def encoder(self, x):
-        for j in range(1, self.total + 1):
-            x = getattr(self, f"conv_stack{j}")(x)
-        return x
-
-    def decoder(self, x):
-        for s in range(self.total, 1, -1):
-            main = getattr(self, f"deconv_{s}")(x)
-            side = getattr(self, f"up_sample_{s}")(getattr(self, f"predict_{s}")(x))
-            x = torch.cat([main, side], dim=1)
-        return self.deconv_1(x)
-
-
-class Params(nn.Module):
-    def __init__(self, **shapes):
-        super().__init__()
-        self.params = nn.ParameterDict({k: nn.Parameter(torch.zeros(*v)) for k, v in shapes.items()})
-
-
-class LAVPNet(nn.Module):
-    """Only the parameter layout matters here (the helper is not used for encode/decode)."""
-
-    def __init__(self, d):
-        super().__init__()
-        m = d // 2
-        lin = lambda: Params(S1=(m, m), S2=(m, m), bp=(m,), bq=(m,))
-        self.modus = nn.ModuleDict({"LinM1": lin(), "ActM1": Params(a=(m,)), "LinM2": lin(), "ActM2": Params(a=(m,)), "LinMout": lin()})
-
-
-class CAEHyp(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.ae = ConvAE(cfg)
-        self.encoder_output = nn.Linear(cfg["widths"][2], cfg["latent"])
-        self.decoder_input = nn.Linear(cfg["latent"], cfg["widths"][2])
-        if cfg["objective"] == "reference":
-            self.vpnet = LAVPNet(cfg["latent"])
-
-    def encode(self, x):
-        return self.encoder_output(self.ae.encoder(x).flatten(1))
-
-    def decode(self, z):
-        return self.ae.decoder(self.decoder_input(z)[:, :, None, None])
-
-
-def main(checkpoint, inp, recon, latents):
-    tensors, meta = read_safetensors(checkpoint)
-    cfg = json.loads(meta["model_config"])
-    model = CAEHyp(cfg)
-    state = {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
-    model.load_state_dict(state, strict=True)
-    model.eval()
+def main(checkpoint, inp, recon, latents, readme=None):
+    model = load_checkpoint(checkpoint)
     x = torch.from_numpy(np.load(inp))
     with torch.no_grad():
         z = model.encode(x)
@@ -132,10 +37,27 @@ def main(checkpoint, inp, recon, latents):
     ours_y, ours_z = np.load(recon), np.load(latents)
     ey = np.abs(y.numpy() - ours_y).max()
     ez = np.abs(z.numpy() - ours_z).max() / max(1e-12, np.abs(z.numpy()).max())
-    print(f"load_state_dict(strict=True): ok ({len(state)} tensors); max |Δ recon| {ey:.2e}; max relative |Δ latent| {ez:.2e}")
+    print(f"load_state_dict(strict=True): ok ({len(model.state_dict())} tensors); max |Δ recon| {ey:.2e}; max relative |Δ latent| {ez:.2e}")
     if ey > 1e-4 or ez > 1e-4:
         sys.exit("MISMATCH")
+    if readme:
+        # The snippet names its own paths; run it with those replaced by this check's files.
+        code = readme_snippet(readme)
+        scope = {"__name__": "readme_snippet"}
+        code = re.sub(r'"[^"]*checkpoint\.safetensors"', repr(checkpoint), code)
+        code = code.replace('np.load("frames.npy")', f"np.load({inp!r})")
+        cwd = os.getcwd()
+        os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        try:
+            exec(compile(code, readme + " snippet", "exec"), scope)
+        finally:
+            os.chdir(cwd)
+        zs = scope["z"].detach().numpy()
+        es = np.abs(zs - z.numpy()).max() / max(1e-12, np.abs(z.numpy()).max())
+        print(f"README snippet: ran ({len(code.strip().splitlines())} lines); max relative |Δ latent| {es:.2e}")
+        if es > 1e-6:
+            sys.exit("README snippet MISMATCH")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

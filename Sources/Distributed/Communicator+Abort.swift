@@ -7,10 +7,11 @@ extension Communicator {
     /// makes mpirun kill every rank, including ranks blocked in a collective, within seconds.
     /// Use it for errors only this rank knows about.
     public func abort(message: String, code: Int32 = 1) -> Never {
-        Communicator.writeToStderr("cpae-mpi: rank \(rank): \(message)\n")
+        Communicator.writeToStderr("cpae-mpi: rank \(jobRank): \(message)\n")
         // Alone there is nobody to take down: finalize and exit without Open MPI's abort banner.
-        if size == 1 { exit(code) }
-        _ = MPI_Abort(world.raw, code)
+        if jobSize == 1 { exit(code) }
+        // The world, also from a rank group: the other groups must not go on (or wait) without it.
+        _ = MPI_Abort(cmpi_comm_world(), code)
         _exit(code)  // MPI_Abort does not return; no atexit MPI_Finalize here, it could block
     }
 
@@ -29,12 +30,13 @@ extension Communicator {
         }
     }
 
-    /// `runOrAbort` on the world communicator, initialising MPI first. If MPI itself cannot start,
+    /// `runOrAbort` on the current communicator (the world, or the rank group of `within`),
+    /// initialising MPI first. If MPI itself cannot start,
     /// prints why and exits with code 1.
     public static func runOrAbort<T>(_ body: (Communicator) throws -> T) -> T {
         let communicator: Communicator
         do {
-            communicator = try world()
+            communicator = try current()
         } catch {
             writeToStderr("cpae-mpi: cannot initialize MPI: \(error)\n")
             exit(1)
@@ -47,7 +49,9 @@ extension Communicator {
     /// with `code`. If some rank does not arrive in time — so the error was not collective after
     /// all — it falls back to MPI_Abort rather than hang.
     public func endTogether(_ error: Error, code: Int32 = 1, deadline: Double = 10) -> Never {
-        Communicator.writeToStderr("cpae-mpi: rank \(rank): \(error)\n")
+        // A group cannot end alone: MPI_Finalize would wait for the other groups' ranks.
+        if isGroup { abort(message: "\(error)", code: code) }
+        Communicator.writeToStderr("cpae-mpi: rank \(jobRank): \(error)\n")
         do {
             if try !idleBarrier(deadline: deadline) {
                 abort(message: "other ranks did not reach the same error within \(Int(deadline)) s; aborting the job", code: code)

@@ -84,7 +84,7 @@ extension Communicator {
         watchdog.begin("MPI_Allreduce", count: count, type: type)
         defer { watchdog.end() }
         try forEachChunk(count: count) { offset, length in
-            try mpiCheck(MPI_Allreduce(UnsafeRawPointer(cmpi_in_place()), buffer + offset, length, datatype, op, world.raw),
+            try mpiCheck(MPI_Allreduce(UnsafeRawPointer(cmpi_in_place()), buffer + offset, length, datatype, op, handle.raw),
                          "MPI_Allreduce(\(count) × \(T.self))")
         }
     }

@@ -12,7 +12,7 @@ extension Communicator {
         watchdog.begin("MPI_Bcast", count: count, type: T.mpiElementType)
         defer { watchdog.end() }
         try forEachChunk(count: count) { offset, length in
-            try mpiCheck(MPI_Bcast(buffer + offset, length, datatype, Int32(root), world.raw),
+            try mpiCheck(MPI_Bcast(buffer + offset, length, datatype, Int32(root), handle.raw),
                          "MPI_Bcast(\(count) × \(T.self) from rank \(root))")
         }
     }

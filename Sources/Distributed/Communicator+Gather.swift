@@ -9,7 +9,7 @@ extension Communicator {
         defer { watchdog.end() }
         try withUnsafePointer(to: value) { send in
             try result.withUnsafeMutableBufferPointer { out in
-                try mpiCheck(MPI_Allgather(send, 1, datatype, out.baseAddress, 1, datatype, world.raw), "MPI_Allgather")
+                try mpiCheck(MPI_Allgather(send, 1, datatype, out.baseAddress, 1, datatype, handle.raw), "MPI_Allgather")
             }
         }
         return result
@@ -39,7 +39,7 @@ extension Communicator {
         try bytes.withUnsafeMutableBufferPointer { send in
             try gathered.withUnsafeMutableBufferPointer { out in
                 try mpiCheck(MPI_Allgatherv(send.baseAddress ?? out.baseAddress, myLength, cmpi_uint8(),
-                                            out.baseAddress, lengths, offsets, cmpi_uint8(), world.raw),
+                                            out.baseAddress, lengths, offsets, cmpi_uint8(), handle.raw),
                              "MPI_Allgatherv")
             }
         }

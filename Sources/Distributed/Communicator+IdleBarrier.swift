@@ -10,7 +10,7 @@ extension Communicator {
     public func idleBarrier(deadline: Double? = nil) throws -> Bool {
         guard size > 1 else { return true }
         var request: MPI_Request? = cmpi_request_null()
-        try mpiCheck(MPI_Ibarrier(world.raw, &request), "MPI_Ibarrier")
+        try mpiCheck(MPI_Ibarrier(handle.raw, &request), "MPI_Ibarrier")
         let waiting = Stopwatch()
         var done: Int32 = 0
         while true {

@@ -41,10 +41,17 @@ public final class Communicator: @unchecked Sendable {
     public let blasThreads: Int
     public let blasThreadsReason: String
 
-    let world: MPIComm
+    /// The MPI communicator this instance spans: MPI_COMM_WORLD, or a rank group's (`split`).
+    let handle: MPIComm
     let local: MPIComm
+    /// Ranks in the whole job (MPI_COMM_WORLD), which a group's errors must still bring down.
+    public let jobSize: Int
+    /// This process's rank in the whole job (equal to `rank` for the world).
+    public let jobRank: Int
+    /// True for a rank group made by `split`, false for the world.
+    public var isGroup: Bool { handle.raw != cmpi_comm_world() }
     /// MPI_COMM_WORLD's handle, for the self-test's raw MPI calls (Bench/MPISelfTest.swift) only.
-    @_spi(SelfTest) public var worldHandle: MPI_Comm { world.raw }
+    @_spi(SelfTest) public var worldHandle: MPI_Comm { handle.raw }
     let watchdog = CollectiveWatchdog()
 
     /// True on rank 0, the rank that logs and writes checkpoints.
@@ -53,9 +60,11 @@ public final class Communicator: @unchecked Sendable {
     /// The threads this rank's model may use.
     public var computeBudget: ComputeBudget { ComputeBudget(threads: blasThreads) }
 
-    private init(world: MPIComm, local: MPIComm, rank: Int, size: Int, localRank: Int, localSize: Int,
-                 processorName: String, blasThreads: Int, blasThreadsReason: String) {
-        self.world = world
+    init(handle: MPIComm, local: MPIComm, rank: Int, size: Int, jobRank: Int, jobSize: Int, localRank: Int, localSize: Int,
+         processorName: String, blasThreads: Int, blasThreadsReason: String) {
+        self.handle = handle
+        self.jobRank = jobRank
+        self.jobSize = jobSize
         self.local = local
         self.rank = rank
         self.size = size
@@ -133,7 +142,7 @@ public final class Communicator: @unchecked Sendable {
         let processorName = String(decoding: name[..<Int(nameLength)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 
         let (threads, reason) = applyBLASThreadPolicy(localSize: Int(localSize))
-        return Communicator(world: MPIComm(raw: world), local: MPIComm(raw: local), rank: Int(rank), size: Int(size),
+        return Communicator(handle: MPIComm(raw: world), local: MPIComm(raw: local), rank: Int(rank), size: Int(size), jobRank: Int(rank), jobSize: Int(size),
                             localRank: Int(localRank), localSize: Int(localSize), processorName: processorName,
                             blasThreads: threads, blasThreadsReason: reason)
     }
@@ -157,18 +166,18 @@ public final class Communicator: @unchecked Sendable {
 
     // MARK: - Basics
 
-    /// MPI_Barrier over the world.
+    /// MPI_Barrier over this communicator's ranks.
     public func barrier() throws {
         watchdog.begin("MPI_Barrier", count: 0, type: nil)
         defer { watchdog.end() }
-        try mpiCheck(MPI_Barrier(world.raw), "MPI_Barrier")
+        try mpiCheck(MPI_Barrier(handle.raw), "MPI_Barrier")
     }
 
     /// Ends the job with a message naming the stuck collective when any collective of this rank
     /// has not completed after `timeout` seconds (see `CollectiveWatchdog`). Off by default; the
     /// timeout must exceed the longest work one rank does while others wait (checkpoints, eval).
     public func startWatchdog(timeout: Double, exitCode: Int32 = 1) {
-        watchdog.start(timeout: timeout, rank: rank, exitCode: exitCode)
+        watchdog.start(timeout: timeout, rank: jobRank, exitCode: exitCode)
     }
 
     /// Throws unless 0 <= root < size.

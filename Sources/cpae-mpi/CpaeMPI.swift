@@ -7,9 +7,9 @@ struct CpaeMPI: ParsableCommand {
         commandName: "cpae-mpi",
         abstract: "Continuity-preserving autoencoders and latent Neural ODEs, data-parallel over MPI.",
         subcommands: [
-            RunCommand.self, ConfigCommand.self, ModelCommand.self, TrainAECommand.self, ReconstructCommand.self, EncodeCommand.self, TrainODECommand.self, EvaluateCommand.self,
+            RunCommand.self, SweepCommand.self, ConfigCommand.self, ModelCommand.self, TrainAECommand.self, ReconstructCommand.self, EncodeCommand.self, TrainODECommand.self, EvaluateCommand.self,
             GenerateCommand.self, InspectCommand.self, IngestCommand.self,
-            CircleCommand.self, BenchCommand.self, MPISelfTestCommand.self,
+            BenchCommand.self, MPISelfTestCommand.self,
         ],
         // `cpae-mpi` alone runs the whole pipeline on the built-in default.
         defaultSubcommand: RunCommand.self)

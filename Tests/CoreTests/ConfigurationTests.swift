@@ -151,7 +151,7 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(Set(tree.keys), Set(Configuration.keys))
         let sections: [(String, [String])] = [("data", DataConfig.keys), ("train", AutoencoderTrainingConfig.keys),
                                               ("encode", EncodeConfig.keys), ("ode", LatentTrainingConfig.keys),
-                                              ("evaluate", EvaluateConfig.keys)]
+                                              ("evaluate", EvaluateConfig.keys), ("circle", CircleConfig.keys)]
         for (name, keys) in sections {
             let section = try XCTUnwrap(tree[name] as? [String: Any], name)
             XCTAssertEqual(Set(section.keys), Set(keys), name)
@@ -199,5 +199,48 @@ final class ConfigurationTests: XCTestCase {
         let back = try Configuration.read(file: try file(try changed.json(), "changed.json"))
         XCTAssertEqual(back, changed)
         XCTAssertEqual(try back.json(), try changed.json())
+    }
+
+    /// `sweep`'s one key over a configuration: numbers, lists and plain strings; a wrong key or type
+    /// named with the value that carried it.
+    func testSettingOneKeyNamesItsMistakes() throws {
+        let base = PipelinePreset.default.configuration()
+        XCTAssertEqual(try base.setting("train.kernel", to: "4").train.kernel, 4)
+        XCTAssertEqual(try base.setting("train.penalty-weight", to: "0.01").train.penaltyWeight, 0.01)
+        XCTAssertEqual(try base.setting("ode.lr-schedule", to: "exp:0.01:0.001:300").ode.lrSchedule, "exp:0.01:0.001:300", "not JSON: a string")
+        XCTAssertEqual(try base.setting("models", to: #"["cpae", "large-ae"]"#).models, [.cpae, .largeAE])
+        let changed = try base.setting("data.frames", to: "20")
+        XCTAssertEqual(changed.data.frames, 20)
+        XCTAssertEqual(try changed.differences(from: base), ["data.frames: 60 → 20"], "only that key changes")
+        XCTAssertThrowsError(try base.setting("train.kernal", to: "4")) { error in
+            XCTAssertTrue("\(error)".contains("train.kernal=4") && "\(error)".contains("kernal"), "\(error)")
+        }
+        XCTAssertThrowsError(try base.setting("train.kernel", to: "[4]")) { error in
+            XCTAssertTrue("\(error)".contains("train.kernel"), "\(error)")
+        }
+        XCTAssertThrowsError(try base.setting("train..kernel", to: "4"))
+    }
+
+    /// The circle system is its own ablation: its plan, its section's checks, and no dataset directory.
+    func testTheCirclePresetPlansOneStagePerModel() throws {
+        let c = PipelinePreset.circle.configuration(system: .pendulum)
+        XCTAssertEqual(c.data.system, .circle)
+        XCTAssertTrue(c.isCircleAblation)
+        XCTAssertNoThrow(try c.check(file: nil))
+        XCTAssertEqual(PipelineStage.plan(c).map(\.name), ["circle cpae", "circle ae", "circle l2", "report"])
+        var bad = c
+        bad.circle.restarts = 0
+        bad.circle.iterations = 0
+        bad.data.dir = "frames"
+        bad.ode.steps = 0   // an unused section is not judged
+        XCTAssertThrowsError(try bad.check(file: nil)) { error in
+            guard let e = error as? ConfigError else { return XCTFail("\(error)") }
+            XCTAssertEqual(Set(e.problems.map(\.key)), ["circle.restarts", "circle.iterations", "data.dir"], "\(e)")
+        }
+        var pendulum = PipelinePreset.default.configuration()
+        pendulum.train.preset = .circle
+        XCTAssertThrowsError(try pendulum.check(file: nil)) { error in
+            XCTAssertTrue("\(error)".contains("key train.preset") && "\(error)".contains("data.system"), "\(error)")
+        }
     }
 }

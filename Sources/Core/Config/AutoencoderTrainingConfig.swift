@@ -51,7 +51,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
     public func problems() -> [ConfigProblem] {
         var found: [ConfigProblem] = []
         found += ConfigProblem.runLength(epochs: epochs, steps: steps)
-        if preset == .circle { found.append(.init("preset", "the circle model trains on single frames, not pairs; use `cpae-mpi circle`")) }
+        if preset == .circle { found.append(.init("preset", "the circle model trains on single frames, not pairs: set data.system to circle (the `circle` preset) for the circle ablation and its `circle` section")) }
         if let l = latent, l < 1 { found.append(.init("latent", "must be ≥ 1 (got \(l))")) }
         if let w = penaltyWeight, !(w.isFinite && w >= 0) { found.append(.init("penalty-weight", "must be ≥ 0 (got \(w))")) }
         if let k = kernel, k < 2 || k % 2 != 0 { found.append(.init("kernel", "must be even and ≥ 2 (got \(k))")) }

@@ -16,6 +16,12 @@ public struct Configuration: ConfigSection {
     public var ode = LatentTrainingConfig()
     /// Scoring (`evaluate`).
     public var evaluate = EvaluateConfig()
+    /// The circular-motion ablation, run instead of the stages above when `data.system` is `circle`.
+    public var circle = CircleConfig()
+
+    /// The circle system has its own experiment (one sequence, full-batch training on its first
+    /// frames), not the trajectory pipeline.
+    public var isCircleAblation: Bool { data.system == .circle }
 
     public init() {}
 
@@ -25,7 +31,8 @@ public struct Configuration: ConfigSection {
          .section("train", \.train, "phase 1 for every model (train-ae)"),
          .section("encode", \.encode, "latent trajectories (encode)"),
          .section("ode", \.ode, "phase 2: the latent dynamics model and its training (train-ode)"),
-         .section("evaluate", \.evaluate, "scoring on a split (evaluate)")]
+         .section("evaluate", \.evaluate, "scoring on a split (evaluate)"),
+         .section("circle", \.circle, "the circular-motion ablation, run instead of the stages above when data.system is circle")]
     }
 
     /// Every section's problems, each key prefixed by its section.
@@ -34,10 +41,18 @@ public struct Configuration: ConfigSection {
         if models.isEmpty { found.append(.init("models", "name at least one model (\(ModelVariant.allCases.map(\.rawValue).joined(separator: ", ")))")) }
         if Set(models).count != models.count { found.append(.init("models", "a model is named twice (\(models.map(\.rawValue)))")) }
         found += data.problems().map { $0.within("data") }
-        found += train.problems().map { $0.within("train") }
-        found += encode.problems().map { $0.within("encode") }
-        found += ode.problems().map { $0.within("ode") }
-        found += evaluate.problems().map { $0.within("evaluate") }
+        if isCircleAblation {
+            // The trajectory stages' sections are not used by the circle ablation.
+            found += circle.problems().map { $0.within("circle") }
+            if data.dir != nil {
+                found.append(.init("data.dir", "the circle ablation renders its own frames; set it to null (or choose another data.system)"))
+            }
+        } else {
+            found += train.problems().map { $0.within("train") }
+            found += encode.problems().map { $0.within("encode") }
+            found += ode.problems().map { $0.within("ode") }
+            found += evaluate.problems().map { $0.within("evaluate") }
+        }
         return found
     }
 
@@ -53,12 +68,29 @@ public struct Configuration: ConfigSection {
     /// The keys the file gives replace those of `base` (the defaults, or a preset's configuration).
     public static func read(file path: String, onto base: Configuration = Configuration()) throws -> Configuration {
         let reader = try FileReader(path: path, ifDamaged: "fix the file, or print a fresh one with `cpae-mpi config`")
-        let bytes = try reader.read(count: reader.size, at: 0)
+        return try decode(reader.read(count: reader.size, at: 0), source: path, onto: base)
+    }
+
+    /// A configuration from JSON text (`source` names it in errors), over `base`.
+    static func decode(_ bytes: [UInt8], source: String, onto base: Configuration) throws -> Configuration {
         do { _ = try JSONValue.parse(bytes) } catch let e as JSONParseError {
-            throw JSONDecodingError(file: path, field: nil, problem: e.description)
+            throw JSONDecodingError(file: source, field: nil, problem: e.description)
         }
-        return try JSONCoding.decode(ConfigCoding<Configuration>.self, from: bytes, file: path,
+        return try JSONCoding.decode(ConfigCoding<Configuration>.self, from: bytes, file: source,
                                      userInfo: [ConfigCoding<Configuration>.baseKey: base]).value
+    }
+
+    /// This configuration with one key set (`sweep`): `key` is a dotted path ("train.kernel"),
+    /// `value` JSON text ("4", "null", "[\"cpae\"]") or, when it is not JSON, a string ("exp:0.01:0.001:300").
+    /// Errors name the key as a file's would.
+    public func setting(_ key: String, to value: String) throws -> Configuration {
+        let path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !path.isEmpty, path.allSatisfy({ !$0.isEmpty }) else {
+            throw ConfigError(file: nil, problems: [.init(key, "not a key: give a dotted path such as train.kernel (`cpae-mpi config --keys` lists them)")])
+        }
+        let json = (try? JSONValue.parse(value)) != nil ? value : try JSONCoding.string(value)
+        let text = path.reversed().reduce(json) { inner, name in "{" + (try! JSONCoding.string(name)) + ": " + inner + "}" }
+        return try Self.decode(Array(text.utf8), source: "\(key)=\(value)", onto: self)
     }
 
     /// The keys whose values differ from `other`'s, as "train.epochs: 5 → 30" (for the error when a

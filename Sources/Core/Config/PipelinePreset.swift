@@ -10,11 +10,17 @@ public enum PipelinePreset: String, CaseIterable, Sendable {
     /// frames, 128×128 RGB for the pendulums), the paper model (3×128×256, K = 12), batch 512 for 3
     /// epochs, then 500,000 ODE steps of 20,000 pairs.
     case paper
+    /// The circular-motion ablation at the reference's own size: the circle model with J × 10,
+    /// without a penalty and with L2, 4 initialisations each, 20,000 iterations, then the latent MLP
+    /// field (docs/method.md §Circular motion). Always the circle system.
+    case circle
 
     public func configuration(system: PhysicalSystem = .pendulum) -> Configuration {
         var c = Configuration()
-        c.data.system = system
+        c.data.system = self == .circle ? .circle : system
         switch self {
+        case .circle:
+            c.models = [.cpae, .ae, .l2]
         case .default, .small:
             c.data.trajectories = 240; c.data.frames = 60; c.data.size = 32; c.data.channels = 1
             c.train.preset = .small

@@ -37,6 +37,12 @@ public struct CircleExperiment: Sendable {
         public var latent_loss: Double?
         public var rollout_frame_mse: [Double]?
         public var vpt: [String: Double]?
+        /// The rollout's latents (test frame 0 first), and its decoded frames at every
+        /// `Result.frameStride`-th test frame as bytes (48×48, for the report's frame strip).
+        public var rollout_latents: [[Double]]?
+        public var rollout_frames: [[UInt8]]?
+
+        public static let frameStride = 10
     }
 
     /// Frames of the circle system as an N×1×S×S tensor in [0, 1].
@@ -79,9 +85,11 @@ public struct CircleExperiment: Sendable {
                       roughness_test: Continuity.roughness(zTest), seconds: started.seconds,
                       test_latents: zTest)
         if latentIterations > 0 {
-            let (loss, errors) = try fitAndRollOut(model: model, trainLatents: zTrain, testLatents: zTest, test: test)
+            let (loss, errors, latents, frames) = try fitAndRollOut(model: model, trainLatents: zTrain, testLatents: zTest, test: test)
             result.latent_loss = loss
             result.rollout_frame_mse = errors
+            result.rollout_latents = latents
+            result.rollout_frames = frames
             result.vpt = Dictionary(uniqueKeysWithValues: ValidPredictionTime.thresholds.map {
                 (ValidPredictionTime.key($0), 100 * ValidPredictionTime.fraction(errors, threshold: $0))
             })
@@ -93,7 +101,7 @@ public struct CircleExperiment: Sendable {
     /// Phase 2 on the encoded frames: the same `ODETrainer` as `train-ode`, then the test rollout
     /// decoded and scored frame by frame.
     private func fitAndRollOut(model: Autoencoder, trainLatents: [[Double]], testLatents: [[Double]],
-                               test: Tensor) throws -> (loss: Double, frameMSE: [Double]) {
+                               test: Tensor) throws -> (loss: Double, frameMSE: [Double], latents: [[Double]], frames: [[UInt8]]) {
         let config = LatentModelConfig(kind: .mlp, dimension: model.config.latent, hiddenWidths: [64], frameStep: 0.1)
         let dynamics = try config.build(seed: seed)
         let pairs = InMemoryLatentPairs(paths: [trainLatents.map { $0.map(Float.init) }])
@@ -109,6 +117,9 @@ public struct CircleExperiment: Sendable {
             FrameError.meanSquaredError(Array(UnsafeBufferPointer(start: decoded.data + i * per, count: per)),
                                         Array(UnsafeBufferPointer(start: test.data + i * per, count: per)))
         }
-        return (loss, errors)
+        let frames = stride(from: 0, to: rollout.count, by: Result.frameStride).map { i in
+            (0..<per).map { UInt8(max(0, min(255, (255 * decoded.data[i * per + $0]).rounded()))) }
+        }
+        return (loss, errors, rollout.map { $0.map(Double.init) }, frames)
     }
 }

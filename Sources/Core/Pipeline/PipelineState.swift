@@ -31,7 +31,7 @@ public struct PipelineState: Codable, Sendable, Equatable {
     public func estimatedSeconds(remaining: [PipelineStage]) -> Double? {
         var total = 0.0
         for stage in remaining where stage != .report {   // the report takes well under a second
-            let same = seconds.filter { $0.key.split(separator: " ").first.map(String.init) == stage.kind }.map(\.value)
+            let same = seconds.filter { PipelineStage.kind(ofName: $0.key) == stage.kind }.map(\.value)
             guard !same.isEmpty else { return nil }
             total += same.reduce(0, +) / Double(same.count)
         }

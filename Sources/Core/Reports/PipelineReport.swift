@@ -88,4 +88,15 @@ public enum PipelineReport {
         text += EvaluationReport.table(header: ["stage", "seconds"], rows: state.completed.map { [$0, String(format: "%.1f", state.seconds[$0] ?? .nan)] })
         try AtomicFile.write(Array(text.utf8), to: directory + "/" + EvaluationReport.fileName)
     }
+
+    /// The comparison in a few lines for the terminal, from summary.json.
+    public static func headline(_ summary: Summary) -> String {
+        func pad(_ s: String) -> String { s.count >= 12 ? s : s + String(repeating: " ", count: 12 - s.count) }
+        var text = "model        VPT ε=0.01  VPT ε=0.005  jump ratio  recon MSE\n"
+        for m in summary.models {
+            text += pad(m.title) + String(format: " %9.1f%%  %10.1f%%  %10.2f  %9.2e\n", m.vpt["0.01"] ?? .nan,
+                                          m.vpt["0.005"] ?? .nan, m.jumpRatioMedian, m.reconMSE ?? .nan)
+        }
+        return text
+    }
 }
