@@ -56,6 +56,10 @@ struct TrainAECommand: ParsableCommand {
             help: "Steps of pure reconstruction (λ = 0) before that ramp (default: two epochs).")
     var latentHold: Int?
 
+    @Option(name: .customLong("bn-recalibration"),
+            help: "Batches over which BatchNorm's running statistics are re-estimated at the final weights before the last checkpoint (default: one epoch, at most 100; 0 keeps the moving averages, as the reference). The moving averages lag the weights, and eval mode then reconstructs worse than training did (docs/method.md §BatchNorm).")
+    var bnRecalibration: Int?
+
     @Option(name: .customLong("weight-decay"), help: "Adam's L2 weight decay.")
     var weightDecay: Float = 0
 
@@ -89,6 +93,7 @@ struct TrainAECommand: ParsableCommand {
         guard cacheTrajectories >= 1 else { throw ValidationError("--cache-trajectories must be ≥ 1") }
         if let latentHold, latentHold < 0 { throw ValidationError("--latent-hold must be ≥ 0 (got \(latentHold))") }
         if let latentWarmup, latentWarmup < 0 { throw ValidationError("--latent-warmup must be ≥ 0 (got \(latentWarmup))") }
+        if let bnRecalibration, bnRecalibration < 0 { throw ValidationError("--bn-recalibration must be ≥ 0 (got \(bnRecalibration))") }
         guard collectiveTimeout >= 0 else { throw ValidationError("--collective-timeout must be ≥ 0") }
         _ = try LearningRateSchedule(parsing: lrSchedule)
     }
@@ -126,7 +131,8 @@ struct TrainAECommand: ParsableCommand {
         let settings = TrainerSettings(globalBatch: globalBatch, steps: totalSteps, schedule: lrSchedule,
                                        weightDecay: weightDecay, checkpointEvery: checkpointEvery, nonFinite: onNaN,
                                        seed: seed, syncBatchNorm: !perRankBatchNorm, latentHoldSteps: latentHold ?? 2 * loader.stepsPerEpoch,
-                                       latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch)
+                                       latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch,
+                                       batchNormRecalibration: bnRecalibration ?? min(100, loader.stepsPerEpoch))
         let runConfig = RunConfiguration(model: config, trainer: settings, data: data,
                                          dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size)
         // Mismatched flags or datasets must fail here, on every rank, not deadlock in the first allreduce.

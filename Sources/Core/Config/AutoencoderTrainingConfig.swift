@@ -15,6 +15,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
     public var lrSchedule = "constant:1e-3"
     public var latentWarmup: Int?
     public var latentHold: Int?
+    public var bnRecalibration: Int?
     public var weightDecay: Float = 0
     public var checkpointEvery = 100
     public var onNaN: NonFinitePolicy = .stop
@@ -39,6 +40,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
          .value("lr-schedule", \.lrSchedule, "constant:LR, exp:LR0:FINAL:STEPS or step:LR0:GAMMA:M1,M2,…"),
          .value("latent-warmup", \.latentWarmup, "steps of the latent weight's ramp (null: one epoch)"),
          .value("latent-hold", \.latentHold, "steps of pure reconstruction before the ramp (null: two epochs)"),
+         .value("bn-recalibration", \.bnRecalibration, "batches over which BatchNorm's statistics are re-estimated at the final weights (null: one epoch, at most 100; 0: the moving averages, as the reference)"),
          .value("weight-decay", \.weightDecay, "Adam's L2 weight decay"),
          .value("checkpoint-every", \.checkpointEvery, "checkpoint every N steps, where an interrupted run resumes (0: only at the end)"),
          .choice("on-nan", \.onNaN, "when a loss or gradient is NaN/Inf: stop or skip the step on every rank"),
@@ -60,6 +62,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
         do { _ = try LearningRateSchedule(parsing: lrSchedule) } catch { found.append(.init("lr-schedule", "\(error)")) }
         if let h = latentHold, h < 0 { found.append(.init("latent-hold", "must be ≥ 0 (got \(h))")) }
         if let w = latentWarmup, w < 0 { found.append(.init("latent-warmup", "must be ≥ 0 (got \(w))")) }
+        if let b = bnRecalibration, b < 0 { found.append(.init("bn-recalibration", "must be ≥ 0 (got \(b))")) }
         if !(weightDecay.isFinite && weightDecay >= 0) { found.append(.init("weight-decay", "must be ≥ 0 (got \(weightDecay))")) }
         if checkpointEvery < 0 { found.append(.init("checkpoint-every", "must be ≥ 0 (got \(checkpointEvery))")) }
         if cacheTrajectories < 1 { found.append(.init("cache-trajectories", "must be ≥ 1 (got \(cacheTrajectories))")) }

@@ -27,7 +27,9 @@ public struct BatchNormCache {
 /// replicas like every other parameter gradient. dx uses the GLOBAL sums (as torch SyncBatchNorm).
 public final class BatchNorm2d {
     public let channels: Int
-    public let momentum: Float
+    /// Weight of the current batch in the running statistics (0.1, PyTorch's default);
+    /// `Autoencoder.recalibrateBatchNorm` sets 1/(i+1) on batch i to average batches equally.
+    public var momentum: Float
     public let eps: Float
     public let weight: Param
     public let bias: Param

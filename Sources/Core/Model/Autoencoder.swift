@@ -67,6 +67,27 @@ public final class Autoencoder {
 
     // MARK: Inference
 
+    /// Replaces every BatchNorm's running statistics by their average over `count` batches at the
+    /// current weights (batch i enters with momentum 1/(i+1), so the first batch overwrites what was
+    /// there and every batch weighs the same): encoder and decoder run in training mode on each
+    /// batch, no gradients, no parameter change. Collective like a training forward: with
+    /// synchronized BatchNorm every replica calls it with its own part of the same global batches,
+    /// and all end with the same statistics.
+    ///
+    /// Why: the moving average lags the weights it is meant to describe. The decoder's BatchNorm
+    /// makes training blind to the latents' offset and scale, so Adam lets the latents drift and
+    /// shrink; the moving average then describes latents the model no longer produces, and eval
+    /// mode reconstructs far worse than training did (measured in docs/method.md §BatchNorm).
+    public func recalibrateBatchNorm(count: Int, next: () throws -> Tensor) rethrows {
+        let saved = batchNorms.map(\.momentum)
+        defer { for (bn, m) in zip(batchNorms, saved) { bn.momentum = m } }
+        for i in 0..<count {
+            let x = try next()
+            for bn in batchNorms { bn.momentum = 1 / Float(i + 1) }
+            _ = decode(encode(x, mode: .train), mode: .train)
+        }
+    }
+
     /// Images N×C×H×W (values in [0,1]) → latents N×d. Eval mode uses BatchNorm's running statistics.
     public func encode(_ x: Tensor, mode: Mode = .eval) -> Tensor { encoder.forward(x, mode: mode).0 }
 

@@ -56,8 +56,33 @@ public enum SweepReport {
                  EvaluationReport.fixed(m.roughnessMedian, digits: 2), EvaluationReport.fixed(m.vpt["0.01"]) + "%",
                  EvaluationReport.fixed(m.vpt["0.005"]) + "%", EvaluationReport.scientific(m.interpolationMSE), p.directory]
             } })
+        if let means = seedMeans(s) { text += "\n" + means }
         text += "\n![sweep](\(figureFileName))\n"
         return text
+    }
+
+    /// A sweep over a seed repeats one configuration, so the result to quote is each model's mean ±
+    /// sample standard deviation over the points, not any one seed's numbers; nil for other keys
+    /// (a mean over values of λ or of a kernel size means nothing) and for a single point.
+    static func seedMeans(_ s: Summary) -> String? {
+        guard s.key.split(separator: ".").last == "seed", s.points.count > 1 else { return nil }
+        func cell(_ values: [Double?], _ format: (Double?) -> String) -> String {
+            let summary = Core.Summary(values.map { $0 ?? .nan })
+            guard summary.count > 0 else { return "—" }
+            let missing = summary.nonFinite > 0 ? " (\(summary.count) of \(values.count))" : ""
+            return format(summary.mean) + " ± " + format(summary.std) + missing
+        }
+        let rows = modelNames(s).map { model -> [String] in
+            let ms = s.points.compactMap { p in p.models.first { $0.name == model.name } }
+            return [model.title, "\(ms.count)",
+                    cell(ms.map(\.reconMSE), EvaluationReport.scientific),
+                    cell(ms.map { $0.jumpRatioMedian }) { EvaluationReport.fixed($0, digits: 2) },
+                    cell(ms.map { $0.roughnessMedian }) { EvaluationReport.fixed($0, digits: 2) },
+                    cell(ms.map { $0.vpt["0.01"] }) { EvaluationReport.fixed($0) + "%" },
+                    cell(ms.map { $0.vpt["0.005"] }) { EvaluationReport.fixed($0) + "%" }]
+        }
+        return "Mean ± sample standard deviation over the \(s.points.count) values of `\(s.key)` (each value one repeat of the same configuration):\n\n"
+            + EvaluationReport.table(header: ["model", "seeds", "recon MSE", "jump ratio", "roughness", "VPT ε=0.01", "VPT ε=0.005"], rows: rows)
     }
 
     /// Four panels: reconstruction MSE (log), jump ratio and VPT(0.01) against the knob's values

@@ -53,6 +53,15 @@ public final class AutoencoderTrainer {
         return LoaderPosition(epoch: state.epoch, step: state.batchInEpoch)
     }
 
+    /// Re-estimates BatchNorm's running statistics at the current weights over the next `batches`
+    /// batches of the source (`Autoencoder.recalibrateBatchNorm`), then puts the source back where
+    /// it was, so the sampler position a checkpoint records is the same with or without it.
+    public func recalibrateBatchNorm(batches: Int) throws {
+        let position = source.position
+        try model.recalibrateBatchNorm(count: batches) { try source.nextBatch().x }
+        try source.seek(to: position)
+    }
+
     /// One optimizer step. Throws `TrainingError.nonFinite` (on every rank alike) under the stop policy.
     /// ONE allreduce (`GradientExchange`) carries the gradient and the data terms; the penalty is
     /// computed after it, identically on every rank.

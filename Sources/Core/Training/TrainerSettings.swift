@@ -31,16 +31,23 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     public var latentWarmupSteps: Int
     /// Steps before the ramp during which λ is 0 (pure reconstruction with the penalty).
     public var latentHoldSteps: Int
+    /// Batches over which BatchNorm's running statistics are re-estimated at the final weights
+    /// before the last checkpoint (`Autoencoder.recalibrateBatchNorm`); nil or 0 keeps the moving
+    /// averages, as the reference does. Optional so that run configurations written before it
+    /// existed still read.
+    public var batchNormRecalibration: Int?
 
     public init(globalBatch: Int, steps: Int, schedule: String = "constant:1e-3",
                 weightDecay: Float = 0, checkpointEvery: Int = 0, nonFinite: NonFinitePolicy = .stop,
-                seed: UInt64 = 0, syncBatchNorm: Bool = true, latentHoldSteps: Int = 0, latentWarmupSteps: Int = 0) {
+                seed: UInt64 = 0, syncBatchNorm: Bool = true, latentHoldSteps: Int = 0, latentWarmupSteps: Int = 0,
+                batchNormRecalibration: Int? = nil) {
         self.globalBatch = globalBatch; self.steps = steps; self.schedule = schedule
         self.weightDecay = weightDecay
         self.checkpointEvery = checkpointEvery; self.nonFinite = nonFinite; self.seed = seed
         self.syncBatchNorm = syncBatchNorm
         self.latentWarmupSteps = latentWarmupSteps
         self.latentHoldSteps = latentHoldSteps
+        self.batchNormRecalibration = batchNormRecalibration
     }
 
     /// The factor on λ at a step (0-based count of steps taken before it).

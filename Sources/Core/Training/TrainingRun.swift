@@ -89,6 +89,7 @@ public final class TrainingRun {
         // optimizer state and sampler position.
         var position = LoaderPosition(epoch: 0, step: 0)
         var resumedFrom = 0
+        var recalibrated = 0
         if resume && group.isRoot && FileManager.default.fileExists(atPath: directory.checkpoint) {
             let meta = try Checkpoint.load(from: directory.checkpoint, into: trainer.model.store, optimizer: trainer.optimizer)
             let state = try metadataRecord(TrainingState.self, "training_state", in: meta)
@@ -96,12 +97,23 @@ public final class TrainingRun {
             trainer.stepsTaken = state.step
             position = state.position
             resumedFrom = state.step
+            recalibrated = state.batchNormRecalibration ?? 0
         }
         position = trainer.synchronizeFromRoot(position: position)
         resumedFrom = trainer.stepsTaken
+        recalibrated = group.broadcast(value: recalibrated, root: 0)
         // Every rank has the same step now, so every rank reaches the same verdict (a collective error).
         guard try directory.start(at: resumedFrom, of: settings.steps, configuration: try configuration.json(),
-                                  isRoot: group.isRoot, console: console) else { return }
+                                  isRoot: group.isRoot, console: console) else {
+            // A finished run whose statistics were not re-estimated as this run asks (one written
+            // before the option, or with another count) gets them now: the same final checkpoint
+            // as a run that was never interrupted.
+            if recalibrationBatches > 0 && recalibrated != recalibrationBatches {
+                try source.seek(to: position)
+                try finish(position: position)
+            }
+            return
+        }
         try source.seek(to: position)
 
         let metrics = group.isRoot ? try MetricsLog<MetricsRecord>(path: directory.metrics, keepingStepsUpTo: resume ? resumedFrom : 0) : nil
@@ -120,7 +132,9 @@ public final class TrainingRun {
             if window.count > 20 { window.removeFirst() }
             if let metrics { try metrics.append(report) }
             let done = trainer.stepsTaken == settings.steps
-            if settings.checkpointEvery > 0 && trainer.stepsTaken % settings.checkpointEvery == 0 || done {
+            if done {
+                try finish(position: source.position)
+            } else if settings.checkpointEvery > 0 && trainer.stepsTaken % settings.checkpointEvery == 0 {
                 try checkpoint(position: source.position)
             }
             if group.isRoot && (done || started.seconds - lastPrint >= progressInterval || trainer.stepsTaken == resumedFrom + 1) {
@@ -162,9 +176,23 @@ public final class TrainingRun {
                                       advice: "resume needs a checkpoint written by this cpae-mpi: start a new run in another --out directory")
     }
 
-    private func checkpoint(position: LoaderPosition) throws {
+    private var recalibrationBatches: Int { max(0, configuration.trainer.batchNormRecalibration ?? 0) }
+
+    /// The last checkpoint, with BatchNorm's statistics re-estimated at the final weights when the
+    /// run asks for it (every rank takes part: the recalibration's forward passes are collective).
+    private func finish(position: LoaderPosition) throws {
+        let batches = recalibrationBatches
+        if batches > 0 {
+            if group.isRoot { console("re-estimating BatchNorm statistics at the final weights over \(batches) batches") }
+            try trainer.recalibrateBatchNorm(batches: batches)
+        }
+        try checkpoint(position: position, recalibrated: batches)
+    }
+
+    private func checkpoint(position: LoaderPosition, recalibrated: Int = 0) throws {
         guard group.isRoot else { return }
-        let state = TrainingState(step: trainer.stepsTaken, position: position, seed: configuration.trainer.seed)
+        let state = TrainingState(step: trainer.stepsTaken, position: position, seed: configuration.trainer.seed,
+                                  batchNormRecalibration: recalibrated > 0 ? recalibrated : nil)
         try trainer.model.save(to: directory.checkpoint, optimizer: trainer.optimizer, metadata: [
             "training_state": try state.json(),
             "run_config": try configuration.json(pretty: false),
@@ -186,6 +214,9 @@ public struct TrainingState: Codable, Sendable, Equatable {
     public var step: Int
     public var position: LoaderPosition
     public var seed: UInt64
+    /// Batches BatchNorm's statistics were re-estimated over (the final checkpoint only; nil: the
+    /// moving averages of training).
+    public var batchNormRecalibration: Int?
 
     func json() throws -> String { try JSONCoding.string(self) }
 }
