@@ -23,6 +23,11 @@ final class LeavesMeanImagePlateauTests: XCTestCase {
         let source = InMemoryBatchSource(inputs: x, targets: y, rank: 0, worldSize: 1, localBatch: batch, seed: 0)
         let config = ModelConfig.preset(.small, architecture: .cpae)
         let model = try Autoencoder(config: config, seed: 0)
+        // Our two workers each run single-threaded GEMMs, as in train-ae: OpenBLAS's own threads as
+        // well would nest two pools on two cores (its callers then spin on its lock: minutes under load).
+        let savedBLASThreads = BLASThreads.current
+        BLASThreads.set(1)
+        defer { BLASThreads.set(savedBLASThreads) }
         model.computeBudget = ComputeBudget(threads: 2)
         // train-ae's default schedule: two epochs of pure reconstruction, then λ ramps over one epoch.
         let epochs = 7
