@@ -180,7 +180,7 @@ def measure_one(a):
     print(json.dumps({"threads": a.threads, "objective": a.objective, "batch": a.batch,
                       "samples_per_second": a.batch / seconds, "step_seconds": seconds,
                       "peak_rss_mb": peak_kb * 1024 / 1e6, "baseline_rss_mb": baseline_kb * 1024 / 1e6, "clean_samples": clean, "samples": a.samples,
-                      "torch": torch.__version__}))
+                      "torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability()}))
 
 
 # --- the parent: one child per configuration ---------------------------------------------------
@@ -231,20 +231,22 @@ def parse_args():
 def main():
     a = parse_args()
     if a.check:
-        print(json.dumps({"torch": import_torch().__version__}))
+        torch = import_torch()
+        print(json.dumps({"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability()}))
         return
     if a.one:
         a.threads, a.objective = a.thread_counts[0], a.objective_list[0]
         measure_one(a)
         return
     runs = [run_child(a, t, o) for t in a.thread_counts for o in a.objective_list]
-    version = runs[0].pop("torch")
-    for r in runs[1:]:
-        r.pop("torch")
+    version, capability = runs[0]["torch"], runs[0]["cpu_capability"]
+    for r in runs:
+        del r["torch"], r["cpu_capability"]
     if a.json:
-        print(json.dumps({"torch": version, "note": NOTE, "model": a.model_config, "runs": runs}, indent=2))
+        print(json.dumps({"torch": version, "cpu_capability": capability, "note": NOTE, "model": a.model_config,
+                          "runs": runs}, indent=2))
         return
-    print(f"PyTorch {version} CPU, batch {a.batch}; {NOTE}")
+    print(f"PyTorch {version} CPU ({capability} kernels), batch {a.batch}; {NOTE}")
     print("threads  objective        samples/s   step ms   peak RSS MB")
     for r in runs:
         print(f"{r['threads']:7d}  {r['objective']:<15}  {r['samples_per_second']:9.2f}  {r['step_seconds'] * 1000:8.1f}  "
