@@ -2,7 +2,8 @@ import Core
 import Foundation
 
 /// Times the full phase-1 training step (forward, backward, penalty, Adam) of one model on random
-/// data, as `cpae-mpi bench train` reports it.
+/// data, as `cpae-mpi bench train` reports it (which runs each configuration in a process of its own,
+/// so the peak RSS is that configuration's alone).
 public struct StepBenchmark {
     public struct Run: Codable, Sendable {
         public var threads: Int
@@ -17,6 +18,13 @@ public struct StepBenchmark {
         public var gflops: Double
         public var clean_samples: Int
         public var samples: Int
+        /// Peak resident set of this process at the end of the run, MB = 10⁶ bytes (VmHWM): the
+        /// configuration's own only when it is the process's first and only run.
+        public var peak_rss_mb: Double
+        /// Peak resident set before the model existed (runtime and libraries), the floor of `peak_rss_mb`.
+        public var baseline_rss_mb: Double
+        /// Our samples/s over the PyTorch peer's at the same configuration (set by the caller that ran the peer).
+        public var ratio: Double?
     }
 
     public var config: ModelConfig
@@ -30,6 +38,7 @@ public struct StepBenchmark {
     }
 
     public func run(threads: Int, objective: Objective) throws -> Run {
+        let baseline = DataBenchmark.peakResidentBytes()
         var c = config
         c.objective = objective
         let model = try Autoencoder(config: c, seed: 1)
@@ -56,6 +65,8 @@ public struct StepBenchmark {
         return Run(threads: threads, objective: objective.rawValue, batch: batch,
                    samples_per_second: Double(batch) / step, step_seconds: step,
                    regularizer_share: penalty / step, regularizer_seconds: penalty, gflops: flops / step / 1e9,
-                   clean_samples: m.cleanSamples, samples: m.samples.count)
+                   clean_samples: m.cleanSamples, samples: m.samples.count,
+                   peak_rss_mb: Double(DataBenchmark.peakResidentBytes()) / 1e6, baseline_rss_mb: Double(baseline) / 1e6,
+                   ratio: nil)
     }
 }
