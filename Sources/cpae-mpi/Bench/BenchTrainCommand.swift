@@ -6,20 +6,42 @@ import Foundation
 struct BenchTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Samples/s of the full training step (forward, backward, regularizer, Adam) at 1 and 2 threads.",
+        abstract: "Samples/s and peak RSS of the full training step (forward, backward, regularizer, Adam) beside PyTorch's, at 1 and 2 threads.",
         discussion: """
             Runs the `paper` CpAE (3×128×256, K = 12, d = 8) at batch --batch on random data, for the \
-            reconstruction objective (one encoder and one decoder pass per sample, as PyTorch's peer figures) \
-            and the reference objective (two of each, VPNet, latent terms), and reports the regularizer's \
-            share of the step. Timings wait for a quiet machine and repeat disturbed samples (medians).
+            reconstruction objective (one encoder and one decoder pass per sample) and the reference objective \
+            (two of each, VPNet, latent terms), and reports the regularizer's share of the step. Each \
+            (threads, objective) configuration runs in a child process of its own, so its peak RSS is its own.
+
+            After each of ours, the PyTorch-CPU peer (tools/bench_train_torch.py: the same model, objective, \
+            batch and timed steps; no regularizer) times the same configuration in the same run, and the table \
+            gives ours / PyTorch. Without python3 or torch the peer is skipped with a note, unless --peer asked \
+            for it (then that is an error); --no-peer skips it.
+
+            Timings wait for a quiet machine and repeat disturbed samples (medians); the host line (CPU, \
+            AVX-512, OpenBLAS kernels) says what the figures depend on.
             """)
 
     @OptionGroup var model: ModelOptions
     @Option(help: "Samples per step.") var batch = 16
-    @Option(help: "Comma-separated OpenBLAS thread counts.") var threads = "1,2"
+    @Option(help: "Comma-separated thread counts (the layers' workers; OpenBLAS runs single-threaded inside them).") var threads = "1,2"
     @Option(help: "Comma-separated objectives (reconstruction, reference).") var objectives = "reconstruction,reference"
-    @Option(help: "Timed samples per measurement (median reported).") var samples = 3
-    @Flag(help: "Print one JSON object ({\"runs\": [...]}) instead of a table.") var json = false
+    @Option(help: "Timed samples per measurement (median reported), ours and PyTorch's.") var samples = 3
+    @Flag(inversion: .prefixedNo,
+          help: "Time the PyTorch peer too (default: when python3 and torch are there). --peer makes a missing peer an error.")
+    var peer: Bool?
+    @Option(help: "Path of bench_train_torch.py (implies --peer). Default: tools/ below the current directory or the executable's repository.")
+    var peerScript: String?
+    @Option(help: "Python interpreter for the peer.") var python = "python3"
+    @Flag(help: "Print one JSON object ({\"host\", \"model\", \"runs\", \"peer\"}) instead of a table.") var json = false
+    /// Measure the one configuration in this process and print its run as one JSON line: how the
+    /// parent gets each configuration's figures and peak RSS from a child of its own.
+    @Flag(help: .hidden) var single = false
+
+    func validate() throws {
+        guard batch >= 2 else { throw ValidationError("--batch must be ≥ 2 (BatchNorm on the innermost 1×1 maps needs two samples)") }
+        guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1") }
+    }
 
     func run() throws {
         var config = try model.config()
@@ -32,32 +54,141 @@ struct BenchTrainCommand: ParsableCommand {
             guard let o = Objective(rawValue: String(s)) else { throw ValidationError("--objectives: unknown objective '\(s)'") }
             return o
         }
-        var timer = GuardedTimer()
-        timer.samples = samples
-        timer.minSampleSeconds = 0
-        timer.warmups = 1
-        let bench = StepBenchmark(config: config, batch: batch, timer: timer)
-        var runs: [StepBenchmark.Run] = []
-        if !json {
-            print("model \(config.architecture.rawValue) \(config.inputShape.map(String.init).joined(separator: "×")), batch \(batch), BLAS \(BLASThreads.coreName)")
-            print("threads  objective        samples/s   step ms   GFLOP/s   regularizer")
+        if single {
+            guard threadCounts.count == 1, objs.count == 1 else { throw ValidationError("--single measures one thread count and one objective") }
+            try measureHere(config: config, threads: threadCounts[0], objective: objs[0])
+            return
         }
-        for t in threadCounts {
-            for o in objs {
-                let r = try bench.run(threads: t, objective: o)
-                runs.append(r)
-                if !json {
-                    print(String(format: "%7d  %-15@  %9.2f  %8.1f  %8.1f   %.2f%% (%.2f ms)%@", r.threads, r.objective as NSString,
-                                 r.samples_per_second, r.step_seconds * 1000, r.gflops, r.regularizer_share * 100,
-                                 r.regularizer_seconds * 1000, r.clean_samples < r.samples ? "  (machine busy)" : ""))
-                }
+
+        let host = HostInfo.current()
+        let explicitPeer = peer == true || peerScript != nil
+        var torch: (peer: TorchTrainPeer, version: TorchTrainPeer.Version)?
+        var peerProblem: String?
+        if peer != false {
+            do { torch = try preparePeer(config: config) } catch {
+                if explicitPeer { throw UserError("--peer: \(error)") }
+                peerProblem = "PyTorch peer skipped: \(error)"
             }
         }
-        if json {
-            struct Report: Codable { var runs: [StepBenchmark.Run] }
-            let e = JSONEncoder()
-            e.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try e.encode(Report(runs: runs)), as: UTF8.self))
+        if !json {
+            print(host.line)
+            print("model \(config.architecture.rawValue) \(config.inputShape.map(String.init).joined(separator: "×")), K = \(config.kernel), batch \(batch)")
+            if let torch {
+                print("peer: PyTorch \(torch.version.torch) CPU (\(torch.version.cpu_capability) kernels), \(torch.peer.script); \(TorchTrainPeer.note)")
+            }
+            if let peerProblem { print(peerProblem) }
+            print("threads  objective        samples/s  PyTorch/s  ours/PyTorch  RSS MB  PyTorch RSS MB   step ms  GFLOP/s  regularizer")
         }
+
+        var runs: [StepBenchmark.Run] = []
+        var peerRuns: [TorchTrainPeer.Run] = []
+        var peerFailure: Error?
+        // Ours then the peer's, configuration by configuration, so a change in the machine's load
+        // between configurations hits both sides of a ratio alike.
+        for t in threadCounts {
+            for o in objs {
+                var r = try measureInChild(threads: t, objective: o)
+                var theirs: TorchTrainPeer.Run?
+                if let torch, peerFailure == nil {
+                    do {
+                        theirs = try torch.peer.run(threads: t, objective: o)
+                        peerRuns.append(theirs!)
+                        r.ratio = r.samples_per_second / theirs!.samples_per_second
+                    } catch {
+                        peerFailure = error   // ours go on; the peer is not retried
+                        FileHandle.standardError.write(Data("PyTorch peer failed, continuing without it: \(error)\n".utf8))
+                    }
+                }
+                runs.append(r)
+                if !json { printRow(r, theirs) }
+            }
+        }
+        if !json, let ours = runs.first {
+            // Most of PyTorch's RSS is its libraries; say so, or the RSS columns read as working memory.
+            let theirs = peerRuns.first.map { String(format: ", PyTorch's %.0f MB after import torch", $0.baseline_rss_mb) } ?? ""
+            print(String(format: "peak RSS includes runtime and libraries: ours %.0f MB before the model", ours.baseline_rss_mb) + theirs)
+        }
+
+        if json {
+            struct Peer: Codable {
+                var torch: String; var cpu_capability: String; var script: String; var note: String
+                var runs: [TorchTrainPeer.Run]; var error: String?
+            }
+            struct Report: Codable {
+                var host: HostInfo; var model: ModelConfig; var runs: [StepBenchmark.Run]
+                var peer: Peer?; var peer_skipped: String?
+            }
+            let peerReport = torch.map {
+                Peer(torch: $0.version.torch, cpu_capability: $0.version.cpu_capability, script: $0.peer.script,
+                     note: TorchTrainPeer.note, runs: peerRuns, error: peerFailure.map { "\($0)" })
+            }
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try e.encode(Report(host: host, model: config, runs: runs, peer: peerReport, peer_skipped: peerProblem)),
+                         as: UTF8.self))
+        }
+        if let peerFailure, explicitPeer { throw UserError("--peer: \(peerFailure)") }
+    }
+
+    /// The peer at the resolved script, checked (python, torch, a model it can build) before any timing.
+    private func preparePeer(config: ModelConfig) throws -> (peer: TorchTrainPeer, version: TorchTrainPeer.Version) {
+        let script: String
+        if let peerScript {
+            guard FileManager.default.fileExists(atPath: peerScript) else {
+                throw TorchTrainPeer.Failure.unavailable("--peer-script \(peerScript) not found")
+            }
+            script = peerScript
+        } else {
+            guard let found = TorchTrainPeer.defaultScript() else {
+                throw TorchTrainPeer.Failure.unavailable("tools/bench_train_torch.py not found below the current directory or the executable's repository (pass --peer-script)")
+            }
+            script = found
+        }
+        let p = TorchTrainPeer(python: python, script: script, model: config, batch: batch, samples: samples)
+        return (p, try p.check())
+    }
+
+    /// The --single child's work: one run, its peak RSS that of this process, one JSON line.
+    private func measureHere(config: ModelConfig, threads: Int, objective: Objective) throws {
+        var timer = GuardedTimer()
+        timer.samples = samples
+        timer.minSampleSeconds = 0   // one step (≥ 0.1 s at the paper size) already resolves /proc/stat's ticks
+        timer.warmups = 1
+        let r = try StepBenchmark(config: config, batch: batch, timer: timer).run(threads: threads, objective: objective)
+        print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
+    }
+
+    /// Runs this executable with --single for one configuration; its stderr passes through.
+    private func measureInChild(threads: Int, objective: Objective) throws -> StepBenchmark.Run {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let args = ["bench", "train", "--single", "--threads", "\(threads)", "--objectives", objective.rawValue,
+                    "--batch", "\(batch)", "--samples", "\(samples)"] + model.arguments
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+            throw UserError("the measurement at \(threads) thread(s), \(objective.rawValue) failed (exit \(p.terminationStatus)): \(exe) \(args.joined(separator: " "))")
+        }
+        return try JSONDecoder().decode(StepBenchmark.Run.self, from: Data(line.utf8))
+    }
+
+    private func printRow(_ r: StepBenchmark.Run, _ theirs: TorchTrainPeer.Run?) {
+        // Padding in Swift: String(format:)'s %-15@ does not pad on Linux Foundation.
+        func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, n - s.count))
+            return left ? s + fill : fill + s
+        }
+        let peerText = theirs.map { String(format: "%9.2f  %11.2f×  %6.0f  %14.0f", $0.samples_per_second, r.ratio!, r.peak_rss_mb, $0.peak_rss_mb) }
+            ?? pad("—", 9) + "  " + pad("—", 12) + String(format: "  %6.0f  ", r.peak_rss_mb) + pad("—", 14)
+        let busy = r.clean_samples < r.samples || (theirs.map { $0.clean_samples < $0.samples } ?? false)
+        print(String(format: "%7d  ", r.threads) + pad(r.objective, 15, left: true) + String(format: "  %9.2f  ", r.samples_per_second) + peerText
+              + String(format: "  %8.1f  %7.1f  %.2f%% (%.2f ms)", r.step_seconds * 1000, r.gflops, r.regularizer_share * 100, r.regularizer_seconds * 1000)
+              + (busy ? "  (machine busy)" : ""))
     }
 }
