@@ -9,6 +9,11 @@ import PackageDescription
 // release build keeps every check (-O). Debug builds keep them too.
 let checked = ProcessInfo.processInfo.environment["CPAE_MPI_CHECKED"] == "1"
 let releaseFast: [SwiftSetting] = checked ? [] : [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+// Core's loops (the Winograd tile transforms above all) are compiled for AVX2 (`-target-cpu haswell`):
+// every machine this runs on (AMD Zen 3 and Zen 4, any x86 HPC node since 2013) has it, and the
+// transforms run 8 floats per instruction instead of SSE's 4. No fast-math: LLVM still neither
+// fuses multiply-adds nor reorders sums, so results are bit-identical to the SSE build.
+let vectorISA: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 
 let package = Package(
     name: "cpae-mpi",
@@ -43,7 +48,7 @@ let package = Package(
         // checkpoints, safetensors and JSON (IO), metrics and cairo figures (Metrics, Reports), the
         // one clock and median (Support). Imports no MPI.
         .target(name: "Core", dependencies: ["COpenBLAS", "CZstd", "CPNG", "CJPEG", "COpenSSL", "CCairo"],
-                swiftSettings: releaseFast),
+                swiftSettings: releaseFast + vectorISA),
         // The MPI communicator: `ReplicaGroup` over MPI, broadcasts/agreement, abort and the
         // collective watchdog, so a failing rank ends the job instead of hanging it.
         .target(name: "Distributed", dependencies: ["Core", "CMPI"], swiftSettings: releaseFast),

@@ -48,9 +48,14 @@ public struct ConvBenchSpec: Sendable {
 }
 
 /// Timings of one layer. GFLOP/s count the direct convolution's FLOPs: 2·multiplyAdds per sample
-/// forward, twice that for backward with the input gradient, once without it.
+/// forward, twice that for backward with the input gradient, once without it; so an algorithm that
+/// does fewer multiplications (Winograd) shows as an effective rate, above 100% of peak if it is fast.
 public struct ConvBenchResult: Sendable, Codable {
     public let name: String
+    /// What ran: `direct` or `winograd` (the requested algorithm resolved for this layer's shape).
+    public let algorithm: String
+    /// Medians of one batch's forward and backward (with dx), seconds.
+    public let forwardSeconds: Double, backwardSeconds: Double
     public let kind: ConvBenchSpec.Kind
     public let kernel: [Int], stride: [Int], padding: [Int]
     public let input: [Int], output: [Int]
@@ -80,6 +85,8 @@ public struct LargeKernelSummary: Sendable, Codable {
 public struct LayerBenchReport: Sendable, Codable {
     public let batch: Int
     public let threads: Int
+    /// The requested algorithm (`auto`, `direct`, `winograd`).
+    public let algorithm: String
     public let blasCore: String
     /// Single-thread square-sgemm rate measured in this run.
     public let sgemmPeakGflops: Double
@@ -96,7 +103,7 @@ public enum ConvBench {
     /// Benchmarks `specs` at batch `batch` on `threads` OpenBLAS threads. `progress` gets one line
     /// per finished measurement (for a human watching a slow, guarded run).
     public static func run(specs: [ConvBenchSpec] = ConvBenchSpec.cpae, batch: Int, threads: Int,
-                           timer: GuardedTimer = GuardedTimer(), sgemmSize: Int = 1536,
+                           algorithm: ConvAlgorithm = .auto, timer: GuardedTimer = GuardedTimer(), sgemmSize: Int = 1536,
                            progress: (String) -> Void = { _ in }) -> LayerBenchReport {
         let peak1 = SgemmPeak.measure(size: sgemmSize, threads: 1, timer: timer)
         progress("sgemm \(sgemmSize)³ on 1 thread: \(fmt(peak1.gflops)) GFLOP/s (median \(fmt(peak1.medianGflops)))")
@@ -110,31 +117,34 @@ public enum ConvBench {
         defer { BLASThreads.set(saved) }
         var results: [ConvBenchResult] = []
         for (i, spec) in specs.enumerated() {
-            let r = bench(spec, batch: batch, budget: ComputeBudget(threads: threads), peak: peakT.gflops, timer: timer,
-                          seed: UInt64(i + 1))
+            let r = bench(spec, batch: batch, budget: ComputeBudget(threads: threads), algorithm: algorithm,
+                          peak: peakT.gflops, timer: timer, seed: UInt64(i + 1))
             results.append(r)
             progress(describe(r))
         }
-        return LayerBenchReport(batch: batch, threads: threads, blasCore: BLASThreads.coreName,
+        return LayerBenchReport(batch: batch, threads: threads, algorithm: algorithm.rawValue, blasCore: BLASThreads.coreName,
                                 sgemmPeakGflops: peak1.gflops, sgemmPeakThreadsGflops: peakT.gflops, sgemmSize: sgemmSize,
                                 layers: results, largeKernel: summarize(results, peak: peakT.gflops),
                                 machineQuiet: peak1.timing.allClean && peakT.timing.allClean
                                     && results.allSatisfy { $0.cleanSamples == $0.samples })
     }
 
-    static func bench(_ spec: ConvBenchSpec, batch: Int, budget: ComputeBudget, peak: Double, timer: GuardedTimer,
-                      seed: UInt64) -> ConvBenchResult {
+    static func bench(_ spec: ConvBenchSpec, batch: Int, budget: ComputeBudget, algorithm: ConvAlgorithm, peak: Double,
+                      timer: GuardedTimer, seed: UInt64) -> ConvBenchResult {
         let store = ParameterStore(seed: seed)
         var rng = RNG(seed: seed &+ 1000)
         let x = Tensor(uninitialized: [batch, spec.inChannels, spec.height, spec.width])
         for i in 0..<x.count { x[i] = rng.uniformFloat() * 2 - 1 }
         let forward: () -> Tensor, backward: (Tensor, Bool) -> Void
         let macs: Int
+        let resolved: ConvAlgorithm
         switch spec.kind {
         case .conv:
             let l = Conv2d(store: store, name: "l", inChannels: spec.inChannels, outChannels: spec.outChannels,
                            kernel: spec.kernel, stride: spec.stride, padding: spec.padding)
             l.budget = budget
+            l.algorithm = algorithm
+            resolved = l.resolvedAlgorithm(height: spec.height, width: spec.width)
             forward = { l.forward(x) }
             backward = { dy, dx in l.backward(dy, input: x, inputGradient: dx) }
             macs = l.multiplyAdds(height: spec.height, width: spec.width)
@@ -142,6 +152,8 @@ public enum ConvBench {
             let l = ConvTranspose2d(store: store, name: "l", inChannels: spec.inChannels, outChannels: spec.outChannels,
                                     kernel: spec.kernel, stride: spec.stride, padding: spec.padding)
             l.budget = budget
+            l.algorithm = algorithm
+            resolved = l.resolvedAlgorithm(height: spec.height, width: spec.width)
             forward = { l.forward(x) }
             backward = { dy, dx in l.backward(dy, input: x, inputGradient: dx) }
             macs = l.multiplyAdds(height: spec.height, width: spec.width)
@@ -157,7 +169,8 @@ public enum ConvBench {
         let b0r = b0.map { gflop / $0.median }
         let all = [f, b] + (b0.map { [$0] } ?? [])
         return ConvBenchResult(
-            name: spec.name, kind: spec.kind, kernel: [spec.kernel.0, spec.kernel.1], stride: [spec.stride.0, spec.stride.1],
+            name: spec.name, algorithm: resolved.rawValue, forwardSeconds: f.median, backwardSeconds: b.median,
+            kind: spec.kind, kernel: [spec.kernel.0, spec.kernel.1], stride: [spec.stride.0, spec.stride.1],
             padding: [spec.padding.0, spec.padding.1], input: [spec.inChannels, spec.height, spec.width],
             output: Array(y.shape.dropFirst()), largeKernel: spec.largeKernel, forwardGflopPerBatch: gflop,
             forwardMs: f.median * 1e3, backwardMs: b.median * 1e3, forwardGflops: fr, backwardGflops: br,
@@ -191,7 +204,7 @@ public enum ConvBench {
     }
 
     public static func describe(_ r: ConvBenchResult) -> String {
-        var s = "\(r.name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(r.input) → \(r.output)  "
+        var s = "\(r.name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(r.algorithm.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.input) → \(r.output)  "
             + "fwd \(fmt(r.forwardMs)) ms \(fmt(r.forwardGflops)) GFLOP/s (\(pct(r.forwardPeakFraction)))  "
             + "bwd \(fmt(r.backwardMs)) ms \(fmt(r.backwardGflops)) GFLOP/s (\(pct(r.backwardPeakFraction)))"
         if let ms = r.backwardNoDxMs, let g = r.backwardNoDxGflops, let f = r.backwardNoDxPeakFraction {

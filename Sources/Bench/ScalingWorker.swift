@@ -16,7 +16,7 @@ public struct ScalingWorker {
     /// What every rank trains.
     public enum Workload: Sendable {
         /// Phase 1: `AutoencoderTrainer` on uniform random frames.
-        case autoencoder(ModelConfig)
+        case autoencoder(ModelConfig, ConvAlgorithm = .auto)
         /// Phase 2: `ODETrainer` on Gaussian latent pairs one frame step apart.
         case latentODE(LatentModelConfig)
 
@@ -82,7 +82,7 @@ public struct ScalingWorker {
         BLASThreads.set(1)   // 1 BLAS thread per rank, np=1 included, so efficiencies compare like with like
         let stepper: Stepper
         switch workload {
-        case .autoencoder(let config): stepper = try autoencoder(config, comm)
+        case .autoencoder(let config, let algorithm): stepper = try autoencoder(config, algorithm, comm)
         case .latentODE(let config): stepper = try latentODE(config, comm)
         }
         var reports: [StepTiming] = []
@@ -115,13 +115,14 @@ public struct ScalingWorker {
         TrainerSettings(globalBatch: localBatch * comm.size, steps: warmup + steps, schedule: "constant:1e-5")
     }
 
-    private func autoencoder(_ config: ModelConfig, _ comm: Communicator) throws -> Stepper {
+    private func autoencoder(_ config: ModelConfig, _ algorithm: ConvAlgorithm, _ comm: Communicator) throws -> Stepper {
         var rng = RNG.derived(17, UInt64(comm.rank))
         let shape = [localBatch] + config.inputShape
         let x = Tensor(uninitialized: shape), y = Tensor(uninitialized: shape)
         for i in 0..<x.count { x.data[i] = rng.uniformFloat(); y.data[i] = rng.uniformFloat() }
         let source = InMemoryBatchSource(inputs: x, targets: y, rank: 0, worldSize: 1, localBatch: localBatch, seed: 1, shuffle: false)
         let model = try Autoencoder(config: config, seed: 1)
+        model.convAlgorithm = algorithm
         let trainer = try AutoencoderTrainer(model: model, group: comm, source: source, settings: settings(comm))
         _ = trainer.synchronizeFromRoot(position: source.position)
         trainer.measureWaiting = true

@@ -18,6 +18,8 @@ public struct StepBenchmark {
         public var gflops: Double
         public var clean_samples: Int
         public var samples: Int
+        /// The requested convolution algorithm (`auto`, `direct`, `winograd`).
+        public var algorithm: String
         /// Peak resident set of this process at the end of the run, MB = 10⁶ bytes (VmHWM): the
         /// configuration's own only when it is the process's first and only run.
         public var peak_rss_mb: Double
@@ -30,6 +32,7 @@ public struct StepBenchmark {
     public var config: ModelConfig
     public var batch: Int
     public var timer: GuardedTimer
+    public var algorithm = ConvAlgorithm.auto
 
     public init(config: ModelConfig, batch: Int, timer: GuardedTimer = GuardedTimer()) {
         self.config = config
@@ -42,6 +45,7 @@ public struct StepBenchmark {
         var c = config
         c.objective = objective
         let model = try Autoencoder(config: c, seed: 1)
+        model.convAlgorithm = algorithm
         let adam = Adam(store: model.store)
         let shape = [batch] + c.inputShape
         var rng = RNG(seed: 2)
@@ -65,7 +69,7 @@ public struct StepBenchmark {
         return Run(threads: threads, objective: objective.rawValue, batch: batch,
                    samples_per_second: Double(batch) / step, step_seconds: step,
                    regularizer_share: penalty / step, regularizer_seconds: penalty, gflops: flops / step / 1e9,
-                   clean_samples: m.cleanSamples, samples: m.samples.count,
+                   clean_samples: m.cleanSamples, samples: m.samples.count, algorithm: algorithm.rawValue,
                    peak_rss_mb: Double(DataBenchmark.peakResidentBytes()) / 1e6, baseline_rss_mb: Double(baseline) / 1e6,
                    ratio: nil)
     }

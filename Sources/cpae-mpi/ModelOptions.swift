@@ -5,6 +5,7 @@ extension ModelConfig.Preset: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
 extension WeightPenalty: ExpressibleByArgument {}
 extension Objective: ExpressibleByArgument {}
+extension ConvAlgorithm: ExpressibleByArgument {}
 
 /// Options that fix a model, shared by every command that builds one.
 struct ModelOptions: ParsableArguments {
@@ -38,6 +39,10 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Comma-separated output channels of encoder stacks 1–3, overriding the preset.")
     var widths: String?
 
+    @Option(name: .customLong("conv-algorithm"),
+            help: "Convolution algorithm: auto (per layer, from measurements), direct (lowered GEMMs) or winograd (where the layer allows; docs/method.md §Fast convolutions).")
+    var convAlgorithm: ConvAlgorithm = .auto
+
     /// The same options as command-line arguments (to hand them to a launched process).
     var arguments: [String] {
         var a = ["--preset", preset.rawValue, "--arch", arch.rawValue]
@@ -49,6 +54,7 @@ struct ModelOptions: ParsableArguments {
         if let size { a += ["--size", "\(size)"] }
         if let kernel { a += ["--kernel", "\(kernel)"] }
         if let widths { a += ["--widths", widths] }
+        a += ["--conv-algorithm", convAlgorithm.rawValue]
         return a
     }
 

@@ -133,13 +133,15 @@ struct TrainAECommand: ParsableCommand {
                                        seed: seed, syncBatchNorm: !perRankBatchNorm, latentHoldSteps: latentHold ?? 2 * loader.stepsPerEpoch,
                                        latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch,
                                        batchNormRecalibration: bnRecalibration ?? min(100, loader.stepsPerEpoch))
+        let ae = try Autoencoder(config: config, seed: seed)
+        ae.computeBudget = comm.computeBudget
+        ae.convAlgorithm = model.convAlgorithm
         let runConfig = RunConfiguration(model: config, trainer: settings, data: data,
-                                         dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size)
+                                         dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size,
+                                         convAlgorithm: model.convAlgorithm, convolutions: ae.convolutionAlgorithms)
         // Mismatched flags or datasets must fail here, on every rank, not deadlock in the first allreduce.
         try comm.agree(on: SHA256.prefix64(try runConfig.json(pretty: false)), what: "configuration and dataset")
 
-        let ae = try Autoencoder(config: config, seed: seed)
-        ae.computeBudget = comm.computeBudget
         let source = try debug.batchSource(loader, rank: comm.rank, ranks: comm.size)
         let trainer = try AutoencoderTrainer(model: ae, group: comm, source: source, settings: settings)
         let run = TrainingRun(directory: RunDirectory(out), configuration: runConfig, trainer: trainer)

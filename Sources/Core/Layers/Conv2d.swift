@@ -18,6 +18,8 @@ public final class Conv2d {
         get { scratch.budget }
         set { scratch.budget = newValue }
     }
+    /// How the products are computed (resolved per input size, see `ConvAlgorithm.resolve`).
+    public var algorithm = ConvAlgorithm.auto
 
     /// Registers `name.weight` [O, I, kh, kw] and `name.bias` [O], both U(±1/√(I·kh·kw)).
     public init(store: ParameterStore, name: String, inChannels: Int, outChannels: Int,
@@ -50,6 +52,11 @@ public final class Conv2d {
                      kernel: kernel, stride: stride, padding: padding)
     }
 
+    /// What `algorithm` runs at this input size: `.direct` or `.winograd`.
+    public func resolvedAlgorithm(height: Int, width: Int) -> ConvAlgorithm {
+        algorithm.resolve(geometry(height: height, width: width))
+    }
+
     private func checkInput(_ x: Tensor, _ what: String) {
         precondition(x.rank == 4 && x.shape[1] == inChannels,
                      "Conv2d.\(what): input must be N×\(inChannels)×H×W, got \(x.shape)")
@@ -60,8 +67,12 @@ public final class Conv2d {
         checkInput(x, "forward")
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.oh, g.ow])
-        g.correlate(x.data, batch: x.shape[0], weight: store.value(weight), bias: bias.map { store.value($0) },
-                    into: y.data, scratch: scratch)
+        let b = bias.map { UnsafePointer(store.value($0)) }
+        if algorithm.resolve(g) == .winograd {
+            WinogradPlan(g).correlate(x.data, batch: x.shape[0], weight: store.value(weight), bias: b, into: y.data, scratch: scratch)
+        } else {
+            g.correlate(x.data, batch: x.shape[0], weight: store.value(weight), bias: b, into: y.data, scratch: scratch)
+        }
         return y
     }
 
@@ -78,9 +89,14 @@ public final class Conv2d {
             addChannelSums(dy.data, batch: n, channels: outChannels, plane: g.oh * g.ow, into: store.gradient(bias))
         }
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
-        g.weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: store.value(weight),
-                         accumulateInto: store.gradient(weight), then: dx.map { .adjoint(into: $0.data) } ?? .none,
-                         scratch: scratch)
+        let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
+        if algorithm.resolve(g) == .winograd {
+            WinogradPlan(g).weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: store.value(weight),
+                                           accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+        } else {
+            g.weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: store.value(weight),
+                             accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+        }
         return dx
     }
 }

@@ -6,7 +6,14 @@ final class ConvScratch {
     private(set) var lowered = ScratchBuffer()   // L (or dL), one chunk
     private(set) var rows = ScratchBuffer()      // t[oy][(n, ox)][o], one chunk
     private(set) var weight = ScratchBuffer()    // w′ in O×kh×C×kw order
-    private(set) var gradient = ScratchBuffer()  // dw′ in O×kh×C×kw order
+    private(set) var gradient = ScratchBuffer()  // dw′ in O×kh×C×kw order (Winograd: dU)
+    // Winograd only (`WinogradPlan`): `lowered` holds the phase planes, `rows` the tiled outputs,
+    // `weight` the transformed kernel U.
+    private(set) var transformed = ScratchBuffer()     // V or dV, one block of tiles
+    private(set) var products = ScratchBuffer()        // M or dM, one block of tiles
+    private(set) var temporary = ScratchBuffer()       // one tile's transform intermediates
+    private(set) var planesGradient = ScratchBuffer()  // dP, when the weight gradient also makes dx
+    private(set) var outputs = ScratchBuffer()         // tiled y, when the weight gradient also makes y
     /// Chunk sizing, see `ConvGeometry.chunks`. Tests set the budget to 1 to force one sample per chunk.
     var loweredBudget = 6 << 20
     /// GEMM rows per chunk (nb·ow). Measured A/B on this machine, 1 thread, batch 16: 128 rows
@@ -23,7 +30,9 @@ final class ConvScratch {
     /// Per-worker scratch for multi-threaded calls (worker 0 is `self`).
     private var workers: [ConvScratch] = []
 
-    deinit { lowered.release(); rows.release(); weight.release(); gradient.release() }
+    deinit {
+        for b in [lowered, rows, weight, gradient, transformed, products, temporary, planesGradient, outputs] { b.release() }
+    }
 
     func workerScratches(_ count: Int) -> [ConvScratch] {
         while workers.count < count - 1 { workers.append(ConvScratch()) }
@@ -32,7 +41,8 @@ final class ConvScratch {
 
     /// Bytes currently held (reported by benchmarks).
     var bytes: Int {
-        4 * (lowered.capacity + rows.capacity + weight.capacity + gradient.capacity) + workers.reduce(0) { $0 + $1.bytes }
+        4 * [lowered, rows, weight, gradient, transformed, products, temporary, planesGradient, outputs].reduce(0) { $0 + $1.capacity }
+            + workers.reduce(0) { $0 + $1.bytes }
     }
 }
 
@@ -58,6 +68,11 @@ extension ConvScratch {
     func rows(_ n: Int) -> UnsafeMutablePointer<Float> { rows.reserve(n) }
     func weight(_ n: Int) -> UnsafeMutablePointer<Float> { weight.reserve(n) }
     func gradient(_ n: Int) -> UnsafeMutablePointer<Float> { gradient.reserve(n) }
+    func transformed(_ n: Int) -> UnsafeMutablePointer<Float> { transformed.reserve(n) }
+    func products(_ n: Int) -> UnsafeMutablePointer<Float> { products.reserve(n) }
+    func temporary(_ n: Int) -> UnsafeMutablePointer<Float> { temporary.reserve(n) }
+    func planesGradient(_ n: Int) -> UnsafeMutablePointer<Float> { planesGradient.reserve(n) }
+    func outputs(_ n: Int) -> UnsafeMutablePointer<Float> { outputs.reserve(n) }
 }
 
 /// What to compute, after the weight gradient, from the same lowered input.

@@ -22,6 +22,8 @@ public final class ConvTranspose2d {
         get { scratch.budget }
         set { scratch.budget = newValue }
     }
+    /// How the products are computed (resolved per input size, see `ConvAlgorithm.resolve`).
+    public var algorithm = ConvAlgorithm.auto
 
     /// Registers `name.weight` [Cin, Cout, kh, kw] and `name.bias` [Cout], both U(±1/√(Cout·kh·kw))
     /// (PyTorch takes the fan-in from dimension 1 of this weight).
@@ -59,6 +61,11 @@ public final class ConvTranspose2d {
         return g
     }
 
+    /// What `algorithm` runs at this input size: `.direct` or `.winograd`.
+    public func resolvedAlgorithm(height: Int, width: Int) -> ConvAlgorithm {
+        algorithm.resolve(geometry(height: height, width: width))
+    }
+
     private func checkInput(_ x: Tensor, _ what: String) {
         precondition(x.rank == 4 && x.shape[1] == inChannels,
                      "ConvTranspose2d.\(what): input must be N×\(inChannels)×H×W, got \(x.shape)")
@@ -69,8 +76,13 @@ public final class ConvTranspose2d {
         checkInput(x, "forward")
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.height, g.width])
-        g.correlateAdjoint(x.data, batch: x.shape[0], weight: store.value(weight), bias: bias.map { store.value($0) },
-                           into: y.data, scratch: scratch)
+        let b = bias.map { UnsafePointer(store.value($0)) }
+        if algorithm.resolve(g) == .winograd {
+            WinogradPlan(g).correlateAdjoint(x.data, batch: x.shape[0], weight: store.value(weight), bias: b,
+                                             into: y.data, scratch: scratch)
+        } else {
+            g.correlateAdjoint(x.data, batch: x.shape[0], weight: store.value(weight), bias: b, into: y.data, scratch: scratch)
+        }
         return y
     }
 
@@ -89,9 +101,14 @@ public final class ConvTranspose2d {
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
         // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
         // gradient with dy as its input and x as its output gradient.
-        g.weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: store.value(weight),
-                         accumulateInto: store.gradient(weight), then: dx.map { .correlation(into: $0.data) } ?? .none,
-                         scratch: scratch)
+        let second: ConvSecondProduct = dx.map { .correlation(into: $0.data) } ?? .none
+        if algorithm.resolve(g) == .winograd {
+            WinogradPlan(g).weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: store.value(weight),
+                                           accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+        } else {
+            g.weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: store.value(weight),
+                             accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+        }
         return dx
     }
 }

@@ -5,6 +5,8 @@ public protocol ConvolutionLayer: AnyObject {
     var weight: Param { get }
     var bias: Param? { get }
     var budget: ComputeBudget { get set }
+    var algorithm: ConvAlgorithm { get set }
+    func resolvedAlgorithm(height: Int, width: Int) -> ConvAlgorithm
     func outputSize(height: Int, width: Int) -> (height: Int, width: Int)
     func multiplyAdds(height: Int, width: Int) -> Int
     func forward(_ x: Tensor) -> Tensor

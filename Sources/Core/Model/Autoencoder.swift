@@ -20,6 +20,20 @@ public final class Autoencoder {
     public var computeBudget = ComputeBudget.serial {
         didSet { for conv in convolutions { conv.budget = computeBudget } }
     }
+    /// How the convolutions compute (`ConvAlgorithm`; `.auto` picks per layer shape). A compute
+    /// setting like the budget: the weights and the checkpoint do not depend on it.
+    public var convAlgorithm = ConvAlgorithm.auto {
+        didSet { for conv in convolutions { conv.algorithm = convAlgorithm } }
+    }
+    /// What each convolution runs at the model's input size (`direct` or `winograd`), by layer name:
+    /// a run's config.json records it.
+    public var convolutionAlgorithms: [String: String] {
+        var out: [String: String] = [:]
+        for block in encoder.blocks + decoder.stages.flatMap({ [$0.main, $0.predict, $0.upsample] }) + [decoder.final] {
+            out[block.name] = block.conv.resolvedAlgorithm(height: block.inputShape[1], width: block.inputShape[2]).rawValue
+        }
+        return out
+    }
     private var convolutions: [ConvolutionLayer] {
         encoder.blocks.map(\.conv) + decoder.stages.flatMap { [$0.main.conv, $0.predict.conv, $0.upsample.conv] } + [decoder.final.conv]
     }

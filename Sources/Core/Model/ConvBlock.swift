@@ -1,6 +1,9 @@
 /// conv → optional BatchNorm → optional activation, the unit every CpAE stage is made of
 /// ("conv-bn-relu", "deconv-bn-relu", the side branches, the final deconv-sigmoid).
 final class ConvBlock {
+    /// The conv's parameter prefix (e.g. `ae.conv_stack1.0`) and its per-sample input C×H×W.
+    let name: String
+    let inputShape: [Int]
     let conv: ConvolutionLayer
     let norm: BatchNorm2d?
     let activation: Activation?
@@ -13,7 +16,9 @@ final class ConvBlock {
         let output: Tensor
     }
 
-    init(conv: ConvolutionLayer, norm: BatchNorm2d?, activation: Activation?) {
+    init(name: String, inputShape: [Int], conv: ConvolutionLayer, norm: BatchNorm2d?, activation: Activation?) {
+        self.name = name
+        self.inputShape = inputShape
         self.conv = conv
         self.norm = norm
         self.activation = activation

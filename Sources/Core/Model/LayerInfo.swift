@@ -37,6 +37,7 @@ final class NetworkBuilder {
             : Conv2d(store: store, name: cname, inChannels: shape[0], outChannels: out,
                      kernel: kernel, stride: stride, padding: padding, bias: bias)
         let bn = norm ? BatchNorm2d(store: store, name: "\(prefix)\(name).1", channels: out) : nil
+        let input = shape
         let macs = conv.multiplyAdds(height: shape[1], width: shape[2])
         let (h, w) = conv.outputSize(height: shape[1], width: shape[2])
         shape = [out, h, w]
@@ -44,7 +45,7 @@ final class NetworkBuilder {
             + (norm ? " +BN" : "") + (activation.map { " +\($0.rawValue)" } ?? "")
         rows.append(LayerInfo(name: convName ?? "\(prefix)\(name)", kind: kind, output: shape,
                               parameters: parameterCount(since: start), multiplyAdds: macs))
-        return ConvBlock(conv: conv, norm: bn, activation: activation)
+        return ConvBlock(name: cname, inputShape: input, conv: conv, norm: bn, activation: activation)
     }
 
     func linear(_ name: String, out: Int) -> Linear {

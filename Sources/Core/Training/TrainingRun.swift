@@ -9,10 +9,15 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     /// The dataset's fingerprint (SHA-256 over its manifest and shard headers) as this rank read it.
     public var dataFingerprint: String
     public var ranks: Int
+    /// The requested convolution algorithm and what each layer ran (a compute setting: a resumed run
+    /// may change it; nil in runs written before it existed).
+    public var convAlgorithm: ConvAlgorithm?
+    public var convolutions: [String: String]?
 
-    public init(model: ModelConfig, trainer: TrainerSettings, data: String, dataFingerprint: String, ranks: Int) {
+    public init(model: ModelConfig, trainer: TrainerSettings, data: String, dataFingerprint: String, ranks: Int,
+                convAlgorithm: ConvAlgorithm? = nil, convolutions: [String: String]? = nil) {
         self.model = model; self.trainer = trainer; self.data = data; self.dataFingerprint = dataFingerprint
-        self.ranks = ranks
+        self.ranks = ranks; self.convAlgorithm = convAlgorithm; self.convolutions = convolutions
     }
 
     /// Sorted keys: these bytes are hashed for the cross-rank agreement check, so equal

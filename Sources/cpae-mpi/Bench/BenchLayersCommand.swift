@@ -19,6 +19,8 @@ struct BenchLayersCommand: ParsableCommand {
     @Option(help: "Timed samples per measurement (median reported).") var samples = 5
     @Option(help: "Longest wait for a quiet machine before each sample, seconds.") var maxWait: Double = 10
     @Option(help: "Only layers whose name contains this (e.g. 12x12).") var filter: String?
+    @Option(help: "Comma-separated convolution algorithms to time, each over every layer (auto, direct, winograd).")
+    var algorithm = "direct,auto"
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func validate() throws {
@@ -29,21 +31,37 @@ struct BenchLayersCommand: ParsableCommand {
     }
 
     func run() throws {
+        let algorithms = try algorithm.split(separator: ",").map { name -> ConvAlgorithm in
+            guard let a = ConvAlgorithm(rawValue: String(name)) else {
+                throw ValidationError("--algorithm: unknown algorithm '\(name)' (choose from auto, direct, winograd)")
+            }
+            return a
+        }
         var timer = GuardedTimer()
         timer.samples = samples
         timer.maxQuietWait = maxWait
         let specs = ConvBenchSpec.cpae.filter { filter == nil || $0.name.contains(filter!) }
         guard !specs.isEmpty else { throw ValidationError("--filter '\(filter!)' matches no layer") }
-        let report = ConvBench.run(specs: specs, batch: batch, threads: threads, timer: timer) { line in
-            if json { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) } else { print(line) }
+        var reports: [LayerBenchReport] = []
+        for a in algorithms {
+            if !json { print("algorithm \(a)") }
+            reports.append(ConvBench.run(specs: specs, batch: batch, threads: threads, algorithm: a, timer: timer) { line in
+                if json { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) } else { print(line) }
+            })
         }
         if json {
+            struct Output: Encodable { let reports: [LayerBenchReport] }
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try encoder.encode(Output(reports: reports)), as: UTF8.self))
             return
         }
+        for report in reports { summarize(report) }
+    }
+
+    private func summarize(_ report: LayerBenchReport) {
+        print("algorithm \(report.algorithm): forward + backward of all layers \(ConvBench.fmt(report.layers.reduce(0) { $0 + $1.forwardMs + $1.backwardMs })) ms")
         if let s = report.largeKernel {
             print("12×12 layers, FLOP-weighted, fraction of the \(report.threads)-thread sgemm peak "
                   + "\(ConvBench.fmt(report.sgemmPeakThreadsGflops)) GFLOP/s:")

@@ -106,7 +106,7 @@ struct BenchScalingCommand: ParsableCommand {
             struct Report: Codable { var model: ModelConfig?; var latent_model: LatentModelConfig?; var runs: [Run] }
             var report = Report(model: nil, latent_model: nil, runs: runs)
             switch work {
-            case .autoencoder(let config): report.model = config
+            case .autoencoder(let config, _): report.model = config
             case .latentODE(let config): report.latent_model = config
             }
             let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -154,7 +154,9 @@ struct BenchTrainCommand: ParsableCommand {
         timer.samples = samples
         timer.minSampleSeconds = 0   // one step (≥ 0.1 s at the paper size) already resolves /proc/stat's ticks
         timer.warmups = 1
-        let r = try StepBenchmark(config: config, batch: batch, timer: timer).run(threads: threads, objective: objective)
+        var bench = StepBenchmark(config: config, batch: batch, timer: timer)
+        bench.algorithm = model.convAlgorithm
+        let r = try bench.run(threads: threads, objective: objective)
         print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
     }
 

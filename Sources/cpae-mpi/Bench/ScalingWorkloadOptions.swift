@@ -29,7 +29,7 @@ struct ScalingWorkloadOptions: ParsableArguments {
     func workload() throws -> ScalingWorker.Workload {
         switch phase {
         case .ae:
-            return .autoencoder(try model.config())
+            return .autoencoder(try model.config(), model.convAlgorithm)
         case .ode:
             guard dimension >= 1 else { throw ValidationError("--dimension must be ≥ 1 (got \(dimension))") }
             return .latentODE(LatentModelConfig(kind: .mlp, dimension: dimension))

@@ -1,0 +1,34 @@
+/// How a convolution layer computes its three products (forward, input gradient, weight gradient).
+/// All are exact in exact arithmetic; they round differently (docs/method.md §Fast convolutions).
+public enum ConvAlgorithm: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
+    /// Per layer, from the measured rule in `resolve`.
+    case auto
+    /// The width-lowered GEMMs of `ConvGeometry` (the reference rounding).
+    case direct
+    /// Polyphase Winograd tiles with per-point channel GEMMs (`WinogradPlan`), where the layer's
+    /// shape allows it (square kernel, stride 1 or 2), direct elsewhere.
+    case winograd
+
+    public var description: String { rawValue }
+
+    /// The algorithm a layer of this geometry runs: `.direct` or `.winograd`, never `.auto`.
+    ///
+    /// The auto rule, from `cpae-mpi bench layers --algorithm direct|winograd` on the paper model
+    /// (docs/method.md §Fast convolutions has the table): Winograd wins wherever its tiles are
+    /// mostly full and there are enough channels to make the per-point GEMMs worth a call; the
+    /// small maps near the bottleneck (a few pixels, mostly padding tiles) stay direct.
+    func resolve(_ g: ConvGeometry) -> ConvAlgorithm {
+        switch self {
+        case .direct: return .direct
+        case .winograd: return WinogradPlan.supports(g) ? .winograd : .direct
+        case .auto:
+            guard WinogradPlan.supports(g) else { return .direct }
+            let plan = WinogradPlan(g)
+            // Mostly full tiles (≥ 60% of the tiled area is output), at least 3 tile rows and
+            // columns, and ≥ 16 channels on both sides of the per-point GEMMs.
+            let useful = Double(g.oh * g.ow) / Double(plan.th * plan.m * plan.tw * plan.m)
+            let channels = Swift.min(plan.phaseChannels, g.outChannels)
+            return plan.th >= 3 && plan.tw >= 3 && useful >= 0.6 && channels >= 16 ? .winograd : .direct
+        }
+    }
+}

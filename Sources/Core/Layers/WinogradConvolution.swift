@@ -1,0 +1,606 @@
+import Dispatch
+
+/// A convolution run as a Winograd F(m×m, r×r) convolution over its polyphase components — the
+/// same three products as the direct lowering (`ConvGeometry`), with fewer multiplications.
+///
+/// ## Polyphase: any stride s becomes stride 1
+/// With the padded input x̃ and the phase images x_ab[i, j] = x̃[s·i + a, s·j + b] and kernel phases
+/// w_ab[u, v] = w[s·u + a, s·v + b] (zero where s·u + a ≥ k),
+///
+///     y[oy, ox] = Σ_{c,a,b} Σ_{u,v < r} w_ab[u, v] · x_ab[oy + u, ox + v],     r = ⌈k / s⌉,
+///
+/// a stride-1 valid correlation over C′ = C·s² "phase channels". A 12×12 stride-2 layer becomes a
+/// 6×6 one over 4C channels, a 4×4 stride-2 layer a 2×2 one.
+///
+/// ## Winograd on tiles, GEMMs over channels
+/// The output is cut into m×m tiles; tile t reads an α×α patch d (α = m + r − 1) of every phase
+/// channel, and Y_t = Aᵀ[Σ_c′ (G w_c′ Gᵀ) ⊙ (Bᵀ d_t,c′ B)]A (`ToomCook`). For each of the α² transform
+/// points ξ the channel sum is one GEMM over a block of tiles:
+///
+///     M[ξ] (tiles × O) = V[ξ] (tiles × C′) · U[ξ]ᵀ (C′ × O),
+///
+/// α² multiplications per tile and channel pair instead of m²r²: 5.1× fewer for F(3×3, 6×6),
+/// 4× for F(4×4, 3×3), 2.9× for F(6×6, 2×2).
+///
+/// Tiles are laid out channel-last (HWC) so every transform is a run of axpys over contiguous
+/// channel vectors that the compiler vectorises, and every GEMM operand is contiguous.
+///
+/// ## The other two products are exact adjoints
+/// y is linear in x and in w, so dx = ∂yᵀ dy and dW = ∂yᵀ dy run the same stages backwards:
+/// dM = A dY Aᵀ, dV[ξ] = dM[ξ]·U[ξ], dx̃ += B dV Bᵀ (overlapping patches add), and
+/// dU[ξ] = dM[ξ]ᵀ·V[ξ], dw_c′ = Gᵀ dU G. The gradient is then the exact gradient of the computed
+/// forward map (up to rounding), which is what finite differences check.
+struct WinogradPlan {
+    let geometry: ConvGeometry
+    let stride: Int
+    /// Taps per axis of each phase kernel.
+    let r: Int
+    /// Phase channels C′ = C·s².
+    let phaseChannels: Int
+    let tables: ToomCookTables
+    let m: Int, alpha: Int
+    /// Tiles per sample: th × tw.
+    let th: Int, tw: Int
+    /// Rows and columns of a sample's phase planes (every patch of every tile inside).
+    let hp: Int, wp: Int
+
+    /// Square kernels with equal strides 1 or 2 only (the 3×4 / stride (1, 2) tail layers are 1×2
+    /// pixels: nothing to gain there), and phase kernels of 2 to 7 taps: α ≤ 8 with m ≥ 2, see `defaultTile`).
+    static func supports(_ g: ConvGeometry) -> Bool {
+        g.kh == g.kw && g.sh == g.sw && (1...2).contains(g.sh) && (2...7).contains((g.kh + g.sh - 1) / g.sh)
+    }
+
+    /// Output tile size per phase-kernel size: α = m + r − 1 ≤ 8 keeps the points at 0, ±1, ±½, ±2
+    /// (larger α needs ±4 or ±¼, and the rounding error grows fast).
+    static func defaultTile(r: Int) -> Int {
+        switch r {
+        case 2: return 6        // F(6, 2): α = 7
+        case 3: return 4        // F(4, 3): α = 6
+        default: return Swift.max(2, 9 - r)   // r = 6: F(3, 6), α = 8
+        }
+    }
+
+    /// `absolute`: the magnitude-only transforms of `ToomCookRows(_:absolute:)` (error bounds in tests).
+    init(_ g: ConvGeometry, tile: Int? = nil, absolute: Bool = false) {
+        precondition(WinogradPlan.supports(g), "Winograd convolution needs a square kernel and equal strides of 1 or 2")
+        geometry = g
+        stride = g.sh
+        r = (g.kh + stride - 1) / stride
+        phaseChannels = g.channels * stride * stride
+        m = tile ?? WinogradPlan.defaultTile(r: r)
+        tables = ToomCookTables(ToomCook(m: m, r: r), absolute: absolute)
+        alpha = m + r - 1
+        th = (g.oh + m - 1) / m
+        tw = (g.ow + m - 1) / m
+        hp = th * m + r - 1
+        wp = tw * m + r - 1
+    }
+
+    var tilesPerSample: Int { th * tw }
+    var planeFloats: Int { hp * wp * phaseChannels }
+    /// Floats of one sample's tiled output (HWC over whole tiles).
+    var outputFloats: Int { th * m * tw * m * geometry.outChannels }
+    var transformedWeightFloats: Int { alpha * alpha * geometry.outChannels * phaseChannels }
+
+    /// Tiles per GEMM block: the block's V and M (α² × tiles × (C′ + O) floats) stay near 2 MB, so they
+    /// are still in cache for the transform that follows; at least 32 rows so each GEMM is worth a call.
+    var blockTiles: Int {
+        let perTile = alpha * alpha * (phaseChannels + geometry.outChannels)
+        return Swift.max(32, (1 << 19) / perTile)
+    }
+
+    /// Multiplications per sample of the forward pass (the GEMM part), for reports.
+    var multiplyAdds: Int { tilesPerSample * alpha * alpha * phaseChannels * geometry.outChannels }
+}
+
+// MARK: - Layout passes (NCHW ↔ phase planes and tiled outputs)
+
+extension WinogradPlan {
+    /// Phase planes of samples `samples` of x (NCHW): P[n][i][j][c′] = x̃[c][s·i + a][s·j + b], c′ = (c·s + a)·s + b.
+    func fillPlanes(_ x: UnsafePointer<Float>, samples: Range<Int>, into p: UnsafeMutablePointer<Float>) {
+        let g = geometry, s = stride, cp = phaseChannels
+        for (nl, n) in samples.enumerated() {
+            let base = p + nl * planeFloats
+            for c in 0..<g.channels {
+                for a in 0..<s {
+                    for i in 0..<hp {
+                        let y = s * i + a - g.ph
+                        let row = base + i * wp * cp
+                        for b in 0..<s {
+                            let dst = row + (c * s + a) * s + b
+                            if y < 0 || y >= g.height {
+                                for j in 0..<wp { dst[j * cp] = 0 }
+                                continue
+                            }
+                            let src = x + ((n * g.channels + c) * g.height + y) * g.width
+                            // Columns j whose source s·j + b − pw lies inside the row.
+                            let jLo = Swift.min(wp, Swift.max(0, (g.pw - b + s - 1) / s))
+                            let jHi = Swift.max(jLo, Swift.min(wp, (g.width - 1 + g.pw - b) / s + 1))
+                            for j in 0..<jLo { dst[j * cp] = 0 }
+                            var x0 = s * jLo + b - g.pw
+                            for j in jLo..<jHi { dst[j * cp] = src[x0]; x0 += s }
+                            for j in jHi..<wp { dst[j * cp] = 0 }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `fillPlanes`: out[n][c][y][x] = base[c] + dP[n][i][j][c′] for the pixel each
+    /// plane entry came from (every input pixel is one plane entry, or none past the last tile).
+    func emptyPlanes(_ dp: UnsafePointer<Float>, samples: Range<Int>, bias: UnsafePointer<Float>?,
+                     into out: UnsafeMutablePointer<Float>) {
+        let g = geometry, s = stride, cp = phaseChannels
+        for (nl, n) in samples.enumerated() {
+            let base = dp + nl * planeFloats
+            for c in 0..<g.channels {
+                let b0 = bias?[c] ?? 0
+                for y in 0..<g.height {
+                    let dst = out + ((n * g.channels + c) * g.height + y) * g.width
+                    let i = (y + g.ph) / s, a = (y + g.ph) % s
+                    guard i < hp else {
+                        for x in 0..<g.width { dst[x] = b0 }
+                        continue
+                    }
+                    let row = base + i * wp * cp + (c * s + a) * s
+                    for x in 0..<g.width {
+                        let j = (x + g.pw) / s, b = (x + g.pw) % s
+                        dst[x] = j < wp ? b0 + row[j * cp + b] : b0
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tiled HWC output (th·m × tw·m × O per sample) → y (NCHW, samples `samples`), adding the bias.
+    func storeOutput(_ t: UnsafePointer<Float>, samples: Range<Int>, bias: UnsafePointer<Float>?,
+                     into y: UnsafeMutablePointer<Float>) {
+        let g = geometry, O = g.outChannels, rowFloats = tw * m * O
+        for (nl, n) in samples.enumerated() {
+            for o in 0..<O {
+                let b = bias?[o] ?? 0
+                for oy in 0..<g.oh {
+                    let src = t + nl * outputFloats + oy * rowFloats + o
+                    let dst = y + ((n * O + o) * g.oh + oy) * g.ow
+                    for ox in 0..<g.ow { dst[ox] = src[ox * O] + b }
+                }
+            }
+        }
+    }
+
+    /// y (NCHW) → tiled HWC, zero past the last output row and column (the adjoint of `storeOutput`).
+    func loadOutput(_ y: UnsafePointer<Float>, samples: Range<Int>, into t: UnsafeMutablePointer<Float>) {
+        let g = geometry, O = g.outChannels, rowFloats = tw * m * O
+        for (nl, n) in samples.enumerated() {
+            let base = t + nl * outputFloats
+            if g.oh < th * m || g.ow < tw * m { base.update(repeating: 0, count: outputFloats) }
+            for o in 0..<O {
+                for oy in 0..<g.oh {
+                    let src = y + ((n * O + o) * g.oh + oy) * g.ow
+                    let dst = base + oy * rowFloats + o
+                    for ox in 0..<g.ow { dst[ox * O] = src[ox] }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Tile transforms (per band of tiles, vectorised over contiguous runs)
+//
+// A band is one tile row of one sample: tw tiles side by side. Each 2-D transform is two 1-D passes;
+// the vertical pass runs over whole plane rows (wp·C′ or tw·m·O contiguous floats, shared by all
+// tiles of the band and by the overlap between neighbours), the horizontal pass per tile over runs of
+// C′ or O channel values. Zero coefficients are skipped.
+
+@inline(__always)
+private func setScaled(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ k: Float, _ n: Int) {
+    for i in 0..<n { d[i] = k * s[i] }
+}
+
+@inline(__always)
+private func addScaled(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, _ k: Float, _ n: Int) {
+    for i in 0..<n { d[i] += k * s[i] }
+}
+
+/// d = Σ_j coef[j·stride] · src(j), n floats, over the non-zero coefficients (at least one).
+@inline(__always)
+private func combine(_ coef: UnsafePointer<Float>, stride: Int, count: Int, into d: UnsafeMutablePointer<Float>, n: Int,
+                     _ src: (Int) -> UnsafePointer<Float>) {
+    var first = true
+    for j in 0..<count {
+        let k = coef[j * stride]
+        if k == 0 { continue }
+        if first { setScaled(d, src(j), k, n); first = false } else { addScaled(d, src(j), k, n) }
+    }
+    if first { d.update(repeating: 0, count: n) }
+}
+
+/// For `count` runs of `width` floats: dst run q (stride dstStride) = or += k · src run q (stride srcStride).
+@inline(__always)
+private func stridedScaled(_ d: UnsafeMutablePointer<Float>, dstStride: Int, _ s: UnsafePointer<Float>, srcStride: Int,
+                           count: Int, width: Int, _ k: Float, accumulate: Bool) {
+    var dp = d, sp = s
+    if accumulate {
+        for _ in 0..<count { for i in 0..<width { dp[i] += k * sp[i] }; dp += dstStride; sp += srcStride }
+    } else {
+        for _ in 0..<count { for i in 0..<width { dp[i] = k * sp[i] }; dp += dstStride; sp += srcStride }
+    }
+}
+
+extension WinogradPlan {
+    /// Band b of a chunk → (sample within the chunk, tile row).
+    @inline(__always)
+    func bandPosition(_ b: Int) -> (n: Int, ty: Int) { (b / th, b % th) }
+
+    var temporaryFloats: Int { alpha * Swift.max(wp * phaseChannels, tw * m * geometry.outChannels) }
+
+    /// V[ξ1·α + ξ2][q·tw + tx][c′] = (Bᵀ d B)[ξ1, ξ2] for the tiles of bands `bands` of the chunk's
+    /// planes `p` (q = band − bands.lowerBound). `tmp`: `temporaryFloats`.
+    func transformInput(_ p: UnsafePointer<Float>, bands: Range<Int>, into v: UnsafeMutablePointer<Float>,
+                        tmp: UnsafeMutablePointer<Float>) {
+        let cp = phaseChannels, a = alpha, row = wp * cp, bt = bands.count * tw
+        let btm = UnsafePointer(tables.bt)
+        for band in bands {
+            let (n, ty) = bandPosition(band)
+            let q = band - bands.lowerBound
+            let top = p + n * planeFloats + ty * m * row
+            // Vertical: tmp[ξ1] = Σ_i Bᵀ[ξ1][i] · plane row (ty·m + i), whole rows.
+            for x1 in 0..<a {
+                combine(btm + x1 * a, stride: 1, count: a, into: tmp + x1 * row, n: row) { top + $0 * row }
+            }
+            // Horizontal, per tile: V[ξ1, ξ2][tile] = Σ_j Bᵀ[ξ2][j] · tmp[ξ1][tx·m + j].
+            for x1 in 0..<a {
+                let t1 = UnsafePointer(tmp + x1 * row)
+                for x2 in 0..<a {
+                    let dst = v + ((x1 * a + x2) * bt + q * tw) * cp
+                    var first = true
+                    for j in 0..<a {
+                        let k = btm[x2 * a + j]
+                        if k == 0 { continue }
+                        stridedScaled(dst, dstStride: cp, t1 + j * cp, srcStride: m * cp, count: tw, width: cp, k,
+                                      accumulate: !first)
+                        first = false
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `transformInput`: the planes dP += B dV Bᵀ per tile. Bands overlap by r − 1 rows,
+    /// so the bands of one chunk must be processed by one thread, in order. `tmp`: `temporaryFloats`.
+    func transformInputAdjoint(_ dv: UnsafePointer<Float>, bands: Range<Int>, into dp: UnsafeMutablePointer<Float>,
+                               tmp: UnsafeMutablePointer<Float>) {
+        let cp = phaseChannels, a = alpha, row = wp * cp, bt = bands.count * tw
+        let btm = UnsafePointer(tables.bt)
+        for band in bands {
+            let (n, ty) = bandPosition(band)
+            let q = band - bands.lowerBound
+            let top = dp + n * planeFloats + ty * m * row
+            // Horizontal adjoint: tmp[ξ1][tx·m + j] += Σ_ξ2 Bᵀ[ξ2][j] · dV[ξ1, ξ2][tile] (tiles overlap).
+            tmp.update(repeating: 0, count: a * row)
+            for x1 in 0..<a {
+                let t1 = tmp + x1 * row
+                for x2 in 0..<a {
+                    let src = dv + ((x1 * a + x2) * bt + q * tw) * cp
+                    for j in 0..<a {
+                        let k = btm[x2 * a + j]
+                        if k == 0 { continue }
+                        stridedScaled(t1 + j * cp, dstStride: m * cp, src, srcStride: cp, count: tw, width: cp, k,
+                                      accumulate: true)
+                    }
+                }
+            }
+            // Vertical adjoint: plane row (ty·m + i) += Σ_ξ1 Bᵀ[ξ1][i] · tmp[ξ1], whole rows.
+            for x1 in 0..<a {
+                for i in 0..<a {
+                    let k = btm[x1 * a + i]
+                    if k != 0 { addScaled(top + i * row, tmp + x1 * row, k, row) }
+                }
+            }
+        }
+    }
+
+    /// Tiled output rows of bands `bands` = Aᵀ M A. `tmp`: `temporaryFloats`.
+    func transformOutput(_ mm: UnsafePointer<Float>, bands: Range<Int>, into out: UnsafeMutablePointer<Float>,
+                         tmp: UnsafeMutablePointer<Float>) {
+        let O = geometry.outChannels, a = alpha, row = tw * m * O, bt = bands.count * tw
+        let atm = UnsafePointer(tables.at)
+        for band in bands {
+            let (n, ty) = bandPosition(band)
+            let q = band - bands.lowerBound
+            // Horizontal: tmp[ξ1][tx][j] = Σ_ξ2 Aᵀ[j][ξ2] · M[ξ1, ξ2][tile], laid out like an output row.
+            for x1 in 0..<a {
+                let t1 = tmp + x1 * row
+                for j in 0..<m {
+                    var first = true
+                    for x2 in 0..<a {
+                        let k = atm[j * a + x2]
+                        if k == 0 { continue }
+                        stridedScaled(t1 + j * O, dstStride: m * O, mm + ((x1 * a + x2) * bt + q * tw) * O, srcStride: O,
+                                      count: tw, width: O, k, accumulate: !first)
+                        first = false
+                    }
+                }
+            }
+            // Vertical: output row (ty·m + i) = Σ_ξ1 Aᵀ[i][ξ1] · tmp[ξ1], whole rows.
+            let top = out + n * outputFloats + ty * m * row
+            for i in 0..<m {
+                combine(atm + i * a, stride: 1, count: a, into: top + i * row, n: row) { UnsafePointer(tmp + $0 * row) }
+            }
+        }
+    }
+
+    /// The adjoint of `transformOutput`: dM[ξ1, ξ2][tile] = (A dY Aᵀ)[ξ1, ξ2]. `tmp`: `temporaryFloats`.
+    func transformOutputAdjoint(_ dy: UnsafePointer<Float>, bands: Range<Int>, into dm: UnsafeMutablePointer<Float>,
+                                tmp: UnsafeMutablePointer<Float>) {
+        let O = geometry.outChannels, a = alpha, row = tw * m * O, bt = bands.count * tw
+        let atm = UnsafePointer(tables.at)
+        for band in bands {
+            let (n, ty) = bandPosition(band)
+            let q = band - bands.lowerBound
+            let top = dy + n * outputFloats + ty * m * row
+            // Vertical: tmp[ξ1] = Σ_i Aᵀ[i][ξ1] · dY row (ty·m + i), whole rows.
+            for x1 in 0..<a {
+                combine(atm + x1, stride: a, count: m, into: tmp + x1 * row, n: row) { top + $0 * row }
+            }
+            // Horizontal: dM[ξ1, ξ2][tile] = Σ_j Aᵀ[j][ξ2] · tmp[ξ1][tx][j].
+            for x1 in 0..<a {
+                let t1 = UnsafePointer(tmp + x1 * row)
+                for x2 in 0..<a {
+                    let dst = dm + ((x1 * a + x2) * bt + q * tw) * O
+                    var first = true
+                    for j in 0..<m {
+                        let k = atm[j * a + x2]
+                        if k == 0 { continue }
+                        stridedScaled(dst, dstStride: O, t1 + j * O, srcStride: m * O, count: tw, width: O, k,
+                                      accumulate: !first)
+                        first = false
+                    }
+                    if first { dst.update(repeating: 0, count: tw * O) }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Kernel transforms
+
+extension WinogradPlan {
+    /// U[ξ][o][c′] = (G w_c′ Gᵀ)[ξ] for the weight w (O×C×k×k, PyTorch order), in Double.
+    func transformWeight(_ w: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
+        let gm = tables.tc.g
+        var phase = [Double](repeating: 0, count: r * r), half = [Double](repeating: 0, count: a * r)
+        for o in 0..<O {
+            for c in 0..<g.channels {
+                for pa in 0..<s {
+                    for pb in 0..<s {
+                        let c2 = (c * s + pa) * s + pb
+                        for uu in 0..<r {
+                            for vv in 0..<r {
+                                let ky = s * uu + pa, kx = s * vv + pb
+                                phase[uu * r + vv] = ky < k && kx < k ? Double(w[((o * g.channels + c) * k + ky) * k + kx]) : 0
+                            }
+                        }
+                        for x1 in 0..<a {
+                            for vv in 0..<r {
+                                var acc = 0.0
+                                for uu in 0..<r { acc += gm[x1 * r + uu] * phase[uu * r + vv] }
+                                half[x1 * r + vv] = acc
+                            }
+                        }
+                        for x1 in 0..<a {
+                            for x2 in 0..<a {
+                                var acc = 0.0
+                                for vv in 0..<r { acc += gm[x2 * r + vv] * half[x1 * r + vv] }
+                                u[((x1 * a + x2) * O + o) * cp + c2] = Float(acc)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dW (O×C×k×k) += Gᵀ dU G, the adjoint of `transformWeight`, in Double.
+    func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+        let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
+        let gm = tables.tc.g
+        var half = [Double](repeating: 0, count: a * r)
+        for o in 0..<O {
+            for c in 0..<g.channels {
+                for pa in 0..<s {
+                    for pb in 0..<s {
+                        let c2 = (c * s + pa) * s + pb
+                        // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2].
+                        for x1 in 0..<a {
+                            for vv in 0..<r {
+                                var acc = 0.0
+                                for x2 in 0..<a { acc += gm[x2 * r + vv] * Double(du[((x1 * a + x2) * O + o) * cp + c2]) }
+                                half[x1 * r + vv] = acc
+                            }
+                        }
+                        for uu in 0..<r {
+                            let ky = s * uu + pa
+                            if ky >= k { continue }
+                            for vv in 0..<r {
+                                let kx = s * vv + pb
+                                if kx >= k { continue }
+                                var acc = 0.0
+                                for x1 in 0..<a { acc += gm[x1 * r + uu] * half[x1 * r + vv] }
+                                dw[((o * g.channels + c) * k + ky) * k + kx] += Float(acc)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - The three products
+
+extension WinogradPlan {
+    /// Runs `body(samples, scratch, worker)` over chunks of whole samples (about `blockTiles` tiles or
+    /// more each), the batch split into one contiguous part per worker.
+    private func forEachChunk(batch: Int, scratch: ConvScratch, workers: ((Int) -> Void)? = nil,
+                              _ body: (Range<Int>, ConvScratch, Int) -> Void) {
+        let perChunk = Swift.max(1, blockTiles / tilesPerSample)
+        let count = Swift.min(scratch.budget.threads, batch)
+        let scratches = scratch.workerScratches(Swift.max(1, count))
+        workers?(Swift.max(1, count))
+        func run(_ w: Int) {
+            let part = count <= 1 ? 0..<batch : splitRange(batch, parts: count, w)
+            var first = part.lowerBound
+            while first < part.upperBound {
+                let last = Swift.min(part.upperBound, first + perChunk)
+                body(first..<last, scratches[w], w)
+                first = last
+            }
+        }
+        if count <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: count) { run($0) } }
+    }
+
+    /// Tile rows (bands) per GEMM block, and the block's largest tile count.
+    private var bandsPerBlock: Int { Swift.max(1, blockTiles / tw) }
+    private var maxBlockTiles: Int { bandsPerBlock * tw }
+
+    /// Blocks of whole bands of a chunk of `samples` samples.
+    private func blocks(samples: Int) -> [Range<Int>] {
+        let total = samples * th, size = bandsPerBlock
+        return Swift.stride(from: 0, to: total, by: size).map { $0..<Swift.min(total, $0 + size) }
+    }
+
+    /// y = x ⋆ w (+ bias).
+    func correlate(_ x: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
+                   bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+        let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
+        let u = scratch.weight(transformedWeightFloats)
+        transformWeight(w, into: u)
+        let uu = UnsafePointer(u)
+        forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
+            let p = s.lowered(samples.count * planeFloats)
+            fillPlanes(x, samples: samples, into: p)
+            let out = s.rows(samples.count * outputFloats)
+            let v = s.transformed(a2 * maxBlockTiles * cp), mm = s.products(a2 * maxBlockTiles * O)
+            let tmp = s.temporary(temporaryFloats)
+            for bands in blocks(samples: samples.count) {
+                let bt = bands.count * tw
+                transformInput(p, bands: bands, into: v, tmp: tmp)
+                for xi in 0..<a2 {
+                    sgemm(transB: true, m: bt, n: O, k: cp, a: v + xi * bt * cp, lda: cp,
+                          b: uu + xi * O * cp, ldb: cp, c: mm + xi * bt * O, ldc: O)
+                }
+                transformOutput(mm, bands: bands, into: out, tmp: tmp)
+            }
+            storeOutput(out, samples: samples, bias: bias, into: y)
+        }
+    }
+
+    /// out = bias + (adjoint of the correlation)(t): a convolution's input gradient, or a transposed
+    /// convolution's forward pass.
+    func correlateAdjoint(_ t: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
+                          bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+        let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
+        let u = scratch.weight(transformedWeightFloats)
+        transformWeight(w, into: u)
+        let uu = UnsafePointer(u)
+        forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
+            let dyt = s.rows(samples.count * outputFloats)
+            loadOutput(t, samples: samples, into: dyt)
+            let dp = s.lowered(samples.count * planeFloats)
+            dp.update(repeating: 0, count: samples.count * planeFloats)
+            let dv = s.transformed(a2 * maxBlockTiles * cp), dm = s.products(a2 * maxBlockTiles * O)
+            let tmp = s.temporary(temporaryFloats)
+            for bands in blocks(samples: samples.count) {
+                let bt = bands.count * tw
+                transformOutputAdjoint(dyt, bands: bands, into: dm, tmp: tmp)
+                for xi in 0..<a2 {
+                    sgemm(m: bt, n: cp, k: O, a: dm + xi * bt * O, lda: O, b: uu + xi * O * cp, ldb: cp,
+                          c: dv + xi * bt * cp, ldc: cp)
+                }
+                transformInputAdjoint(dv, bands: bands, into: dp, tmp: tmp)
+            }
+            emptyPlanes(dp, samples: samples, bias: bias, into: out)
+        }
+    }
+
+    /// gradW += Σ_n t_n ⋆ x_n (the weight gradient of y = x ⋆ w for output gradient t), then the
+    /// requested second product from the same transformed tiles.
+    func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
+                        weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
+                        then second: ConvSecondProduct, scratch: ConvScratch) {
+        guard batch > 0 else { return }
+        let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
+        var uu: UnsafePointer<Float>? = nil
+        if case .none = second {} else {
+            let u = scratch.weight(transformedWeightFloats)
+            transformWeight(w, into: u)
+            uu = UnsafePointer(u)
+        }
+        var grads: [UnsafeMutablePointer<Float>] = []
+        forEachChunk(batch: batch, scratch: scratch, workers: { count in
+            grads = scratch.workerScratches(count).map { s in
+                let g = s.gradient(transformedWeightFloats)
+                g.update(repeating: 0, count: transformedWeightFloats)
+                return g
+            }
+        }) { samples, s, worker in
+            let du = grads[worker]
+            let p = s.lowered(samples.count * planeFloats)
+            fillPlanes(x, samples: samples, into: p)
+            let dyt = s.rows(samples.count * outputFloats)
+            loadOutput(t, samples: samples, into: dyt)
+            let v = s.transformed(a2 * maxBlockTiles * cp), dm = s.products(a2 * maxBlockTiles * O)
+            let tmp = s.temporary(temporaryFloats)
+            var dp: UnsafeMutablePointer<Float>? = nil
+            var out: UnsafeMutablePointer<Float>? = nil
+            switch second {
+            case .none: break
+            case .adjoint:
+                dp = s.planesGradient(samples.count * planeFloats)
+                dp!.update(repeating: 0, count: samples.count * planeFloats)
+            case .correlation:
+                out = s.outputs(samples.count * outputFloats)
+            }
+            for bands in blocks(samples: samples.count) {
+                let bt = bands.count * tw
+                transformInput(p, bands: bands, into: v, tmp: tmp)
+                transformOutputAdjoint(dyt, bands: bands, into: dm, tmp: tmp)
+                for xi in 0..<a2 {
+                    // dU[ξ] (O × C′) += dM[ξ]ᵀ · V[ξ].
+                    sgemm(transA: true, m: O, n: cp, k: bt, a: dm + xi * bt * O, lda: O, b: v + xi * bt * cp, ldb: cp,
+                          beta: 1, c: du + xi * O * cp, ldc: cp)
+                }
+                switch second {
+                case .none:
+                    break
+                case .adjoint:
+                    // V is spent: reuse it for dV = dM · U.
+                    for xi in 0..<a2 {
+                        sgemm(m: bt, n: cp, k: O, a: dm + xi * bt * O, lda: O, b: uu! + xi * O * cp, ldb: cp,
+                              c: v + xi * bt * cp, ldc: cp)
+                    }
+                    transformInputAdjoint(v, bands: bands, into: dp!, tmp: tmp)
+                case .correlation:
+                    // dM is spent: reuse it for M = V · Uᵀ.
+                    for xi in 0..<a2 {
+                        sgemm(transB: true, m: bt, n: O, k: cp, a: v + xi * bt * cp, lda: cp,
+                              b: uu! + xi * O * cp, ldb: cp, c: dm + xi * bt * O, ldc: O)
+                    }
+                    transformOutput(dm, bands: bands, into: out!, tmp: tmp)
+                }
+            }
+            switch second {
+            case .none: break
+            case .adjoint(let dx): emptyPlanes(dp!, samples: samples, bias: nil, into: dx)
+            case .correlation(let y): storeOutput(out!, samples: samples, bias: nil, into: y)
+            }
+        }
+        // Workers' dU in worker order, then one transform back to the kernel's layout.
+        let total = grads[0]
+        for g in grads.dropFirst() { for i in 0..<transformedWeightFloats { total[i] += g[i] } }
+        addWeightGradient(total, into: gradW)
+    }
+}

@@ -1,0 +1,238 @@
+import XCTest
+@testable import Core
+
+/// The Winograd convolutions (`WinogradPlan`) against the convolution's definition in Float64, with a
+/// tolerance from a rounding-error bound rather than a constant.
+///
+/// ## The bound
+/// Every product runs as a chain of small matrix products and sums. For a chain of n rounded
+/// operations, |fl(z) − z| ≤ γ_n · ẑ with γ_n ≈ n·u (u = 2⁻²⁴) and ẑ the same chain evaluated on the
+/// magnitudes of every matrix and operand (Higham, Accuracy and Stability, §3.5). ẑ is computed by
+/// the engine itself, run with |Aᵀ|, |G|, |Bᵀ| (`WinogradPlan(absolute: true)`) on |x|, |w|, |dy|; n
+/// counts the longest sum in each stage (two α-term transform passes per side, the GEMM's inner
+/// length, the kernel transform and the final additions). The bound is host-independent: it holds
+/// for any summation order OpenBLAS picks on Zen 3 or Zen 4. A wrong index is off by O(|z|), far
+/// beyond it; the test also checks that the bound itself is small (the algorithm is accurate).
+final class WinogradTests: XCTestCase {
+    struct Case {
+        let n, c, o, h, w, k, s, p: Int
+        var label: String { "N\(n) \(c)→\(o) \(h)×\(w) k\(k) s\(s) p\(p)" }
+    }
+
+    /// Every Winograd-eligible CpAE geometry at reduced channel counts, with sizes that leave partial
+    /// tiles (so padding tiles, clipped outputs and unread input rows are exercised).
+    static let cases: [Case] = [
+        Case(n: 2, c: 3, o: 4, h: 11, w: 13, k: 3, s: 1, p: 1),     // 3×3 stride 1: F(4, 3)
+        Case(n: 3, c: 2, o: 5, h: 16, w: 20, k: 3, s: 1, p: 1),
+        Case(n: 2, c: 3, o: 4, h: 22, w: 30, k: 12, s: 2, p: 5),    // 12×12 stride 2: polyphase F(3, 6)
+        Case(n: 2, c: 2, o: 3, h: 17, w: 23, k: 12, s: 2, p: 5),    // odd: the last row is not read
+        Case(n: 2, c: 3, o: 2, h: 16, w: 28, k: 4, s: 2, p: 1),     // 4×4 stride 2: polyphase F(6, 2)
+        Case(n: 2, c: 2, o: 3, h: 14, w: 26, k: 8, s: 2, p: 3),     // the small preset's K = 8
+        Case(n: 2, c: 2, o: 2, h: 9, w: 11, k: 3, s: 2, p: 0),      // kernel not a multiple of the stride
+    ]
+
+    static let u = 0x1p-24
+
+    func geometry(_ c: Case) -> ConvGeometry {
+        ConvGeometry(channels: c.c, height: c.h, width: c.w, outChannels: c.o, kernel: (c.k, c.k), stride: (c.s, c.s),
+                     padding: (c.p, c.p))
+    }
+
+    // MARK: Definitions in Float64
+
+    /// y = x ⋆ w (no bias).
+    static func forward(_ g: ConvGeometry, n: Int, _ x: [Float], _ w: [Float]) -> [Double] {
+        var y = [Double](repeating: 0, count: n * g.outputPerSample)
+        for b in 0..<n { for o in 0..<g.outChannels { for oy in 0..<g.oh { for ox in 0..<g.ow {
+            var acc = 0.0
+            for c in 0..<g.channels { for u in 0..<g.kh { for v in 0..<g.kw {
+                let iy = oy * g.sh - g.ph + u, ix = ox * g.sw - g.pw + v
+                if iy < 0 || iy >= g.height || ix < 0 || ix >= g.width { continue }
+                acc += Double(w[((o * g.channels + c) * g.kh + u) * g.kw + v]) * Double(x[((b * g.channels + c) * g.height + iy) * g.width + ix])
+            } } }
+            y[((b * g.outChannels + o) * g.oh + oy) * g.ow + ox] = acc
+        } } } }
+        return y
+    }
+
+    /// (dx, dW) for output gradient dy.
+    static func backward(_ g: ConvGeometry, n: Int, _ x: [Float], _ w: [Float], _ dy: [Float]) -> ([Double], [Double]) {
+        var dx = [Double](repeating: 0, count: n * g.inputPerSample)
+        var dw = [Double](repeating: 0, count: w.count)
+        for b in 0..<n { for o in 0..<g.outChannels { for oy in 0..<g.oh { for ox in 0..<g.ow {
+            let d = Double(dy[((b * g.outChannels + o) * g.oh + oy) * g.ow + ox])
+            for c in 0..<g.channels { for u in 0..<g.kh { for v in 0..<g.kw {
+                let iy = oy * g.sh - g.ph + u, ix = ox * g.sw - g.pw + v
+                if iy < 0 || iy >= g.height || ix < 0 || ix >= g.width { continue }
+                let wi = ((o * g.channels + c) * g.kh + u) * g.kw + v, xi = ((b * g.channels + c) * g.height + iy) * g.width + ix
+                dx[xi] += d * Double(w[wi])
+                dw[wi] += d * Double(x[xi])
+            } } }
+        } } } }
+        return (dx, dw)
+    }
+
+    static func random(_ count: Int, seed: UInt64) -> [Float] {
+        var rng = RNG(seed: seed)
+        return (0..<count).map { _ in rng.uniformFloat() * 2 - 1 }
+    }
+
+    /// |got − exact| ≤ bound elementwise; returns the largest error relative to the largest |exact|.
+    @discardableResult
+    static func assertWithin(_ got: [Float], _ exact: [Double], bound: [Float], _ label: String,
+                             file: StaticString = #filePath, line: UInt = #line) -> Double {
+        XCTAssertEqual(got.count, exact.count, label, file: file, line: line)
+        var worst = 0.0, scale = 0.0
+        for i in 0..<Swift.min(got.count, exact.count) {
+            let err = abs(Double(got[i]) - exact[i])
+            scale = Swift.max(scale, abs(exact[i]))
+            worst = Swift.max(worst, err)
+            if err > Double(bound[i]) {
+                XCTFail("\(label)[\(i)]: \(got[i]) vs exact \(exact[i]), error \(err) > bound \(bound[i])", file: file, line: line)
+                return .infinity
+            }
+        }
+        return worst / Swift.max(scale, .leastNormalMagnitude)
+    }
+
+    // MARK: Tests
+
+    /// Forward, input gradient and weight gradient of every case, one and two threads, against the
+    /// definition, each within its rounding bound; and the bound itself below 1% of the output scale.
+    func testProductsMatchDefinitionWithinRoundingBound() {
+        for (i, c) in Self.cases.enumerated() {
+            let g = geometry(c)
+            XCTAssertTrue(WinogradPlan.supports(g), c.label)
+            let plan = WinogradPlan(g), abs = WinogradPlan(g, absolute: true)
+            let x = Self.random(c.n * g.inputPerSample, seed: UInt64(10 + i))
+            let w = Self.random(g.outChannels * g.channels * g.kh * g.kw, seed: UInt64(20 + i))
+            let dy = Self.random(c.n * g.outputPerSample, seed: UInt64(30 + i))
+            let yExact = Self.forward(g, n: c.n, x, w)
+            let (dxExact, dwExact) = Self.backward(g, n: c.n, x, w, dy)
+            let (ax, aw, ady) = (x.map(Swift.abs), w.map(Swift.abs), dy.map(Swift.abs))
+            let a = plan.alpha
+            // Stage lengths: kernel transform (rounded once from Double), two α-term passes for the
+            // input and two for the output transforms, the GEMM's inner sum, and the scatter/bias adds.
+            let forwardTerms = 1 + 4 * a + plan.phaseChannels + 2
+            let adjointTerms = 1 + 4 * a + g.outChannels + 2 + a   // + overlapping patches adding up
+            let weightTerms = 2 * plan.r + 4 * a + c.n * plan.tilesPerSample + 2
+            for threads in [1, 2] {
+                let scratch = ConvScratch(), boundScratch = ConvScratch()
+                scratch.budget = ComputeBudget(threads: threads)
+                boundScratch.budget = ComputeBudget(threads: threads)
+                let label = "\(c.label) threads \(threads)"
+
+                var y = [Float](repeating: .nan, count: yExact.count), ybound = y
+                plan.correlate(x, batch: c.n, weight: w, bias: nil, into: &y, scratch: scratch)
+                abs.correlate(ax, batch: c.n, weight: aw, bias: nil, into: &ybound, scratch: boundScratch)
+                let yb = ybound.map { Float(Double(forwardTerms) * Self.u) * $0 * 1.01 + Float.leastNormalMagnitude }
+                let yErr = Self.assertWithin(y, yExact, bound: yb, "y \(label)")
+
+                var dx = [Float](repeating: .nan, count: dxExact.count), dxbound = dx
+                plan.correlateAdjoint(dy, batch: c.n, weight: w, bias: nil, into: &dx, scratch: scratch)
+                abs.correlateAdjoint(ady, batch: c.n, weight: aw, bias: nil, into: &dxbound, scratch: boundScratch)
+                let dxb = dxbound.map { Float(Double(adjointTerms) * Self.u) * $0 * 1.01 + Float.leastNormalMagnitude }
+                Self.assertWithin(dx, dxExact, bound: dxb, "dx \(label)")
+
+                var dw = [Float](repeating: 0, count: w.count), dwbound = dw
+                plan.weightGradient(input: x, outputGradient: dy, batch: c.n, weight: w, accumulateInto: &dw,
+                                    then: .none, scratch: scratch)
+                abs.weightGradient(input: ax, outputGradient: ady, batch: c.n, weight: aw, accumulateInto: &dwbound,
+                                   then: .none, scratch: boundScratch)
+                let dwb = dwbound.map { Float(Double(weightTerms) * Self.u) * $0 * 1.01 + Float.leastNormalMagnitude }
+                Self.assertWithin(dw, dwExact, bound: dwb, "dW \(label)")
+
+                // The bound has teeth: a wrong index or coefficient errs by O(|y|), the bound is far below it
+                // (worst case ~4e-3·max|y| for F(3, 6), whose transforms amplify magnitudes most).
+                let scale = yExact.map(Swift.abs).max() ?? 1
+                XCTAssertLessThan(Double(yb.max() ?? 0) / scale, 1e-2, "forward bound relative to |y| \(label)")
+                if threads == 1 { print("Winograd \(c.label): forward error \(yErr) of max|y|, bound \(Double(yb.max() ?? 0) / scale)") }
+            }
+        }
+    }
+
+    /// The weight gradient's second products (dx for a convolution, y for a transposed one's dx) equal
+    /// the standalone passes bit for bit: they share the transformed tiles but not the arithmetic order.
+    func testSecondProductsEqualStandalonePasses() {
+        let c = Self.cases[2]
+        let g = geometry(c), plan = WinogradPlan(g)
+        let x = Self.random(c.n * g.inputPerSample, seed: 1)
+        let w = Self.random(g.outChannels * g.channels * g.kh * g.kw, seed: 2)
+        let dy = Self.random(c.n * g.outputPerSample, seed: 3)
+        let s = ConvScratch()
+        var dx1 = [Float](repeating: 0, count: x.count), dx2 = dx1, y1 = [Float](repeating: 0, count: dy.count), y2 = y1
+        var dw = [Float](repeating: 0, count: w.count)
+        plan.correlateAdjoint(dy, batch: c.n, weight: w, bias: nil, into: &dx1, scratch: s)
+        dx2.withUnsafeMutableBufferPointer { p in
+            plan.weightGradient(input: x, outputGradient: dy, batch: c.n, weight: w, accumulateInto: &dw,
+                                then: .adjoint(into: p.baseAddress!), scratch: s)
+        }
+        XCTAssertEqual(dx1, dx2)
+        plan.correlate(x, batch: c.n, weight: w, bias: nil, into: &y1, scratch: s)
+        y2.withUnsafeMutableBufferPointer { p in
+            plan.weightGradient(input: x, outputGradient: dy, batch: c.n, weight: w, accumulateInto: &dw,
+                                then: .correlation(into: p.baseAddress!), scratch: s)
+        }
+        XCTAssertEqual(y1, y2)
+    }
+
+    /// Through the layers: Conv2d and ConvTranspose2d with `.winograd` pass the same finite-difference
+    /// checks as the direct lowering, biases included.
+    func testLayerGradientsByFiniteDifferences() {
+        for (i, c) in Self.cases.enumerated() {
+            let store = ParameterStore(seed: UInt64(50 + i))
+            let conv = Conv2d(store: store, name: "c", inChannels: c.c, outChannels: c.o, kernel: (c.k, c.k),
+                              stride: (c.s, c.s), padding: (c.p, c.p))
+            conv.algorithm = .winograd
+            XCTAssertEqual(conv.resolvedAlgorithm(height: c.h, width: c.w), .winograd)
+            let x = GradientCheck.random([c.n, c.c, c.h, c.w], seed: UInt64(60 + i))
+            let r = GradientCheck.random(conv.forward(x).shape, seed: UInt64(70 + i))
+            let dx = conv.backward(r, input: x)!
+            let loss = { GradientCheck.dot(r, conv.forward(x)) }
+            GradientCheck.compare(values: x.data, count: x.count, analytic: dx.array, label: "dx \(c.label)", loss: loss)
+            GradientCheck.compare(values: store.value(conv.weight), count: conv.weight.count,
+                                  analytic: store.gradientArray(conv.weight), label: "dW \(c.label)", loss: loss)
+
+            // The transposed layer whose adjoint this convolution is: input = the conv's output.
+            let t = ConvTranspose2d(store: store, name: "t", inChannels: c.o, outChannels: c.c, kernel: (c.k, c.k),
+                                    stride: (c.s, c.s), padding: (c.p, c.p))
+            t.algorithm = .winograd
+            let g = geometry(c)
+            let tx = GradientCheck.random([c.n, c.o, g.oh, g.ow], seed: UInt64(80 + i))
+            let out = t.forward(tx)
+            guard out.shape[2] >= 1 else { continue }
+            let tr = GradientCheck.random(out.shape, seed: UInt64(90 + i))
+            let tdx = t.backward(tr, input: tx)!
+            let tloss = { GradientCheck.dot(tr, t.forward(tx)) }
+            GradientCheck.compare(values: tx.data, count: tx.count, analytic: tdx.array, label: "T dx \(c.label)", loss: tloss)
+            GradientCheck.compare(values: store.value(t.weight), count: t.weight.count,
+                                  analytic: store.gradientArray(t.weight), label: "T dW \(c.label)", loss: tloss)
+            GradientCheck.compare(values: store.value(t.bias!), count: t.bias!.count,
+                                  analytic: store.gradientArray(t.bias!), label: "T db \(c.label)", loss: tloss)
+        }
+    }
+
+    /// The Toom-Cook identity itself, in Float64: Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation for every
+    /// tile size the plans use.
+    func testToomCookTransformsComputeCorrelation() {
+        for (m, r) in [(4, 3), (3, 6), (6, 2), (2, 2), (2, 3), (5, 4)] {
+            let t = ToomCook(m: m, r: r), a = t.alpha
+            var rng = RNG(seed: UInt64(m * 10 + r))
+            let d = (0..<a).map { _ in Double(rng.uniformFloat()) - 0.5 }
+            let gg = (0..<r).map { _ in Double(rng.uniformFloat()) - 0.5 }
+            var prod = [Double](repeating: 0, count: a)
+            for x in 0..<a {
+                var gx = 0.0, dx = 0.0
+                for k in 0..<r { gx += t.g[x * r + k] * gg[k] }
+                for k in 0..<a { dx += t.bt[x * a + k] * d[k] }
+                prod[x] = gx * dx
+            }
+            for i in 0..<m {
+                var y = 0.0, exact = 0.0
+                for x in 0..<a { y += t.at[i * a + x] * prod[x] }
+                for k in 0..<r { exact += gg[k] * d[i + k] }
+                XCTAssertEqual(y, exact, accuracy: 1e-12, "F(\(m), \(r)) output \(i)")
+            }
+        }
+    }
+}
