@@ -111,11 +111,11 @@ final class WinogradTests: XCTestCase {
             let (dxExact, dwExact) = Self.backward(g, n: c.n, x, w, dy)
             let (ax, aw, ady) = (x.map(Swift.abs), w.map(Swift.abs), dy.map(Swift.abs))
             let a = plan.alpha
-            // Stage lengths: kernel transform (rounded once from Double), two α-term passes for the
-            // input and two for the output transforms, the GEMM's inner sum, and the scatter/bias adds.
-            let forwardTerms = 1 + 4 * a + plan.phaseChannels + 2
-            let adjointTerms = 1 + 4 * a + g.outChannels + 2 + a   // + overlapping patches adding up
-            let weightTerms = 2 * plan.r + 4 * a + c.n * plan.tilesPerSample + 2
+            // Stage lengths: the kernel transform (two r-term passes), two α-term passes for the input
+            // and two for the output transforms, the GEMM's inner sum, and the scatter/bias adds.
+            let forwardTerms = 2 * plan.r + 4 * a + plan.phaseChannels + 2
+            let adjointTerms = 2 * plan.r + 4 * a + g.outChannels + 2 + a   // + overlapping patches adding up
+            let weightTerms = 2 * a + 4 * a + c.n * plan.tilesPerSample + 2
             for threads in [1, 2] {
                 let scratch = ConvScratch(), boundScratch = ConvScratch()
                 scratch.budget = ComputeBudget(threads: threads)

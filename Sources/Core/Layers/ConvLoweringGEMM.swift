@@ -12,7 +12,8 @@ final class ConvScratch {
     private(set) var transformed = ScratchBuffer()     // V or dV, one block of tiles
     private(set) var products = ScratchBuffer()        // M or dM, one block of tiles
     private(set) var temporary = ScratchBuffer()       // one tile's transform intermediates
-    private(set) var planesGradient = ScratchBuffer()  // dP, when the weight gradient also makes dx
+    private(set) var rowTransforms = ScratchBuffer()   // H (or dH): plane rows after the horizontal transform
+    private(set) var rowTransformsGradient = ScratchBuffer()  // dH, when the weight gradient also makes dx
     private(set) var outputs = ScratchBuffer()         // tiled y, when the weight gradient also makes y
     /// Chunk sizing, see `ConvGeometry.chunks`. Tests set the budget to 1 to force one sample per chunk.
     var loweredBudget = 6 << 20
@@ -31,7 +32,7 @@ final class ConvScratch {
     private var workers: [ConvScratch] = []
 
     deinit {
-        for b in [lowered, rows, weight, gradient, transformed, products, temporary, planesGradient, outputs] { b.release() }
+        for b in [lowered, rows, weight, gradient, transformed, products, temporary, rowTransforms, rowTransformsGradient, outputs] { b.release() }
     }
 
     func workerScratches(_ count: Int) -> [ConvScratch] {
@@ -41,7 +42,7 @@ final class ConvScratch {
 
     /// Bytes currently held (reported by benchmarks).
     var bytes: Int {
-        4 * [lowered, rows, weight, gradient, transformed, products, temporary, planesGradient, outputs].reduce(0) { $0 + $1.capacity }
+        4 * [lowered, rows, weight, gradient, transformed, products, temporary, rowTransforms, rowTransformsGradient, outputs].reduce(0) { $0 + $1.capacity }
             + workers.reduce(0) { $0 + $1.bytes }
     }
 }
@@ -71,7 +72,8 @@ extension ConvScratch {
     func transformed(_ n: Int) -> UnsafeMutablePointer<Float> { transformed.reserve(n) }
     func products(_ n: Int) -> UnsafeMutablePointer<Float> { products.reserve(n) }
     func temporary(_ n: Int) -> UnsafeMutablePointer<Float> { temporary.reserve(n) }
-    func planesGradient(_ n: Int) -> UnsafeMutablePointer<Float> { planesGradient.reserve(n) }
+    func rowTransforms(_ n: Int) -> UnsafeMutablePointer<Float> { rowTransforms.reserve(n) }
+    func rowTransformsGradient(_ n: Int) -> UnsafeMutablePointer<Float> { rowTransformsGradient.reserve(n) }
     func outputs(_ n: Int) -> UnsafeMutablePointer<Float> { outputs.reserve(n) }
 }
 

@@ -90,6 +90,8 @@ final class ToomCookTables {
     let at: UnsafeMutablePointer<Float>
     /// Bᵀ, α × α, row-major.
     let bt: UnsafeMutablePointer<Float>
+    /// G, α × r, row-major.
+    let g: UnsafeMutablePointer<Float>
 
     /// With `absolute`, every entry is replaced by its magnitude: running a convolution through these
     /// on |x| and |w| gives |Aᵀ|(|G||w||Gᵀ| ⊙ |Bᵀ||x||B|)|A|, the quantity the rounding-error bound
@@ -99,9 +101,11 @@ final class ToomCookTables {
         self.tc = tc
         at = .allocate(capacity: tc.at.count)
         bt = .allocate(capacity: tc.bt.count)
+        g = .allocate(capacity: tc.g.count)
         for (i, v) in tc.at.enumerated() { at[i] = Float(v) }
         for (i, v) in tc.bt.enumerated() { bt[i] = Float(v) }
+        for (i, v) in tc.g.enumerated() { g[i] = Float(v) }
     }
 
-    deinit { at.deallocate(); bt.deallocate() }
+    deinit { at.deallocate(); bt.deallocate(); g.deallocate() }
 }

@@ -99,13 +99,14 @@ extension WinogradPlan {
     /// Phase planes of samples `samples` of x (NCHW): P[n][i][j][c′] = x̃[c][s·i + a][s·j + b], c′ = (c·s + a)·s + b.
     func fillPlanes(_ x: UnsafePointer<Float>, samples: Range<Int>, into p: UnsafeMutablePointer<Float>) {
         let g = geometry, s = stride, cp = phaseChannels
+        // Plane row by plane row (one row, wp·C′ floats, stays in L1 while every channel writes into it).
         for (nl, n) in samples.enumerated() {
             let base = p + nl * planeFloats
-            for c in 0..<g.channels {
-                for a in 0..<s {
-                    for i in 0..<hp {
+            for i in 0..<hp {
+                let row = base + i * wp * cp
+                for c in 0..<g.channels {
+                    for a in 0..<s {
                         let y = s * i + a - g.ph
-                        let row = base + i * wp * cp
                         for b in 0..<s {
                             let dst = row + (c * s + a) * s + b
                             if y < 0 || y >= g.height {
@@ -134,11 +135,12 @@ extension WinogradPlan {
         let g = geometry, s = stride, cp = phaseChannels
         for (nl, n) in samples.enumerated() {
             let base = dp + nl * planeFloats
-            for c in 0..<g.channels {
-                let b0 = bias?[c] ?? 0
-                for y in 0..<g.height {
+            // Image row by image row: the plane row it comes from stays in L1 across channels.
+            for y in 0..<g.height {
+                let i = (y + g.ph) / s, a = (y + g.ph) % s
+                for c in 0..<g.channels {
+                    let b0 = bias?[c] ?? 0
                     let dst = out + ((n * g.channels + c) * g.height + y) * g.width
-                    let i = (y + g.ph) / s, a = (y + g.ph) % s
                     guard i < hp else {
                         for x in 0..<g.width { dst[x] = b0 }
                         continue
@@ -158,9 +160,9 @@ extension WinogradPlan {
                      into y: UnsafeMutablePointer<Float>) {
         let g = geometry, O = g.outChannels, rowFloats = tw * m * O
         for (nl, n) in samples.enumerated() {
-            for o in 0..<O {
-                let b = bias?[o] ?? 0
-                for oy in 0..<g.oh {
+            for oy in 0..<g.oh {
+                for o in 0..<O {
+                    let b = bias?[o] ?? 0
                     let src = t + nl * outputFloats + oy * rowFloats + o
                     let dst = y + ((n * O + o) * g.oh + oy) * g.ow
                     for ox in 0..<g.ow { dst[ox] = src[ox * O] + b }
@@ -175,8 +177,8 @@ extension WinogradPlan {
         for (nl, n) in samples.enumerated() {
             let base = t + nl * outputFloats
             if g.oh < th * m || g.ow < tw * m { base.update(repeating: 0, count: outputFloats) }
-            for o in 0..<O {
-                for oy in 0..<g.oh {
+            for oy in 0..<g.oh {
+                for o in 0..<O {
                     let src = y + ((n * O + o) * g.oh + oy) * g.ow
                     let dst = base + oy * rowFloats + o
                     for ox in 0..<g.ow { dst[ox * O] = src[ox] }
@@ -233,131 +235,150 @@ extension WinogradPlan {
     @inline(__always)
     func bandPosition(_ b: Int) -> (n: Int, ty: Int) { (b / th, b % th) }
 
-    var temporaryFloats: Int { alpha * Swift.max(wp * phaseChannels, tw * m * geometry.outChannels) }
+    /// Floats of one sample's row transforms: hp rows of [ξ2][tx][c′].
+    var rowTransformFloats: Int { hp * alpha * tw * phaseChannels }
+    /// A band's output-side intermediate: m rows of [ξ2][tx][o].
+    var temporaryFloats: Int { m * alpha * tw * geometry.outChannels }
 
-    /// V[ξ1·α + ξ2][q·tw + tx][c′] = (Bᵀ d B)[ξ1, ξ2] for the tiles of bands `bands` of the chunk's
-    /// planes `p` (q = band − bands.lowerBound). `tmp`: `temporaryFloats`.
-    func transformInput(_ p: UnsafePointer<Float>, bands: Range<Int>, into v: UnsafeMutablePointer<Float>,
-                        tmp: UnsafeMutablePointer<Float>) {
-        let cp = phaseChannels, a = alpha, row = wp * cp, bt = bands.count * tw
+    /// The horizontal half of the input transform, once per plane row (neighbouring tile rows share
+    /// r − 1 plane rows, so this is cheaper than per band): H[n][y][ξ2][tx][c′] = Σ_j Bᵀ[ξ2][j] · P[n][y][tx·m + j][c′].
+    func transformRows(_ p: UnsafePointer<Float>, samples: Int, into h: UnsafeMutablePointer<Float>) {
+        let cp = phaseChannels, a = alpha, row = wp * cp, hrow = a * tw * cp
+        let btm = UnsafePointer(tables.bt)
+        for y in 0..<(samples * hp) {
+            let src = p + y * row, dst = h + y * hrow
+            for x2 in 0..<a {
+                var first = true
+                for j in 0..<a {
+                    let k = btm[x2 * a + j]
+                    if k == 0 { continue }
+                    stridedScaled(dst + x2 * tw * cp, dstStride: cp, src + j * cp, srcStride: m * cp, count: tw, width: cp, k,
+                                  accumulate: !first)
+                    first = false
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `transformRows`: dP[n][y][tx·m + j] += Σ_ξ2 Bᵀ[ξ2][j] · dH[n][y][ξ2][tx] (tiles overlap).
+    func transformRowsAdjoint(_ dh: UnsafePointer<Float>, samples: Int, into dp: UnsafeMutablePointer<Float>) {
+        let cp = phaseChannels, a = alpha, row = wp * cp, hrow = a * tw * cp
+        let btm = UnsafePointer(tables.bt)
+        for y in 0..<(samples * hp) {
+            let src = dh + y * hrow, dst = dp + y * row
+            for x2 in 0..<a {
+                for j in 0..<a {
+                    let k = btm[x2 * a + j]
+                    if k == 0 { continue }
+                    stridedScaled(dst + j * cp, dstStride: m * cp, src + x2 * tw * cp, srcStride: cp, count: tw, width: cp, k,
+                                  accumulate: true)
+                }
+            }
+        }
+    }
+
+    /// The vertical half: V[ξ1·α + ξ2][q·tw + tx] = Σ_i Bᵀ[ξ1][i] · H[band's row ty·m + i][ξ2][tx], for bands
+    /// `bands` (q = band − bands.lowerBound); each term is one contiguous run of tw·C′ floats.
+    func transformInput(_ h: UnsafePointer<Float>, bands: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+        let cp = phaseChannels, a = alpha, run = tw * cp, hrow = a * run, bt = bands.count * tw
         let btm = UnsafePointer(tables.bt)
         for band in bands {
             let (n, ty) = bandPosition(band)
             let q = band - bands.lowerBound
-            let top = p + n * planeFloats + ty * m * row
-            // Vertical: tmp[ξ1] = Σ_i Bᵀ[ξ1][i] · plane row (ty·m + i), whole rows.
+            let top = h + (n * hp + ty * m) * hrow
             for x1 in 0..<a {
-                combine(btm + x1 * a, stride: 1, count: a, into: tmp + x1 * row, n: row) { top + $0 * row }
-            }
-            // Horizontal, per tile: V[ξ1, ξ2][tile] = Σ_j Bᵀ[ξ2][j] · tmp[ξ1][tx·m + j].
-            for x1 in 0..<a {
-                let t1 = UnsafePointer(tmp + x1 * row)
                 for x2 in 0..<a {
-                    let dst = v + ((x1 * a + x2) * bt + q * tw) * cp
-                    var first = true
-                    for j in 0..<a {
-                        let k = btm[x2 * a + j]
-                        if k == 0 { continue }
-                        stridedScaled(dst, dstStride: cp, t1 + j * cp, srcStride: m * cp, count: tw, width: cp, k,
-                                      accumulate: !first)
-                        first = false
+                    combine(btm + x1 * a, stride: 1, count: a, into: v + ((x1 * a + x2) * bt + q * tw) * cp, n: run) {
+                        top + $0 * hrow + x2 * run
                     }
                 }
             }
         }
     }
 
-    /// The adjoint of `transformInput`: the planes dP += B dV Bᵀ per tile. Bands overlap by r − 1 rows,
-    /// so the bands of one chunk must be processed by one thread, in order. `tmp`: `temporaryFloats`.
-    func transformInputAdjoint(_ dv: UnsafePointer<Float>, bands: Range<Int>, into dp: UnsafeMutablePointer<Float>,
-                               tmp: UnsafeMutablePointer<Float>) {
-        let cp = phaseChannels, a = alpha, row = wp * cp, bt = bands.count * tw
+    /// The adjoint of `transformInput`: dH[row ty·m + i][ξ2] += Σ_ξ1 Bᵀ[ξ1][i] · dV[ξ1, ξ2][band's tiles].
+    /// Bands overlap by r − 1 rows, so one thread handles all bands of a chunk, in order.
+    func transformInputAdjoint(_ dv: UnsafePointer<Float>, bands: Range<Int>, into dh: UnsafeMutablePointer<Float>) {
+        let cp = phaseChannels, a = alpha, run = tw * cp, hrow = a * run, bt = bands.count * tw
         let btm = UnsafePointer(tables.bt)
         for band in bands {
             let (n, ty) = bandPosition(band)
             let q = band - bands.lowerBound
-            let top = dp + n * planeFloats + ty * m * row
-            // Horizontal adjoint: tmp[ξ1][tx·m + j] += Σ_ξ2 Bᵀ[ξ2][j] · dV[ξ1, ξ2][tile] (tiles overlap).
-            tmp.update(repeating: 0, count: a * row)
+            let top = dh + (n * hp + ty * m) * hrow
             for x1 in 0..<a {
-                let t1 = tmp + x1 * row
                 for x2 in 0..<a {
                     let src = dv + ((x1 * a + x2) * bt + q * tw) * cp
-                    for j in 0..<a {
-                        let k = btm[x2 * a + j]
-                        if k == 0 { continue }
-                        stridedScaled(t1 + j * cp, dstStride: m * cp, src, srcStride: cp, count: tw, width: cp, k,
-                                      accumulate: true)
+                    for i in 0..<a {
+                        let k = btm[x1 * a + i]
+                        if k != 0 { addScaled(top + i * hrow + x2 * run, src, k, run) }
                     }
-                }
-            }
-            // Vertical adjoint: plane row (ty·m + i) += Σ_ξ1 Bᵀ[ξ1][i] · tmp[ξ1], whole rows.
-            for x1 in 0..<a {
-                for i in 0..<a {
-                    let k = btm[x1 * a + i]
-                    if k != 0 { addScaled(top + i * row, tmp + x1 * row, k, row) }
                 }
             }
         }
     }
 
-    /// Tiled output rows of bands `bands` = Aᵀ M A. `tmp`: `temporaryFloats`.
+    /// Tiled output rows of bands `bands` = Aᵀ M A: first the vertical half over whole runs of tiles,
+    /// Z[i][ξ2] = Σ_ξ1 Aᵀ[i][ξ1] · M[ξ1, ξ2] (m rows only), then the horizontal half per tile.
+    /// `tmp`: `temporaryFloats`.
     func transformOutput(_ mm: UnsafePointer<Float>, bands: Range<Int>, into out: UnsafeMutablePointer<Float>,
                          tmp: UnsafeMutablePointer<Float>) {
-        let O = geometry.outChannels, a = alpha, row = tw * m * O, bt = bands.count * tw
+        let O = geometry.outChannels, a = alpha, run = tw * O, row = tw * m * O, bt = bands.count * tw
         let atm = UnsafePointer(tables.at)
         for band in bands {
             let (n, ty) = bandPosition(band)
             let q = band - bands.lowerBound
-            // Horizontal: tmp[ξ1][tx][j] = Σ_ξ2 Aᵀ[j][ξ2] · M[ξ1, ξ2][tile], laid out like an output row.
-            for x1 in 0..<a {
-                let t1 = tmp + x1 * row
+            for i in 0..<m {
+                for x2 in 0..<a {
+                    combine(atm + i * a, stride: 1, count: a, into: tmp + (i * a + x2) * run, n: run) {
+                        mm + (($0 * a + x2) * bt + q * tw) * O
+                    }
+                }
+            }
+            let top = out + n * outputFloats + ty * m * row
+            for i in 0..<m {
                 for j in 0..<m {
                     var first = true
                     for x2 in 0..<a {
                         let k = atm[j * a + x2]
                         if k == 0 { continue }
-                        stridedScaled(t1 + j * O, dstStride: m * O, mm + ((x1 * a + x2) * bt + q * tw) * O, srcStride: O,
+                        stridedScaled(top + i * row + j * O, dstStride: m * O, tmp + (i * a + x2) * run, srcStride: O,
                                       count: tw, width: O, k, accumulate: !first)
                         first = false
                     }
                 }
             }
-            // Vertical: output row (ty·m + i) = Σ_ξ1 Aᵀ[i][ξ1] · tmp[ξ1], whole rows.
-            let top = out + n * outputFloats + ty * m * row
-            for i in 0..<m {
-                combine(atm + i * a, stride: 1, count: a, into: top + i * row, n: row) { UnsafePointer(tmp + $0 * row) }
-            }
         }
     }
 
-    /// The adjoint of `transformOutput`: dM[ξ1, ξ2][tile] = (A dY Aᵀ)[ξ1, ξ2]. `tmp`: `temporaryFloats`.
+    /// The adjoint of `transformOutput`: Z[i][ξ2] = Σ_j Aᵀ[j][ξ2] · dY[row i][tile's column j] per tile,
+    /// then dM[ξ1, ξ2] = Σ_i Aᵀ[i][ξ1] · Z[i][ξ2] over whole runs. `tmp`: `temporaryFloats`.
     func transformOutputAdjoint(_ dy: UnsafePointer<Float>, bands: Range<Int>, into dm: UnsafeMutablePointer<Float>,
                                 tmp: UnsafeMutablePointer<Float>) {
-        let O = geometry.outChannels, a = alpha, row = tw * m * O, bt = bands.count * tw
+        let O = geometry.outChannels, a = alpha, run = tw * O, row = tw * m * O, bt = bands.count * tw
         let atm = UnsafePointer(tables.at)
         for band in bands {
             let (n, ty) = bandPosition(band)
             let q = band - bands.lowerBound
             let top = dy + n * outputFloats + ty * m * row
-            // Vertical: tmp[ξ1] = Σ_i Aᵀ[i][ξ1] · dY row (ty·m + i), whole rows.
-            for x1 in 0..<a {
-                combine(atm + x1, stride: a, count: m, into: tmp + x1 * row, n: row) { top + $0 * row }
-            }
-            // Horizontal: dM[ξ1, ξ2][tile] = Σ_j Aᵀ[j][ξ2] · tmp[ξ1][tx][j].
-            for x1 in 0..<a {
-                let t1 = UnsafePointer(tmp + x1 * row)
+            for i in 0..<m {
                 for x2 in 0..<a {
-                    let dst = dm + ((x1 * a + x2) * bt + q * tw) * O
+                    let dst = tmp + (i * a + x2) * run
                     var first = true
                     for j in 0..<m {
                         let k = atm[j * a + x2]
                         if k == 0 { continue }
-                        stridedScaled(dst, dstStride: O, t1 + j * O, srcStride: m * O, count: tw, width: O, k,
+                        stridedScaled(dst, dstStride: O, top + i * row + j * O, srcStride: m * O, count: tw, width: O, k,
                                       accumulate: !first)
                         first = false
                     }
-                    if first { dst.update(repeating: 0, count: tw * O) }
+                    if first { dst.update(repeating: 0, count: run) }
+                }
+            }
+            for x1 in 0..<a {
+                for x2 in 0..<a {
+                    combine(atm + x1, stride: a, count: m, into: dm + ((x1 * a + x2) * bt + q * tw) * O, n: run) {
+                        UnsafePointer(tmp + ($0 * a + x2) * run)
+                    }
                 }
             }
         }
@@ -367,69 +388,83 @@ extension WinogradPlan {
 // MARK: - Kernel transforms
 
 extension WinogradPlan {
-    /// U[ξ][o][c′] = (G w_c′ Gᵀ)[ξ] for the weight w (O×C×k×k, PyTorch order), in Double.
+    /// U[ξ][o][c′] = (G w_c′ Gᵀ)[ξ] for the weight w (O×C×k×k, PyTorch order). Per output channel,
+    /// vectorised over c′ (every pass runs along the contiguous c′ of U). G's entries are powers of the
+    /// points, exact in Float; the sums round like any 2r-term sum (the tests' error bound counts them).
     func transformWeight(_ w: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
-        let gm = tables.tc.g
-        var phase = [Double](repeating: 0, count: r * r), half = [Double](repeating: 0, count: a * r)
+        let gm = tables.g
+        let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
+        let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
+        defer { phase.deallocate(); half.deallocate() }
         for o in 0..<O {
+            // phase[u][v][c′] = w[o][c][s·u + a][s·v + b] (0 past the kernel).
             for c in 0..<g.channels {
+                let wk = w + (o * g.channels + c) * k * k
                 for pa in 0..<s {
                     for pb in 0..<s {
                         let c2 = (c * s + pa) * s + pb
                         for uu in 0..<r {
                             for vv in 0..<r {
                                 let ky = s * uu + pa, kx = s * vv + pb
-                                phase[uu * r + vv] = ky < k && kx < k ? Double(w[((o * g.channels + c) * k + ky) * k + kx]) : 0
+                                phase[(uu * r + vv) * cp + c2] = ky < k && kx < k ? wk[ky * k + kx] : 0
                             }
                         }
-                        for x1 in 0..<a {
-                            for vv in 0..<r {
-                                var acc = 0.0
-                                for uu in 0..<r { acc += gm[x1 * r + uu] * phase[uu * r + vv] }
-                                half[x1 * r + vv] = acc
-                            }
-                        }
-                        for x1 in 0..<a {
-                            for x2 in 0..<a {
-                                var acc = 0.0
-                                for vv in 0..<r { acc += gm[x2 * r + vv] * half[x1 * r + vv] }
-                                u[((x1 * a + x2) * O + o) * cp + c2] = Float(acc)
-                            }
-                        }
+                    }
+                }
+            }
+            // half[ξ1][v] = Σ_u G[ξ1][u] · phase[u][v]; U[ξ1, ξ2][o] = Σ_v G[ξ2][v] · half[ξ1][v].
+            for x1 in 0..<a {
+                for vv in 0..<r {
+                    combine(gm + x1 * r, stride: 1, count: r, into: half + (x1 * r + vv) * cp, n: cp) {
+                        UnsafePointer(phase + ($0 * r + vv) * cp)
+                    }
+                }
+            }
+            for x1 in 0..<a {
+                for x2 in 0..<a {
+                    combine(gm + x2 * r, stride: 1, count: r, into: u + ((x1 * a + x2) * O + o) * cp, n: cp) {
+                        UnsafePointer(half + (x1 * r + $0) * cp)
                     }
                 }
             }
         }
     }
 
-    /// dW (O×C×k×k) += Gᵀ dU G, the adjoint of `transformWeight`, in Double.
+    /// dW (O×C×k×k) += Gᵀ dU G, the adjoint of `transformWeight`, vectorised over c′ the same way.
     func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
-        let gm = tables.tc.g
-        var half = [Double](repeating: 0, count: a * r)
+        let gm = tables.g
+        let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
+        let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
+        defer { phase.deallocate(); half.deallocate() }
         for o in 0..<O {
+            // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2][o]; phase[u][v] = Σ_ξ1 G[ξ1][u] · half[ξ1][v].
+            for x1 in 0..<a {
+                for vv in 0..<r {
+                    combine(gm + vv, stride: r, count: a, into: half + (x1 * r + vv) * cp, n: cp) {
+                        du + ((x1 * a + $0) * O + o) * cp
+                    }
+                }
+            }
+            for uu in 0..<r {
+                for vv in 0..<r {
+                    combine(gm + uu, stride: r, count: a, into: phase + (uu * r + vv) * cp, n: cp) {
+                        UnsafePointer(half + ($0 * r + vv) * cp)
+                    }
+                }
+            }
             for c in 0..<g.channels {
+                let wk = dw + (o * g.channels + c) * k * k
                 for pa in 0..<s {
                     for pb in 0..<s {
                         let c2 = (c * s + pa) * s + pb
-                        // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2].
-                        for x1 in 0..<a {
-                            for vv in 0..<r {
-                                var acc = 0.0
-                                for x2 in 0..<a { acc += gm[x2 * r + vv] * Double(du[((x1 * a + x2) * O + o) * cp + c2]) }
-                                half[x1 * r + vv] = acc
-                            }
-                        }
                         for uu in 0..<r {
                             let ky = s * uu + pa
                             if ky >= k { continue }
                             for vv in 0..<r {
                                 let kx = s * vv + pb
-                                if kx >= k { continue }
-                                var acc = 0.0
-                                for x1 in 0..<a { acc += gm[x1 * r + uu] * half[x1 * r + vv] }
-                                dw[((o * g.channels + c) * k + ky) * k + kx] += Float(acc)
+                                if kx < k { wk[ky * k + kx] += phase[(uu * r + vv) * cp + c2] }
                             }
                         }
                     }
@@ -482,12 +517,14 @@ extension WinogradPlan {
         forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
             let p = s.lowered(samples.count * planeFloats)
             fillPlanes(x, samples: samples, into: p)
+            let h = s.rowTransforms(samples.count * rowTransformFloats)
+            transformRows(p, samples: samples.count, into: h)
             let out = s.rows(samples.count * outputFloats)
             let v = s.transformed(a2 * maxBlockTiles * cp), mm = s.products(a2 * maxBlockTiles * O)
             let tmp = s.temporary(temporaryFloats)
             for bands in blocks(samples: samples.count) {
                 let bt = bands.count * tw
-                transformInput(p, bands: bands, into: v, tmp: tmp)
+                transformInput(h, bands: bands, into: v)
                 for xi in 0..<a2 {
                     sgemm(transB: true, m: bt, n: O, k: cp, a: v + xi * bt * cp, lda: cp,
                           b: uu + xi * O * cp, ldb: cp, c: mm + xi * bt * O, ldc: O)
@@ -509,8 +546,8 @@ extension WinogradPlan {
         forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
             let dyt = s.rows(samples.count * outputFloats)
             loadOutput(t, samples: samples, into: dyt)
-            let dp = s.lowered(samples.count * planeFloats)
-            dp.update(repeating: 0, count: samples.count * planeFloats)
+            let dh = s.rowTransforms(samples.count * rowTransformFloats)
+            dh.update(repeating: 0, count: samples.count * rowTransformFloats)
             let dv = s.transformed(a2 * maxBlockTiles * cp), dm = s.products(a2 * maxBlockTiles * O)
             let tmp = s.temporary(temporaryFloats)
             for bands in blocks(samples: samples.count) {
@@ -520,8 +557,11 @@ extension WinogradPlan {
                     sgemm(m: bt, n: cp, k: O, a: dm + xi * bt * O, lda: O, b: uu + xi * O * cp, ldb: cp,
                           c: dv + xi * bt * cp, ldc: cp)
                 }
-                transformInputAdjoint(dv, bands: bands, into: dp, tmp: tmp)
+                transformInputAdjoint(dv, bands: bands, into: dh)
             }
+            let dp = s.lowered(samples.count * planeFloats)
+            dp.update(repeating: 0, count: samples.count * planeFloats)
+            transformRowsAdjoint(dh, samples: samples.count, into: dp)
             emptyPlanes(dp, samples: samples, bias: bias, into: out)
         }
     }
@@ -550,23 +590,18 @@ extension WinogradPlan {
             let du = grads[worker]
             let p = s.lowered(samples.count * planeFloats)
             fillPlanes(x, samples: samples, into: p)
+            let h = s.rowTransforms(samples.count * rowTransformFloats)
+            transformRows(p, samples: samples.count, into: h)
             let dyt = s.rows(samples.count * outputFloats)
             loadOutput(t, samples: samples, into: dyt)
             let v = s.transformed(a2 * maxBlockTiles * cp), dm = s.products(a2 * maxBlockTiles * O)
             let tmp = s.temporary(temporaryFloats)
-            var dp: UnsafeMutablePointer<Float>? = nil
             var out: UnsafeMutablePointer<Float>? = nil
-            switch second {
-            case .none: break
-            case .adjoint:
-                dp = s.planesGradient(samples.count * planeFloats)
-                dp!.update(repeating: 0, count: samples.count * planeFloats)
-            case .correlation:
-                out = s.outputs(samples.count * outputFloats)
-            }
+            if case .correlation = second { out = s.outputs(samples.count * outputFloats) }
+            var adjointStarted = false
             for bands in blocks(samples: samples.count) {
                 let bt = bands.count * tw
-                transformInput(p, bands: bands, into: v, tmp: tmp)
+                transformInput(h, bands: bands, into: v)
                 transformOutputAdjoint(dyt, bands: bands, into: dm, tmp: tmp)
                 for xi in 0..<a2 {
                     // dU[ξ] (O × C′) += dM[ξ]ᵀ · V[ξ].
@@ -577,12 +612,18 @@ extension WinogradPlan {
                 case .none:
                     break
                 case .adjoint:
-                    // V is spent: reuse it for dV = dM · U.
+                    // V is spent: reuse it for dV = dM · U. dH needs a buffer of its own: later blocks
+                    // still read H.
                     for xi in 0..<a2 {
                         sgemm(m: bt, n: cp, k: O, a: dm + xi * bt * O, lda: O, b: uu! + xi * O * cp, ldb: cp,
                               c: v + xi * bt * cp, ldc: cp)
                     }
-                    transformInputAdjoint(v, bands: bands, into: dp!, tmp: tmp)
+                    let dh = s.rowTransformsGradient(samples.count * rowTransformFloats)
+                    if !adjointStarted {
+                        dh.update(repeating: 0, count: samples.count * rowTransformFloats)
+                        adjointStarted = true
+                    }
+                    transformInputAdjoint(v, bands: bands, into: dh)
                 case .correlation:
                     // dM is spent: reuse it for M = V · Uᵀ.
                     for xi in 0..<a2 {
@@ -594,7 +635,11 @@ extension WinogradPlan {
             }
             switch second {
             case .none: break
-            case .adjoint(let dx): emptyPlanes(dp!, samples: samples, bias: nil, into: dx)
+            case .adjoint(let dx):
+                // The planes P are spent: reuse them for dP.
+                p.update(repeating: 0, count: samples.count * planeFloats)
+                transformRowsAdjoint(s.rowTransformsGradient(samples.count * rowTransformFloats), samples: samples.count, into: p)
+                emptyPlanes(p, samples: samples, bias: nil, into: dx)
             case .correlation(let y): storeOutput(out!, samples: samples, bias: nil, into: y)
             }
         }
