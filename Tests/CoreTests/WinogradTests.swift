@@ -103,43 +103,29 @@ final class WinogradTests: XCTestCase {
         for (i, c) in Self.cases.enumerated() {
             let g = geometry(c)
             XCTAssertTrue(WinogradPlan.supports(g), c.label)
-            let plan = WinogradPlan(g), abs = WinogradPlan(g, absolute: true)
+            let plan = WinogradPlan(g)
             let x = Self.random(c.n * g.inputPerSample, seed: UInt64(10 + i))
             let w = Self.random(g.outChannels * g.channels * g.kh * g.kw, seed: UInt64(20 + i))
             let dy = Self.random(c.n * g.outputPerSample, seed: UInt64(30 + i))
             let yExact = Self.forward(g, n: c.n, x, w)
             let (dxExact, dwExact) = Self.backward(g, n: c.n, x, w, dy)
-            let (ax, aw, ady) = (x.map(Swift.abs), w.map(Swift.abs), dy.map(Swift.abs))
-            let a = plan.alpha
-            // Stage lengths: the kernel transform (two r-term passes), two α-term passes for the input
-            // and two for the output transforms, the GEMM's inner sum, and the scatter/bias adds.
-            let forwardTerms = 2 * plan.r + 4 * a + plan.phaseChannels + 2
-            let adjointTerms = 2 * plan.r + 4 * a + g.outChannels + 2 + a   // + overlapping patches adding up
-            let weightTerms = 2 * a + 4 * a + c.n * plan.tilesPerSample + 2
             for threads in [1, 2] {
-                let scratch = ConvScratch(), boundScratch = ConvScratch()
+                let scratch = ConvScratch()
                 scratch.budget = ComputeBudget(threads: threads)
-                boundScratch.budget = ComputeBudget(threads: threads)
                 let label = "\(c.label) threads \(threads)"
+                let (yb, dxb, dwb) = Self.roundingBounds(plan, batch: c.n, x: x, w: w, dy: dy, threads: threads)
 
-                var y = [Float](repeating: .nan, count: yExact.count), ybound = y
+                var y = [Float](repeating: .nan, count: yExact.count)
                 plan.correlate(x, batch: c.n, weight: w, bias: nil, into: &y, scratch: scratch)
-                abs.correlate(ax, batch: c.n, weight: aw, bias: nil, into: &ybound, scratch: boundScratch)
-                let yb = ybound.map { Float(Double(forwardTerms) * Self.u) * $0 * 1.01 + Float.leastNormalMagnitude }
                 let yErr = Self.assertWithin(y, yExact, bound: yb, "y \(label)")
 
-                var dx = [Float](repeating: .nan, count: dxExact.count), dxbound = dx
+                var dx = [Float](repeating: .nan, count: dxExact.count)
                 plan.correlateAdjoint(dy, batch: c.n, weight: w, bias: nil, into: &dx, scratch: scratch)
-                abs.correlateAdjoint(ady, batch: c.n, weight: aw, bias: nil, into: &dxbound, scratch: boundScratch)
-                let dxb = dxbound.map { Float(Double(adjointTerms) * Self.u) * $0 * 1.01 + Float.leastNormalMagnitude }
                 Self.assertWithin(dx, dxExact, bound: dxb, "dx \(label)")
 
-                var dw = [Float](repeating: 0, count: w.count), dwbound = dw
+                var dw = [Float](repeating: 0, count: w.count)
                 plan.weightGradient(input: x, outputGradient: dy, batch: c.n, weight: w, accumulateInto: &dw,
                                     then: .none, scratch: scratch)
-                abs.weightGradient(input: ax, outputGradient: ady, batch: c.n, weight: aw, accumulateInto: &dwbound,
-                                   then: .none, scratch: boundScratch)
-                let dwb = dwbound.map { Float(Double(weightTerms) * Self.u) * $0 * 1.01 + Float.leastNormalMagnitude }
                 Self.assertWithin(dw, dwExact, bound: dwb, "dW \(label)")
 
                 // The bound has teeth: a wrong index or coefficient errs by O(|y|), the bound is far below it
@@ -149,6 +135,86 @@ final class WinogradTests: XCTestCase {
                 if threads == 1 { print("Winograd \(c.label): forward error \(yErr) of max|y|, bound \(Double(yb.max() ?? 0) / scale)") }
             }
         }
+    }
+
+    /// Rounding bounds (elementwise) of the three products of `plan` at (x, w, dy), from the
+    /// magnitude-only run of the same engine; see the class comment for the term counts.
+    static func roundingBounds(_ plan: WinogradPlan, batch n: Int, x: [Float], w: [Float], dy: [Float],
+                               threads: Int = 1) -> (y: [Float], dx: [Float], dw: [Float]) {
+        let g = plan.geometry, a = plan.alpha
+        let abs = WinogradPlan(g, absolute: true)
+        let scratch = ConvScratch()
+        scratch.budget = ComputeBudget(threads: threads)
+        var y = [Float](repeating: 0, count: n * g.outputPerSample), dx = [Float](repeating: 0, count: n * g.inputPerSample)
+        var dw = [Float](repeating: 0, count: w.count)
+        let (ax, aw, ady) = (x.map(Swift.abs), w.map(Swift.abs), dy.map(Swift.abs))
+        abs.correlate(ax, batch: n, weight: aw, bias: nil, into: &y, scratch: scratch)
+        abs.correlateAdjoint(ady, batch: n, weight: aw, bias: nil, into: &dx, scratch: scratch)
+        abs.weightGradient(input: ax, outputGradient: ady, batch: n, weight: aw, accumulateInto: &dw, then: .none, scratch: scratch)
+        func scaled(_ v: [Float], _ terms: Int) -> [Float] {
+            v.map { Float(Double(terms) * u) * $0 * 1.01 + Float.leastNormalMagnitude }
+        }
+        return (scaled(y, 2 * plan.r + 4 * a + plan.phaseChannels + 2),
+                scaled(dx, 2 * plan.r + 4 * a + g.outChannels + 2 + a),
+                scaled(dw, 2 * a + 4 * a + n * plan.tilesPerSample + 2))
+    }
+
+    /// The PyTorch fixtures of every Winograd-eligible geometry (tools/make_layer_fixtures.py), through
+    /// the layers with `.winograd`. Tolerance: our rounding bound plus PyTorch's own float32 rounding
+    /// (the allowance ConvFixtureTests gives the direct lowering: 1e-5·|torch| + 1e-6·max(1, max|torch|)).
+    func testLayersMatchPyTorchFixtures() throws {
+        var checked = 0
+        for name in ConvFixtureTests.conv2dFixtures + ConvFixtureTests.convTransposeFixtures {
+            let f = try Fixture(name)
+            let cin = try f.int("in_channels"), cout = try f.int("out_channels"), bias = try f.bool("bias")
+            let (kernel, stride, padding) = (try f.pair("kernel"), try f.pair("stride"), try f.pair("padding"))
+            let transposed = name.hasPrefix("convT")
+            let store = ParameterStore(seed: 1)
+            let layer: ConvolutionLayer = transposed
+                ? ConvTranspose2d(store: store, name: "l", inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
+                                  padding: padding, bias: bias)
+                : Conv2d(store: store, name: "l", inChannels: cin, outChannels: cout, kernel: kernel, stride: stride,
+                         padding: padding, bias: bias)
+            layer.algorithm = .winograd
+            let x = try f.tensor("x"), dy = try f.tensor("dy")
+            guard layer.resolvedAlgorithm(height: x.shape[2], width: x.shape[3]) == .winograd else { continue }
+            checked += 1
+            try f.load("weight", into: store.value(layer.weight), count: layer.weight.count)
+            if let b = layer.bias { try f.load("bias", into: store.value(b), count: b.count) }
+            let y = layer.forward(x)
+            let dx = layer.backward(dy, input: x, inputGradient: true)!
+            // The convolution the layer runs (a transposed layer is the adjoint of one), and the bounds
+            // of its products mapped to the layer's (y, dx, dW).
+            let n = x.shape[0]
+            let w = try f.values("weight")
+            let yb, dxb, dwb: [Float]
+            if transposed {
+                let g = ConvGeometry(channels: cout, height: y.shape[2], width: y.shape[3], outChannels: cin,
+                                     kernel: kernel, stride: stride, padding: padding)
+                let b = Self.roundingBounds(WinogradPlan(g), batch: n, x: dy.array, w: w, dy: x.array)
+                (yb, dxb, dwb) = (b.dx, b.y, b.dw)
+            } else {
+                let g = ConvGeometry(channels: cin, height: x.shape[2], width: x.shape[3], outChannels: cout,
+                                     kernel: kernel, stride: stride, padding: padding)
+                (yb, dxb, dwb) = Self.roundingBounds(WinogradPlan(g), batch: n, x: x.array, w: w, dy: dy.array)
+            }
+            for (got, key, bound) in [(y.array, "y", yb), (dx.array, "dx", dxb), (store.gradientArray(layer.weight), "dweight", dwb)] {
+                let ref = try f.values(key)
+                let scale = max(1, ref.map(abs).max() ?? 0)
+                XCTAssertEqual(got.count, ref.count, "\(name).\(key)")
+                var worst: Float = 0
+                for i in 0..<min(got.count, ref.count) {
+                    let allowed = bound[i] + 1e-5 * abs(ref[i]) + 1e-6 * scale
+                    worst = max(worst, abs(got[i] - ref[i]) / allowed)
+                }
+                XCTAssertLessThanOrEqual(worst, 1, "\(name).\(key) (worst error / allowed)")
+            }
+            if let b = layer.bias {
+                assertClose(store.gradientArray(b), try f.values("dbias"), rtol: 1e-5, atol: 1e-6, "\(name).dbias")
+            }
+        }
+        // 3×3 s1, 12×12 s2, 4×4 s2 convolutions and both 4×4 s2 transposed fixtures.
+        XCTAssertEqual(checked, 5, "Winograd-eligible fixtures")
     }
 
     /// The weight gradient's second products (dx for a convolution, y for a transposed one's dx) equal
