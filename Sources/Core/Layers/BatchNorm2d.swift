@@ -38,6 +38,9 @@ public final class BatchNorm2d {
     public let batchesTracked: Param
     public unowned let store: ParameterStore
     public var reducer: ReplicaGroup = SingleProcess()
+    /// Threads the per-channel passes may use (the model hands out its budget). Each channel is
+    /// summed by one thread in the same order whatever the count, so results do not depend on it.
+    public var budget = ComputeBudget.serial
 
     public init(store: ParameterStore, name: String, channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
         self.store = store
@@ -70,10 +73,12 @@ public final class BatchNorm2d {
         case .train:
             // Phase 1: Σx per channel plus the element count (ranks may hold uneven batches).
             var sums = [Double](repeating: 0, count: c + 1)
-            for ch in 0..<c {
-                var s = 0.0
-                for i in 0..<n { s += planeSum(x.data + (i * c + ch) * plane, plane) }
-                sums[ch] = s
+            sums.withUnsafeMutableBufferPointer { out in
+                forEachChannel { ch in
+                    var s = 0.0
+                    for i in 0..<n { s += planeSum(x.data + (i * c + ch) * plane, plane) }
+                    out[ch] = s
+                }
             }
             sums[c] = Double(n * plane)
             sums.withUnsafeMutableBufferPointer { reducer.sum($0.baseAddress!, count: c + 1) }
@@ -84,10 +89,12 @@ public final class BatchNorm2d {
 
             // Phase 2: centred sum of squares around the global mean.
             var squares = [Double](repeating: 0, count: c)
-            for ch in 0..<c {
-                var s = 0.0
-                for i in 0..<n { s += planeCentredSquares(x.data + (i * c + ch) * plane, plane, mean: mean[ch]) }
-                squares[ch] = s
+            squares.withUnsafeMutableBufferPointer { out in
+                forEachChannel { ch in
+                    var s = 0.0
+                    for i in 0..<n { s += planeCentredSquares(x.data + (i * c + ch) * plane, plane, mean: mean[ch]) }
+                    out[ch] = s
+                }
             }
             squares.withUnsafeMutableBufferPointer { reducer.sum($0.baseAddress!, count: c) }
 
@@ -113,8 +120,8 @@ public final class BatchNorm2d {
         let y = Tensor(uninitialized: x.shape)
         let xhat = Tensor(uninitialized: x.shape)
         let gamma = store.value(weight), beta = store.value(bias)
-        for i in 0..<n {
-            for ch in 0..<c {
+        forEachChannel { ch in
+            for i in 0..<n {
                 let off = (i * c + ch) * plane
                 let src = x.data + off, h = xhat.data + off, dst = y.data + off
                 let mu = Float(mean[ch]), s = invStd[ch], g = gamma[ch], b = beta[ch]
@@ -137,12 +144,14 @@ public final class BatchNorm2d {
 
         // [Σdy per channel…, Σdy·x̂ per channel…]
         var sums = [Double](repeating: 0, count: 2 * c)
-        for i in 0..<n {
-            for ch in 0..<c {
-                let off = (i * c + ch) * plane
-                let (s, sx) = planeSumAndDot(dy.data + off, xhat.data + off, plane)
-                sums[ch] += s
-                sums[c + ch] += sx
+        sums.withUnsafeMutableBufferPointer { out in
+            forEachChannel { ch in
+                for i in 0..<n {
+                    let off = (i * c + ch) * plane
+                    let (s, sx) = planeSumAndDot(dy.data + off, xhat.data + off, plane)
+                    out[ch] += s
+                    out[c + ch] += sx
+                }
             }
         }
         // Local sums into the parameter gradients (the trainer's allreduce combines replicas).
@@ -157,8 +166,8 @@ public final class BatchNorm2d {
         switch cache.mode {
         case .eval:
             // Statistics are constants: dx = γ·invStd·dy.
-            for i in 0..<n {
-                for ch in 0..<c {
+            forEachChannel { ch in
+                for i in 0..<n {
                     let off = (i * c + ch) * plane
                     let src = dy.data + off, dst = dx.data + off
                     let k0 = gamma[ch] * cache.invStd[ch]
@@ -169,17 +178,28 @@ public final class BatchNorm2d {
             sums.withUnsafeMutableBufferPointer { reducer.sum($0.baseAddress!, count: 2 * c) }
             let m = Double(cache.globalCount)
             // dx = γ·invStd·(dy − mean(dy) − x̂·mean(dy·x̂)), means over the global batch.
-            for i in 0..<n {
-                for ch in 0..<c {
+            let reduced = sums
+            forEachChannel { ch in
+                for i in 0..<n {
                     let off = (i * c + ch) * plane
                     let src = dy.data + off, h = xhat.data + off, dst = dx.data + off
                     let k0 = gamma[ch] * cache.invStd[ch]
-                    let meanDy = Float(sums[ch] / m), meanDyX = Float(sums[c + ch] / m)
+                    let meanDy = Float(reduced[ch] / m), meanDyX = Float(reduced[c + ch] / m)
                     for k in 0..<plane { dst[k] = k0 * (src[k] - meanDy - h[k] * meanDyX) }
                 }
             }
         }
         return dx
+    }
+}
+
+extension BatchNorm2d {
+    /// Runs `body(channel)` for every channel, the channels split over the budget's threads.
+    fileprivate func forEachChannel(_ body: (Int) -> Void) {
+        let threads = budget.threads, pieces = workPieces(channels, threads: threads)
+        parallelFor(pieces, threads: threads) { piece in
+            for ch in splitRange(channels, parts: pieces, piece) { body(ch) }
+        }
     }
 }
 

@@ -18,7 +18,10 @@ public final class Autoencoder {
     private let batchNorms: [BatchNorm2d]
     /// Threads the convolutions may use (one per replica by default; see `ComputeBudget`).
     public var computeBudget = ComputeBudget.serial {
-        didSet { for conv in convolutions { conv.budget = computeBudget } }
+        didSet {
+            for conv in convolutions { conv.budget = computeBudget }
+            for bn in batchNorms { bn.budget = computeBudget }
+        }
     }
     /// How the convolutions compute (`ConvAlgorithm`; `.auto` picks per layer shape). A compute
     /// setting like the budget: the weights and the checkpoint do not depend on it.

@@ -33,7 +33,7 @@ final class ConvBlock {
             cache = c
         }
         // The conv/BatchNorm output is not needed again, so the activation overwrites it.
-        activation?.forwardInPlace(y)
+        activation?.forwardInPlace(y, threads: conv.budget.threads)
         return (y, Tape(input: x, norm: cache, output: y))
     }
 
@@ -41,7 +41,7 @@ final class ConvBlock {
     @discardableResult
     func backward(_ dy: Tensor, tape: Tape, inputGradient: Bool = true) -> Tensor? {
         var g = dy
-        activation?.backwardInPlace(g, output: tape.output)
+        activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads)
         guard let norm, let cache = tape.norm else {
             return conv.backward(g, input: tape.input, inputGradient: inputGradient)
         }
