@@ -10,6 +10,7 @@ final class ConvScratch {
     // Winograd only (`WinogradPlan`): `lowered` holds the phase planes, `rows` the tiled outputs,
     // `weight` the transformed kernel U.
     private(set) var transformed = ScratchBuffer()     // V or dV, one block of tiles
+    private(set) var transposedWeight = ScratchBuffer()  // Uᵀ for the forward GEMMs
     private(set) var products = ScratchBuffer()        // M or dM, one block of tiles
     private(set) var temporary = ScratchBuffer()       // one tile's transform intermediates
     private(set) var rowTransforms = ScratchBuffer()   // H (or dH): plane rows after the horizontal transform
@@ -32,7 +33,7 @@ final class ConvScratch {
     private var workers: [ConvScratch] = []
 
     deinit {
-        for b in [lowered, rows, weight, gradient, transformed, products, temporary, rowTransforms, rowTransformsGradient, outputs] { b.release() }
+        for b in [lowered, rows, weight, gradient, transformed, transposedWeight, products, temporary, rowTransforms, rowTransformsGradient, outputs] { b.release() }
     }
 
     func workerScratches(_ count: Int) -> [ConvScratch] {
@@ -42,7 +43,7 @@ final class ConvScratch {
 
     /// Bytes currently held (reported by benchmarks).
     var bytes: Int {
-        4 * [lowered, rows, weight, gradient, transformed, products, temporary, rowTransforms, rowTransformsGradient, outputs].reduce(0) { $0 + $1.capacity }
+        4 * [lowered, rows, weight, gradient, transformed, transposedWeight, products, temporary, rowTransforms, rowTransformsGradient, outputs].reduce(0) { $0 + $1.capacity }
             + workers.reduce(0) { $0 + $1.bytes }
     }
 }
@@ -70,6 +71,7 @@ extension ConvScratch {
     func weight(_ n: Int) -> UnsafeMutablePointer<Float> { weight.reserve(n) }
     func gradient(_ n: Int) -> UnsafeMutablePointer<Float> { gradient.reserve(n) }
     func transformed(_ n: Int) -> UnsafeMutablePointer<Float> { transformed.reserve(n) }
+    func transposedWeight(_ n: Int) -> UnsafeMutablePointer<Float> { transposedWeight.reserve(n) }
     func products(_ n: Int) -> UnsafeMutablePointer<Float> { products.reserve(n) }
     func temporary(_ n: Int) -> UnsafeMutablePointer<Float> { temporary.reserve(n) }
     func rowTransforms(_ n: Int) -> UnsafeMutablePointer<Float> { rowTransforms.reserve(n) }
