@@ -118,26 +118,14 @@ struct BenchScalingCommand: ParsableCommand {
         var timer = GuardedTimer()
         timer.maxQuietWait = quietWait
         timer.waitForQuiet()
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let exe = ChildMeasurement.executable
         var args = ["mpirun"] + mpirunArgs.split(separator: " ").map(String.init) + ["-np", "\(n)", exe, "bench", "scaling-worker",
                     "--local-batch", "\(localBatch)", "--steps", "\(steps)", "--warmup", "\(warmup)"]
         args += workload.arguments
-        p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
-            throw UserError("the \(n)-rank run failed (exit \(p.terminationStatus)): \(args.joined(separator: " "))")
-        }
-        return try JSONDecoder().decode(ScalingWorker.Result.self, from: Data(line.utf8))
+        return try ChildMeasurement.run(ScalingWorker.Result.self, executable: "/usr/bin/env", arguments: args, environment: env,
+                                        what: "the \(n)-rank run")
     }
 }
 

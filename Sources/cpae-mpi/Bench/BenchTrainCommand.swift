@@ -162,22 +162,10 @@ struct BenchTrainCommand: ParsableCommand {
 
     /// Runs this executable with --single for one configuration; its stderr passes through.
     private func measureInChild(threads: Int, objective: Objective) throws -> StepBenchmark.Run {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let args = ["bench", "train", "--single", "--threads", "\(threads)", "--objectives", objective.rawValue,
                     "--batch", "\(batch)", "--samples", "\(samples)"] + model.arguments
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0,
-              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
-            throw UserError("the measurement at \(threads) thread(s), \(objective.rawValue) failed (exit \(p.terminationStatus)): \(exe) \(args.joined(separator: " "))")
-        }
-        return try JSONDecoder().decode(StepBenchmark.Run.self, from: Data(line.utf8))
+        return try ChildMeasurement.run(StepBenchmark.Run.self, executable: ChildMeasurement.executable, arguments: args,
+                                        what: "the measurement at \(threads) thread(s), \(objective.rawValue)")
     }
 
     private func printRow(_ r: StepBenchmark.Run, _ theirs: TorchTrainPeer.Run?) {
