@@ -29,6 +29,10 @@ final class WinogradTests: XCTestCase {
         Case(n: 2, c: 3, o: 2, h: 16, w: 28, k: 4, s: 2, p: 1),     // 4×4 stride 2: polyphase F(6, 2)
         Case(n: 2, c: 2, o: 3, h: 14, w: 26, k: 8, s: 2, p: 3),     // the small preset's K = 8
         Case(n: 2, c: 2, o: 2, h: 9, w: 11, k: 3, s: 2, p: 0),      // kernel not a multiple of the stride
+        // Enough channels that a block holds 3 tile rows and a chunk one sample: several chunks per
+        // worker and several GEMM blocks per chunk (dU summed over blocks, dH over overlapping bands).
+        Case(n: 3, c: 48, o: 48, h: 24, w: 40, k: 3, s: 1, p: 1),
+        Case(n: 3, c: 12, o: 24, h: 30, w: 38, k: 12, s: 2, p: 5),
     ]
 
     static let u = 0x1p-24
@@ -98,12 +102,16 @@ final class WinogradTests: XCTestCase {
     // MARK: Tests
 
     /// Forward, input gradient and weight gradient of every case, one and two threads, against the
-    /// definition, each within its rounding bound; and the bound itself below 1% of the output scale.
+    /// definition, each within its rounding bound; and the bound itself below 5% of the output scale.
     func testProductsMatchDefinitionWithinRoundingBound() {
         for (i, c) in Self.cases.enumerated() {
             let g = geometry(c)
             XCTAssertTrue(WinogradPlan.supports(g), c.label)
             let plan = WinogradPlan(g)
+            if c.c >= 12 {
+                XCTAssertGreaterThan(plan.tilesPerSample, plan.blockTiles, "\(c.label): one chunk per sample")
+                XCTAssertGreaterThan(plan.th, Swift.max(1, plan.blockTiles / plan.tw), "\(c.label): several blocks per chunk")
+            }
             let x = Self.random(c.n * g.inputPerSample, seed: UInt64(10 + i))
             let w = Self.random(g.outChannels * g.channels * g.kh * g.kw, seed: UInt64(20 + i))
             let dy = Self.random(c.n * g.outputPerSample, seed: UInt64(30 + i))
@@ -129,9 +137,10 @@ final class WinogradTests: XCTestCase {
                 Self.assertWithin(dw, dwExact, bound: dwb, "dW \(label)")
 
                 // The bound has teeth: a wrong index or coefficient errs by O(|y|), the bound is far below it
-                // (worst case ~4e-3·max|y| for F(3, 6), whose transforms amplify magnitudes most).
+                // (worst case ~1e-2·max|y| for F(3, 6) over 48 phase channels: the magnitudes' sum grows
+                // like C′, |y| like √C′ on random data).
                 let scale = yExact.map(Swift.abs).max() ?? 1
-                XCTAssertLessThan(Double(yb.max() ?? 0) / scale, 1e-2, "forward bound relative to |y| \(label)")
+                XCTAssertLessThan(Double(yb.max() ?? 0) / scale, 5e-2, "forward bound relative to |y| \(label)")
                 if threads == 1 { print("Winograd \(c.label): forward error \(yErr) of max|y|, bound \(Double(yb.max() ?? 0) / scale)") }
             }
         }

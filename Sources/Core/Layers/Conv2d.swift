@@ -86,7 +86,8 @@ public final class Conv2d {
         precondition(dy.shape == [n, outChannels, g.oh, g.ow],
                      "Conv2d.backward: output gradient must be \([n, outChannels, g.oh, g.ow]), got \(dy.shape)")
         if let bias {
-            addChannelSums(dy.data, batch: n, channels: outChannels, plane: g.oh * g.ow, into: store.gradient(bias))
+            addChannelSums(dy.data, batch: n, channels: outChannels, plane: g.oh * g.ow, into: store.gradient(bias),
+                           threads: budget.threads)
         }
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
         let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none

@@ -242,17 +242,21 @@ extension ConvGeometry {
     }
 }
 
-/// bias[c] += Σ over n, h, w of g[n, c, h, w] (a bias gradient), summed in Double per channel.
+/// bias[c] += Σ over n, h, w of g[n, c, h, w] (a bias gradient), summed in Double per channel; the
+/// channels are split over `threads`, each summed by one thread in one order (same result for any count).
 func addChannelSums(_ g: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
-                    into bias: UnsafeMutablePointer<Float>) {
-    for c in 0..<channels {
-        var s: Double = 0
-        for n in 0..<batch {
-            let p = g + (n * channels + c) * plane
-            var part: Float = 0
-            for i in 0..<plane { part += p[i] }
-            s += Double(part)
+                    into bias: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    let pieces = workPieces(channels, threads: threads)
+    parallelFor(pieces, threads: threads) { piece in
+        for c in splitRange(channels, parts: pieces, piece) {
+            var s: Double = 0
+            for n in 0..<batch {
+                let p = g + (n * channels + c) * plane
+                var part: Float = 0
+                for i in 0..<plane { part += p[i] }
+                s += Double(part)
+            }
+            bias[c] += Float(s)
         }
-        bias[c] += Float(s)
     }
 }

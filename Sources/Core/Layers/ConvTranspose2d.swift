@@ -96,7 +96,7 @@ public final class ConvTranspose2d {
                      "ConvTranspose2d.backward: output gradient must be \([n, outChannels, g.height, g.width]), got \(dy.shape)")
         if let bias {
             addChannelSums(dy.data, batch: n, channels: outChannels, plane: g.height * g.width,
-                           into: store.gradient(bias))
+                           into: store.gradient(bias), threads: budget.threads)
         }
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
         // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
