@@ -242,6 +242,21 @@ extension ConvGeometry {
     }
 }
 
+/// Σ p[0..<n] with eight Float lanes (a fixed order: the compiler vectorises it, which it may not do
+/// for a single accumulator), then the lanes and the tail.
+@inline(__always)
+private func planeSum8(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= n {
+        acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var s = acc.sum()
+    while i < n { s += p[i]; i += 1 }
+    return s
+}
+
 /// bias[c] += Σ over n, h, w of g[n, c, h, w] (a bias gradient), summed in Double per channel; the
 /// channels are split over `threads`, each summed by one thread in one order (same result for any count).
 func addChannelSums(_ g: UnsafePointer<Float>, batch: Int, channels: Int, plane: Int,
@@ -250,12 +265,7 @@ func addChannelSums(_ g: UnsafePointer<Float>, batch: Int, channels: Int, plane:
     parallelFor(pieces, threads: threads) { piece in
         for c in splitRange(channels, parts: pieces, piece) {
             var s: Double = 0
-            for n in 0..<batch {
-                let p = g + (n * channels + c) * plane
-                var part: Float = 0
-                for i in 0..<plane { part += p[i] }
-                s += Double(part)
-            }
+            for n in 0..<batch { s += Double(planeSum8(g + (n * channels + c) * plane, plane)) }
             bias[c] += Float(s)
         }
     }
