@@ -68,11 +68,7 @@ public final class Conv2d {
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.oh, g.ow])
         let b = bias.map { UnsafePointer(store.value($0)) }
-        if algorithm.resolve(g) == .winograd {
-            WinogradPlan(g).correlate(x.data, batch: x.shape[0], weight: store.value(weight), bias: b, into: y.data, scratch: scratch)
-        } else {
-            g.correlate(x.data, batch: x.shape[0], weight: store.value(weight), bias: b, into: y.data, scratch: scratch)
-        }
+        ConvEngine(g, algorithm).correlate(x.data, batch: x.shape[0], weight: store.value(weight), bias: b, into: y.data, scratch: scratch)
         return y
     }
 
@@ -91,13 +87,8 @@ public final class Conv2d {
         }
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
         let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
-        if algorithm.resolve(g) == .winograd {
-            WinogradPlan(g).weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: store.value(weight),
-                                           accumulateInto: store.gradient(weight), then: second, scratch: scratch)
-        } else {
-            g.weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: store.value(weight),
-                             accumulateInto: store.gradient(weight), then: second, scratch: scratch)
-        }
+        ConvEngine(g, algorithm).weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: store.value(weight),
+                                                accumulateInto: store.gradient(weight), then: second, scratch: scratch)
         return dx
     }
 }

@@ -34,3 +34,43 @@ public enum ConvAlgorithm: String, CaseIterable, Codable, Sendable, CustomString
         }
     }
 }
+
+/// The engine one layer call runs on: the direct lowering of a geometry or its Winograd plan, with
+/// the same three products (so the layers choose once, here, instead of at every product).
+enum ConvEngine {
+    case direct(ConvGeometry)
+    case winograd(WinogradPlan)
+
+    init(_ g: ConvGeometry, _ algorithm: ConvAlgorithm) {
+        self = algorithm.resolve(g) == .winograd ? .winograd(WinogradPlan(g)) : .direct(g)
+    }
+
+    func correlate(_ x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                   into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+        switch self {
+        case .direct(let g): g.correlate(x, batch: batch, weight: weight, bias: bias, into: y, scratch: scratch)
+        case .winograd(let p): p.correlate(x, batch: batch, weight: weight, bias: bias, into: y, scratch: scratch)
+        }
+    }
+
+    func correlateAdjoint(_ t: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                          into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+        switch self {
+        case .direct(let g): g.correlateAdjoint(t, batch: batch, weight: weight, bias: bias, into: out, scratch: scratch)
+        case .winograd(let p): p.correlateAdjoint(t, batch: batch, weight: weight, bias: bias, into: out, scratch: scratch)
+        }
+    }
+
+    func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
+                        weight: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
+                        then second: ConvSecondProduct, scratch: ConvScratch) {
+        switch self {
+        case .direct(let g):
+            g.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, then: second,
+                             scratch: scratch)
+        case .winograd(let p):
+            p.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, then: second,
+                             scratch: scratch)
+        }
+    }
+}

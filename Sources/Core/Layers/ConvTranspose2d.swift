@@ -77,12 +77,8 @@ public final class ConvTranspose2d {
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.height, g.width])
         let b = bias.map { UnsafePointer(store.value($0)) }
-        if algorithm.resolve(g) == .winograd {
-            WinogradPlan(g).correlateAdjoint(x.data, batch: x.shape[0], weight: store.value(weight), bias: b,
-                                             into: y.data, scratch: scratch)
-        } else {
-            g.correlateAdjoint(x.data, batch: x.shape[0], weight: store.value(weight), bias: b, into: y.data, scratch: scratch)
-        }
+        ConvEngine(g, algorithm).correlateAdjoint(x.data, batch: x.shape[0], weight: store.value(weight), bias: b,
+                                                  into: y.data, scratch: scratch)
         return y
     }
 
@@ -102,13 +98,8 @@ public final class ConvTranspose2d {
         // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
         // gradient with dy as its input and x as its output gradient.
         let second: ConvSecondProduct = dx.map { .correlation(into: $0.data) } ?? .none
-        if algorithm.resolve(g) == .winograd {
-            WinogradPlan(g).weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: store.value(weight),
-                                           accumulateInto: store.gradient(weight), then: second, scratch: scratch)
-        } else {
-            g.weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: store.value(weight),
-                             accumulateInto: store.gradient(weight), then: second, scratch: scratch)
-        }
+        ConvEngine(g, algorithm).weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: store.value(weight),
+                                                accumulateInto: store.gradient(weight), then: second, scratch: scratch)
         return dx
     }
 }
