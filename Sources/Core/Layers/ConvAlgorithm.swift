@@ -18,19 +18,24 @@ public enum ConvAlgorithm: String, CaseIterable, Codable, Sendable, CustomString
     /// mostly full and there are enough channels to make the per-point GEMMs worth a call; the
     /// small maps near the bottleneck (a few pixels, mostly padding tiles) stay direct.
     func resolve(_ g: ConvGeometry) -> ConvAlgorithm {
+        if case .winograd = ConvEngine(g, self) { return .winograd }
+        return .direct
+    }
+
+    /// Whether this choice runs `plan` (a Winograd-eligible layer) as Winograd.
+    fileprivate func runsWinograd(_ plan: WinogradPlan) -> Bool {
         switch self {
-        case .direct: return .direct
-        case .winograd: return WinogradPlan.supports(g) ? .winograd : .direct
+        case .direct: return false
+        case .winograd: return true
         case .auto:
-            guard WinogradPlan.supports(g) else { return .direct }
-            let plan = WinogradPlan(g)
             // Mostly full tiles (≥ 60% of the tiled area is output), at least 3 tile rows and columns,
             // and enough channels on both sides of the per-point GEMMs: ≥ 12 for phase kernels of
             // 3 taps or more (5–9× fewer multiplications), ≥ 32 for 2-tap ones (F(6, 2) saves only 2.9×).
+            let g = plan.geometry
             let useful = Double(g.oh * g.ow) / Double(plan.th * plan.m * plan.tw * plan.m)
             let channels = Swift.min(plan.phaseChannels, g.outChannels)
             let enough = channels >= (plan.r >= 3 ? 12 : 32)
-            return plan.th >= 3 && plan.tw >= 3 && useful >= 0.6 && enough ? .winograd : .direct
+            return plan.th >= 3 && plan.tw >= 3 && useful >= 0.6 && enough
         }
     }
 }
@@ -41,8 +46,11 @@ enum ConvEngine {
     case direct(ConvGeometry)
     case winograd(WinogradPlan)
 
+    /// One plan per call: the rule reads the same plan the products then run on.
     init(_ g: ConvGeometry, _ algorithm: ConvAlgorithm) {
-        self = algorithm.resolve(g) == .winograd ? .winograd(WinogradPlan(g)) : .direct(g)
+        guard WinogradPlan.supports(g) else { self = .direct(g); return }
+        let plan = WinogradPlan(g)
+        self = algorithm.runsWinograd(plan) ? .winograd(plan) : .direct(g)
     }
 
     func correlate(_ x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,

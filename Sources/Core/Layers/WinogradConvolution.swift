@@ -521,6 +521,24 @@ extension WinogradPlan {
         return ut
     }
 
+    /// M[ξ] (tiles × O) = V[ξ] · U[ξ]ᵀ for every point ξ, from Uᵀ (`transposedWeight`).
+    private func pointProducts(_ v: UnsafePointer<Float>, transposedWeight ut: UnsafePointer<Float>, tiles bt: Int,
+                               into mm: UnsafeMutablePointer<Float>) {
+        let O = geometry.outChannels, cp = phaseChannels
+        for xi in 0..<(alpha * alpha) {
+            sgemm(m: bt, n: O, k: cp, a: v + xi * bt * cp, lda: cp, b: ut + xi * O * cp, ldb: O, c: mm + xi * bt * O, ldc: O)
+        }
+    }
+
+    /// dV[ξ] (tiles × C′) = dM[ξ] · U[ξ] for every point ξ.
+    private func pointProductsAdjoint(_ dm: UnsafePointer<Float>, weight u: UnsafePointer<Float>, tiles bt: Int,
+                                      into dv: UnsafeMutablePointer<Float>) {
+        let O = geometry.outChannels, cp = phaseChannels
+        for xi in 0..<(alpha * alpha) {
+            sgemm(m: bt, n: cp, k: O, a: dm + xi * bt * O, lda: O, b: u + xi * O * cp, ldb: cp, c: dv + xi * bt * cp, ldc: cp)
+        }
+    }
+
     /// y = x ⋆ w (+ bias).
     func correlate(_ x: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
@@ -539,10 +557,7 @@ extension WinogradPlan {
             for bands in blocks(samples: samples.count) {
                 let bt = bands.count * tw
                 transformInput(h, bands: bands, into: v)
-                for xi in 0..<a2 {
-                    sgemm(m: bt, n: O, k: cp, a: v + xi * bt * cp, lda: cp,
-                          b: uu + xi * O * cp, ldb: O, c: mm + xi * bt * O, ldc: O)
-                }
+                pointProducts(v, transposedWeight: uu, tiles: bt, into: mm)
                 transformOutput(mm, bands: bands, into: out, tmp: tmp)
             }
             storeOutput(out, samples: samples, bias: bias, into: y)
@@ -567,10 +582,7 @@ extension WinogradPlan {
             for bands in blocks(samples: samples.count) {
                 let bt = bands.count * tw
                 transformOutputAdjoint(dyt, bands: bands, into: dm, tmp: tmp)
-                for xi in 0..<a2 {
-                    sgemm(m: bt, n: cp, k: O, a: dm + xi * bt * O, lda: O, b: uu + xi * O * cp, ldb: cp,
-                          c: dv + xi * bt * cp, ldc: cp)
-                }
+                pointProductsAdjoint(dm, weight: uu, tiles: bt, into: dv)
                 transformInputAdjoint(dv, bands: bands, into: dh)
             }
             let dp = s.lowered(samples.count * planeFloats)
@@ -629,10 +641,7 @@ extension WinogradPlan {
                 case .adjoint:
                     // V is spent: reuse it for dV = dM · U. dH needs a buffer of its own: later blocks
                     // still read H.
-                    for xi in 0..<a2 {
-                        sgemm(m: bt, n: cp, k: O, a: dm + xi * bt * O, lda: O, b: uu! + xi * O * cp, ldb: cp,
-                              c: v + xi * bt * cp, ldc: cp)
-                    }
+                    pointProductsAdjoint(dm, weight: uu!, tiles: bt, into: v)
                     let dh = s.rowTransformsGradient(samples.count * rowTransformFloats)
                     if !adjointStarted {
                         dh.update(repeating: 0, count: samples.count * rowTransformFloats)
@@ -641,10 +650,7 @@ extension WinogradPlan {
                     transformInputAdjoint(v, bands: bands, into: dh)
                 case .correlation:
                     // dM is spent: reuse it for M = V · Uᵀ.
-                    for xi in 0..<a2 {
-                        sgemm(m: bt, n: O, k: cp, a: v + xi * bt * cp, lda: cp,
-                              b: ut! + xi * O * cp, ldb: O, c: dm + xi * bt * O, ldc: O)
-                    }
+                    pointProducts(v, transposedWeight: ut!, tiles: bt, into: dm)
                     transformOutput(dm, bands: bands, into: out!, tmp: tmp)
                 }
             }
