@@ -17,6 +17,10 @@ extension Communicator: ReplicaGroup {
         orAbort { try allreduceInPlace(buffer, count: count, type: .double, op: cmpi_op_sum()) }
     }
 
+    public func sum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) {
+        orAbort { try allreduceInPlace(buffer, count: count, type: .int64, op: cmpi_op_sum()) }
+    }
+
     public func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
         orAbort { try allreduceInPlace(buffer, count: count, type: .double, op: cmpi_op_max()) }
     }

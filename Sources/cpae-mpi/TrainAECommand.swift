@@ -69,6 +69,10 @@ struct TrainAECommand: ParsableCommand {
     @Flag(name: .customLong("per-rank-batchnorm"), help: "BatchNorm statistics per rank instead of over the global batch.")
     var perRankBatchNorm = false
 
+    @Flag(name: .customLong("deterministic"),
+          help: "Exact cross-sample sums: the checkpoints are the same bits at any rank count and thread count for the same global batch and seed (docs/distributed.md §Deterministic; costs time, see bench train).")
+    var deterministic = false
+
     @Option(name: .customLong("cache-trajectories"), help: "Decoded trajectories each rank keeps in memory.")
     var cacheTrajectories = 128
 
@@ -124,7 +128,8 @@ struct TrainAECommand: ParsableCommand {
         guard globalBatch % comm.size == 0 else {
             throw UserError("--global-batch \(globalBatch) does not divide over \(comm.size) ranks; use a multiple of \(comm.size)")
         }
-        let loader = try BatchLoader(reader: reader, split: .train, rank: comm.rank, worldSize: comm.size,
+        let loader = try BatchLoader(reader: reader, split: .train, sampler: SamplerConfig(alignment: deterministic ? globalBatch : nil),
+                                     rank: comm.rank, worldSize: comm.size,
                                      localBatch: localBatch, seed: seed, cacheCapacity: .trajectories(cacheTrajectories))
         defer { loader.close() }
         let totalSteps = steps ?? (epochs! * loader.stepsPerEpoch)
@@ -132,7 +137,8 @@ struct TrainAECommand: ParsableCommand {
                                        weightDecay: weightDecay, checkpointEvery: checkpointEvery, nonFinite: onNaN,
                                        seed: seed, syncBatchNorm: !perRankBatchNorm, latentHoldSteps: latentHold ?? 2 * loader.stepsPerEpoch,
                                        latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch,
-                                       batchNormRecalibration: bnRecalibration ?? min(100, loader.stepsPerEpoch))
+                                       batchNormRecalibration: bnRecalibration ?? min(100, loader.stepsPerEpoch),
+                                       deterministic: deterministic)
         let ae = try Autoencoder(config: config, seed: seed)
         ae.computeBudget = comm.computeBudget
         ae.convAlgorithm = model.convAlgorithm

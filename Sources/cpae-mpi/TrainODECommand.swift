@@ -66,6 +66,10 @@ struct TrainODECommand: ParsableCommand {
     var onNaN: NonFinitePolicy?
     @Option(name: .customLong("progress-seconds"), help: "Seconds between progress lines on rank 0. (default: 10)")
     var progressSeconds: Double?
+    @Flag(name: .customLong("deterministic"),
+          help: "Exact cross-sample sums: the checkpoints are the same bits at any rank count and thread count for the same global batch and seed (docs/distributed.md §Deterministic; costs time).")
+    var deterministic = false
+
     @Option(name: .customLong("collective-timeout"), help: "End the job, naming the collective, when one waits longer than this many seconds (0: never). (default: 600)")
     var collectiveTimeout: Double?
     @Flag(name: .customLong("no-verify"), help: "Skip checking the latent shards' SHA-256 against latents.json.")
@@ -109,6 +113,7 @@ struct TrainODECommand: ParsableCommand {
         if let onNaN { c.onNaN = onNaN }
         if let progressSeconds { c.progressSeconds = progressSeconds }
         if let collectiveTimeout { c.collectiveTimeout = collectiveTimeout }
+        if deterministic { c.deterministic = true }
         try c.check(section: "ode", file: config)
         return c
     }
@@ -137,11 +142,12 @@ struct TrainODECommand: ParsableCommand {
             throw UserError("--global-batch \(batch) does not divide over \(comm.size) ranks; use a multiple of \(comm.size)")
         }
         let sampler = try LatentPairSampler(dataset: dataset, split: .train, steps: c.rolloutSteps, rank: comm.rank,
-                                            worldSize: comm.size, localBatch: batch / comm.size, seed: c.seed)
+                                            worldSize: comm.size, localBatch: batch / comm.size, seed: c.seed,
+                                            config: SamplerConfig(alignment: c.deterministic ? batch : nil))
         let totalSteps = c.steps ?? c.epochs! * sampler.stepsPerEpoch
         let settings = TrainerSettings(globalBatch: batch, steps: totalSteps, schedule: c.lrSchedule ?? "exp:0.01:0.001:\(totalSteps)",
                                        weightDecay: c.weightDecay, checkpointEvery: c.checkpointEvery, nonFinite: c.onNaN,
-                                       seed: c.seed, syncBatchNorm: false)
+                                       seed: c.seed, syncBatchNorm: false, deterministic: c.deterministic)
         let hasValidation = !dataset.pairStarts(of: .validation, steps: c.rolloutSteps).isEmpty
         let validation = hasValidation
             ? try LatentPairSet(dataset: dataset, split: .validation, steps: c.rolloutSteps, rank: comm.rank, worldSize: comm.size) : nil

@@ -255,6 +255,7 @@ private final class CountingReducer: ReplicaGroup {
     var replicas: Int { 1 }
     func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { calls += 1; doubles += count }
     func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) { calls += 1 }
+    func sum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) { calls += 1 }
     func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { calls += 1 }
     func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int) { calls += 1 }
     func synchronize() { calls += 1 }

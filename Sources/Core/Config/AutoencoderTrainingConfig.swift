@@ -21,6 +21,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
     public var checkpointEvery = 100
     public var onNaN: NonFinitePolicy = .stop
     public var perRankBatchnorm = false
+    public var deterministic = false
     public var cacheTrajectories = 128
     public var progressSeconds = 5.0
     public var collectiveTimeout = 600.0
@@ -47,6 +48,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
          .value("checkpoint-every", \.checkpointEvery, "checkpoint every N steps, where an interrupted run resumes (0: only at the end)"),
          .choice("on-nan", \.onNaN, "when a loss or gradient is NaN/Inf: stop or skip the step on every rank"),
          .value("per-rank-batchnorm", \.perRankBatchnorm, "BatchNorm statistics per rank instead of over the global batch"),
+         .value("deterministic", \.deterministic, "exact cross-sample sums: checkpoints bit-identical at any rank and thread count (docs/distributed.md §Deterministic)"),
          .value("cache-trajectories", \.cacheTrajectories, "decoded trajectories each rank keeps in memory"),
          .value("progress-seconds", \.progressSeconds, "seconds between progress lines on rank 0"),
          .value("collective-timeout", \.collectiveTimeout, "end the job when a collective waits longer than this many seconds (0: never)")]

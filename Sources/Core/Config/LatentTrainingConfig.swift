@@ -25,6 +25,7 @@ public struct LatentTrainingConfig: ConfigSection {
     public var onNaN: NonFinitePolicy = .stop
     public var progressSeconds = 10.0
     public var collectiveTimeout = 600.0
+    public var deterministic = false
 
     public init() {}
 
@@ -48,7 +49,8 @@ public struct LatentTrainingConfig: ConfigSection {
          .choice("select", \.select, "which model to keep: validation-loss, or train-loss (the reference's rule)"),
          .choice("on-nan", \.onNaN, "when the loss or gradient is NaN/Inf: stop, or skip the step on every rank"),
          .value("progress-seconds", \.progressSeconds, "seconds between progress lines on rank 0"),
-         .value("collective-timeout", \.collectiveTimeout, "end the job when a collective waits longer than this many seconds (0: never)")]
+         .value("collective-timeout", \.collectiveTimeout, "end the job when a collective waits longer than this many seconds (0: never)"),
+         .value("deterministic", \.deterministic, "exact cross-sample sums: checkpoints bit-identical at any rank and thread count (docs/distributed.md §Deterministic)")]
     }
 
     public func problems() -> [ConfigProblem] { problems(requiringLength: true) }

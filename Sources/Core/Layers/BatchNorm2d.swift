@@ -72,31 +72,27 @@ public final class BatchNorm2d {
         switch mode {
         case .train:
             // Phase 1: Σx per channel plus the element count (ranks may hold uneven batches).
-            var sums = [Double](repeating: 0, count: c + 1)
-            sums.withUnsafeMutableBufferPointer { out in
+            var perSample = [Double](repeating: 0, count: (c + 1) * n)
+            perSample.withUnsafeMutableBufferPointer { out in
                 forEachChannel { ch in
-                    var s = 0.0
-                    for i in 0..<n { s += planeSum(x.data + (i * c + ch) * plane, plane) }
-                    out[ch] = s
+                    for i in 0..<n { out[ch * n + i] = planeSum(x.data + (i * c + ch) * plane, plane) }
                 }
             }
-            sums[c] = Double(n * plane)
-            sums.withUnsafeMutableBufferPointer { reducer.sum($0.baseAddress!, count: c + 1) }
+            for i in 0..<n { perSample[c * n + i] = Double(plane) }
+            let sums = reduceOverSamples(perSample, sums: c + 1, samples: n)
             let m = sums[c]
             precondition(m > 1, "BatchNorm2d: training needs more than one value per channel (got \(Int(m)))")
             globalCount = Int(m)
             for ch in 0..<c { mean[ch] = sums[ch] / m }
 
             // Phase 2: centred sum of squares around the global mean.
-            var squares = [Double](repeating: 0, count: c)
-            squares.withUnsafeMutableBufferPointer { out in
+            var perSampleSquares = [Double](repeating: 0, count: c * n)
+            perSampleSquares.withUnsafeMutableBufferPointer { out in
                 forEachChannel { ch in
-                    var s = 0.0
-                    for i in 0..<n { s += planeCentredSquares(x.data + (i * c + ch) * plane, plane, mean: mean[ch]) }
-                    out[ch] = s
+                    for i in 0..<n { out[ch * n + i] = planeCentredSquares(x.data + (i * c + ch) * plane, plane, mean: mean[ch]) }
                 }
             }
-            squares.withUnsafeMutableBufferPointer { reducer.sum($0.baseAddress!, count: c) }
+            let squares = reduceOverSamples(perSampleSquares, sums: c, samples: n)
 
             let rm = store.buffer(runningMean), rv = store.buffer(runningVar)
             let mom = Double(momentum)
@@ -142,23 +138,35 @@ public final class BatchNorm2d {
         let (n, plane) = layout(dy)
         let c = channels
 
-        // [Σdy per channel…, Σdy·x̂ per channel…]
-        var sums = [Double](repeating: 0, count: 2 * c)
-        sums.withUnsafeMutableBufferPointer { out in
+        // Per sample: [Σdy per channel…, Σdy·x̂ per channel…]
+        var perSample = [Double](repeating: 0, count: 2 * c * n)
+        perSample.withUnsafeMutableBufferPointer { out in
             forEachChannel { ch in
                 for i in 0..<n {
                     let off = (i * c + ch) * plane
                     let (s, sx) = planeSumAndDot(dy.data + off, xhat.data + off, plane)
-                    out[ch] += s
-                    out[c + ch] += sx
+                    out[ch * n + i] = s
+                    out[(c + ch) * n + i] = sx
                 }
             }
         }
-        // Local sums into the parameter gradients (the trainer's allreduce combines replicas).
-        let gGamma = store.gradient(weight), gBeta = store.gradient(bias)
-        for ch in 0..<c {
-            gBeta[ch] += Float(sums[ch])
-            gGamma[ch] += Float(sums[c + ch])
+        // Local sums into the parameter gradients (the trainer's allreduce combines replicas); in
+        // the deterministic mode each sample's share goes into the exact sums instead.
+        if let exact = store.exact {
+            for ch in 0..<c {
+                for i in 0..<n {
+                    exact.add(perSample[ch * n + i], at: bias.offset + ch)
+                    exact.add(perSample[(c + ch) * n + i], at: weight.offset + ch)
+                }
+            }
+        } else {
+            let gGamma = store.gradient(weight), gBeta = store.gradient(bias)
+            for ch in 0..<c {
+                var s = 0.0, sx = 0.0
+                for i in 0..<n { s += perSample[ch * n + i]; sx += perSample[(c + ch) * n + i] }
+                gBeta[ch] += Float(s)
+                gGamma[ch] += Float(sx)
+            }
         }
 
         let gamma = store.value(weight)
@@ -175,7 +183,7 @@ public final class BatchNorm2d {
                 }
             }
         case .train:
-            sums.withUnsafeMutableBufferPointer { reducer.sum($0.baseAddress!, count: 2 * c) }
+            let sums = reduceOverSamples(perSample, sums: 2 * c, samples: n)
             let m = Double(cache.globalCount)
             // dx = γ·invStd·(dy − mean(dy) − x̂·mean(dy·x̂)), means over the global batch.
             let reduced = sums
@@ -194,6 +202,21 @@ public final class BatchNorm2d {
 }
 
 extension BatchNorm2d {
+    /// Σ over this replica's samples, then over the replicas, of `values[k·samples + i]` (sample i's
+    /// share of sum k), for k in 0..<sums: in sample order in Double, or in the deterministic mode
+    /// (`ParameterStore.exact`) exactly, so the global batch gives the same sums however it is split.
+    fileprivate func reduceOverSamples(_ values: [Double], sums: Int, samples n: Int) -> [Double] {
+        if store.exact != nil { return exactSampleSums(values, sums: sums, samples: n, group: reducer) }
+        var out = [Double](repeating: 0, count: sums)
+        for k in 0..<sums {
+            var s = 0.0
+            for i in 0..<n { s += values[k * n + i] }
+            out[k] = s
+        }
+        out.withUnsafeMutableBufferPointer { reducer.sum($0.baseAddress!, count: sums) }
+        return out
+    }
+
     /// Runs `body(channel)` for every channel, the channels split over the budget's threads.
     fileprivate func forEachChannel(_ body: (Int) -> Void) {
         let threads = budget.threads, pieces = workPieces(channels, threads: threads)

@@ -68,27 +68,38 @@ public final class Conv2d {
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.oh, g.ow])
         let b = bias.map { UnsafePointer(store.value($0)) }
-        ConvEngine(g, algorithm).correlate(x.data, batch: x.shape[0], weight: store.value(weight), bias: b, into: y.data, scratch: scratch)
+        let engine = ConvEngine(g, algorithm)
+        // Deterministic mode: one sample per call, so every sample's GEMMs have the same shapes
+        // (and so round the same) whichever batch, rank or thread count it comes with.
+        forEachSampleGroup(x.shape[0]) { first, count in
+            engine.correlate(x.data + first * g.inputPerSample, batch: count, weight: store.value(weight), bias: b,
+                             into: y.data + first * g.outputPerSample, scratch: scratch)
+        }
         return y
     }
 
-    /// Accumulates dW (and db) into the store's gradient buffer; returns dx when asked
-    /// (the first layer of a network does not need it).
+    /// Accumulates dW (and db, unless `biasGradient` is false) into the store's gradient buffer;
+    /// returns dx when asked (the first layer of a network does not need it).
     @discardableResult
-    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true) -> Tensor? {
+    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true) -> Tensor? {
         checkInput(x, "backward")
         let n = x.shape[0]
         let g = geometry(height: x.shape[2], width: x.shape[3])
         precondition(dy.shape == [n, outChannels, g.oh, g.ow],
                      "Conv2d.backward: output gradient must be \([n, outChannels, g.oh, g.ow]), got \(dy.shape)")
-        if let bias {
-            addChannelSums(dy.data, batch: n, channels: outChannels, plane: g.oh * g.ow, into: store.gradient(bias),
-                           threads: budget.threads)
-        }
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
-        let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
-        ConvEngine(g, algorithm).weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: store.value(weight),
-                                                accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+        let engine = ConvEngine(g, algorithm)
+        forEachSampleGroup(n) { first, count in
+            let dyPart = dy.data + first * g.outputPerSample, xPart = x.data + first * g.inputPerSample
+            if let bias, biasGradient {
+                addChannelSums(dyPart, batch: count, channels: outChannels, plane: g.oh * g.ow, into: store.gradient(bias),
+                               threads: budget.threads)
+            }
+            let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data + first * g.inputPerSample) } ?? .none
+            engine.weightGradient(input: xPart, outputGradient: dyPart, batch: count, weight: store.value(weight),
+                                  accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+            foldSample(weight: weight, bias: biasGradient ? bias : nil)
+        }
         return dx
     }
 }

@@ -77,29 +77,39 @@ public final class ConvTranspose2d {
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.height, g.width])
         let b = bias.map { UnsafePointer(store.value($0)) }
-        ConvEngine(g, algorithm).correlateAdjoint(x.data, batch: x.shape[0], weight: store.value(weight), bias: b,
-                                                  into: y.data, scratch: scratch)
+        let engine = ConvEngine(g, algorithm)
+        // g is the forward convolution's geometry: its output is this layer's input.
+        forEachSampleGroup(x.shape[0]) { first, count in
+            engine.correlateAdjoint(x.data + first * g.outputPerSample, batch: count, weight: store.value(weight), bias: b,
+                                    into: y.data + first * g.inputPerSample, scratch: scratch)
+        }
         return y
     }
 
-    /// Accumulates dW (and db) into the store's gradient buffer; returns dx when asked.
+    /// Accumulates dW (and db, unless `biasGradient` is false) into the store's gradient buffer;
+    /// returns dx when asked.
     @discardableResult
-    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true) -> Tensor? {
+    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true) -> Tensor? {
         checkInput(x, "backward")
         let n = x.shape[0]
         let g = geometry(height: x.shape[2], width: x.shape[3])
         precondition(dy.shape == [n, outChannels, g.height, g.width],
                      "ConvTranspose2d.backward: output gradient must be \([n, outChannels, g.height, g.width]), got \(dy.shape)")
-        if let bias {
-            addChannelSums(dy.data, batch: n, channels: outChannels, plane: g.height * g.width,
-                           into: store.gradient(bias), threads: budget.threads)
-        }
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
-        // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
-        // gradient with dy as its input and x as its output gradient.
-        let second: ConvSecondProduct = dx.map { .correlation(into: $0.data) } ?? .none
-        ConvEngine(g, algorithm).weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: store.value(weight),
-                                                accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+        let engine = ConvEngine(g, algorithm)
+        forEachSampleGroup(n) { first, count in
+            let dyPart = dy.data + first * g.inputPerSample, xPart = x.data + first * g.outputPerSample
+            if let bias, biasGradient {
+                addChannelSums(dyPart, batch: count, channels: outChannels, plane: g.height * g.width,
+                               into: store.gradient(bias), threads: budget.threads)
+            }
+            // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
+            // gradient with dy as its input and x as its output gradient.
+            let second: ConvSecondProduct = dx.map { .correlation(into: $0.data + first * g.outputPerSample) } ?? .none
+            engine.weightGradient(input: dyPart, outputGradient: xPart, batch: count, weight: store.value(weight),
+                                  accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+            foldSample(weight: weight, bias: biasGradient ? bias : nil)
+        }
         return dx
     }
 }

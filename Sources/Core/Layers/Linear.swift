@@ -37,33 +37,48 @@ public final class Linear {
             for i in 0..<n { (y.data + i * outFeatures).update(from: b, count: outFeatures) }
             beta = 1
         }
-        sgemm(transB: true, m: n, n: outFeatures, k: inFeatures,
-              a: x.data, lda: inFeatures, b: store.value(weight), ldb: inFeatures,
-              beta: beta, c: y.data, ldc: outFeatures)
+        // Deterministic mode: one GEMM per sample, the same shape whatever the batch.
+        for (first, rows) in sampleGroups(n) {
+            sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x.data + first * inFeatures, lda: inFeatures, b: store.value(weight), ldb: inFeatures,
+                  beta: beta, c: y.data + first * outFeatures, ldc: outFeatures)
+        }
         return y
+    }
+
+    /// The whole batch as one group, or one group per sample in the deterministic mode.
+    private func sampleGroups(_ n: Int) -> [(first: Int, rows: Int)] {
+        store.exact == nil ? [(0, n)] : (0..<n).map { ($0, 1) }
     }
 
     /// Accumulates dW, db; returns dx shaped like x.
     public func backward(_ dy: Tensor, input x: Tensor) -> Tensor {
         let n = batch(x)
         precondition(dy.shape == [n, outFeatures], "Linear.backward: dy \(dy.shape), expected [\(n), \(outFeatures)]")
-        // dW += dyᵀ·x   (out×N · N×in)
-        sgemm(transA: true, m: outFeatures, n: inFeatures, k: n,
-              a: dy.data, lda: outFeatures, b: x.data, ldb: inFeatures,
-              beta: 1, c: store.gradient(weight), ldc: inFeatures)
-        if let bias {
-            let gb = store.gradient(bias)
-            for o in 0..<outFeatures {
-                var s: Float = 0
-                for i in 0..<n { s += dy.data[i * outFeatures + o] }
-                gb[o] += s
+        let dx = Tensor(uninitialized: x.shape)
+        for (first, rows) in sampleGroups(n) {
+            let dyRows = dy.data + first * outFeatures, xRows = x.data + first * inFeatures
+            // dW += dyᵀ·x   (out×N · N×in)
+            sgemm(transA: true, m: outFeatures, n: inFeatures, k: rows,
+                  a: dyRows, lda: outFeatures, b: xRows, ldb: inFeatures,
+                  beta: 1, c: store.gradient(weight), ldc: inFeatures)
+            if let bias {
+                let gb = store.gradient(bias)
+                for o in 0..<outFeatures {
+                    var s: Float = 0
+                    for i in 0..<rows { s += dyRows[i * outFeatures + o] }
+                    gb[o] += s
+                }
+            }
+            // dx = dy·W   (N×out · out×in)
+            sgemm(m: rows, n: inFeatures, k: outFeatures,
+                  a: dyRows, lda: outFeatures, b: store.value(weight), ldb: inFeatures,
+                  c: dx.data + first * inFeatures, ldc: inFeatures)
+            if store.exact != nil {
+                store.fold(weight)
+                if let bias { store.fold(bias) }
             }
         }
-        // dx = dy·W   (N×out · out×in)
-        let dx = Tensor(uninitialized: x.shape)
-        sgemm(m: n, n: inFeatures, k: outFeatures,
-              a: dy.data, lda: outFeatures, b: store.value(weight), ldb: inFeatures,
-              c: dx.data, ldc: inFeatures)
         return dx
     }
 }

@@ -43,19 +43,12 @@ final class ConvBlock {
         var g = dy
         activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads)
         guard let norm, let cache = tape.norm else {
-            return conv.backward(g, input: tape.input, inputGradient: inputGradient)
+            return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: true)
         }
         g = norm.backward(g, cache: cache)
         // A bias before BatchNorm in training is subtracted out again with the batch mean: its exact
         // gradient is zero (docs/method.md §BatchNorm). Floating point leaves ~1e-9 of noise, which Adam would
         // normalise into lr-sized random steps that differ between rank counts, so keep it exactly zero.
-        guard cache.mode == .train, let bias = conv.bias else {
-            return conv.backward(g, input: tape.input, inputGradient: inputGradient)
-        }
-        let db = norm.store.gradient(bias)
-        let saved = Array(UnsafeBufferPointer(start: db, count: bias.count))
-        let dx = conv.backward(g, input: tape.input, inputGradient: inputGradient)
-        for i in 0..<bias.count { db[i] = saved[i] }
-        return dx
+        return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: cache.mode != .train)
     }
 }

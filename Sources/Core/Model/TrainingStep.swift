@@ -13,7 +13,7 @@ extension Autoencoder {
         case .reconstruction:
             let (zx, encTape) = encoder.forward(x, mode: .train)
             let (rx, decTape) = decoder.forward(zx, mode: .train)
-            let (recon, dRx) = mseLoss(rx, x)
+            let (recon, dRx) = trainingLoss(rx, x)
             terms.reconstruction = Double(recon)
             let dz = decoder.backward(dRx, tape: decTape)
             encoder.backward(dz, tape: encTape)
@@ -27,9 +27,9 @@ extension Autoencoder {
             let (ry, decY) = decoder.forward(zhat, mode: .train)
             let (rx, decX) = decoder.forward(zx, mode: .train)
 
-            let (latent, dZhatLatent) = mseLoss(zhat, zy, weight: 2 * lam)
-            let (prediction, dRy) = mseLoss(ry, y, weight: lam)
-            let (recon, dRx) = mseLoss(rx, x)
+            let (latent, dZhatLatent) = trainingLoss(zhat, zy, weight: 2 * lam)
+            let (prediction, dRy) = trainingLoss(ry, y, weight: lam)
+            let (recon, dRx) = trainingLoss(rx, x)
             terms.reconstruction = Double(recon)
             terms.latent = Double(latent)
             terms.prediction = Double(prediction)
@@ -46,6 +46,12 @@ extension Autoencoder {
             encoder.backward(dZx, tape: encX)
         }
         return terms
+    }
+
+    /// A training loss term: the replica's batch mean, or in the deterministic mode the global batch
+    /// mean summed exactly (already the same on every replica, so the trainer does not average it).
+    private func trainingLoss(_ pred: Tensor, _ target: Tensor, weight: Float = 1) -> (value: Float, gradient: Tensor) {
+        store.exact == nil ? mseLoss(pred, target, weight: weight) : mseLoss(pred, target, weight: weight, exactOver: reducer)
     }
 
     /// The objective's data terms without touching gradients or running statistics (eval mode),

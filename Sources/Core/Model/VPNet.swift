@@ -94,7 +94,34 @@ public final class VPNet {
     }
 
     /// dy: [N, d] → dz: [N, d]; ACCUMULATES every parameter's gradient into the store.
+    /// In the deterministic mode (`ParameterStore.exact`) each sample goes through on its own and its
+    /// parameter gradient is folded into the exact sums, so no Float sum runs over the batch.
     public func backward(_ dy: Tensor, cache: VPNetCache) -> Tensor {
+        guard store.exact != nil, cache.batch > 1 else { return backwardRows(dy, cache: cache) }
+        let n = cache.batch, m = half, d = dimension
+        let dz = Tensor(uninitialized: [n, d])
+        for r in 0..<n {
+            let row = Tensor(shape: [1, d], values: Array(UnsafeBufferPointer(start: dy.data + r * d, count: d)))
+            let rowCache = VPNetCache(batch: 1, sources: cache.sources.map { Array($0[(r * m)..<((r + 1) * m)]) })
+            let g = backwardRows(row, cache: rowCache)
+            (dz.data + r * d).update(from: g.data, count: d)
+        }
+        return dz
+    }
+
+    /// Every parameter, for folding one sample's gradient.
+    private var parameters: [Param] {
+        steps.flatMap { step -> [Param] in
+            switch step {
+            case .linear(let s, _): return [s]
+            case .bias(let bp, let bq): return [bp, bq]
+            case .gate(let a, _): return [a]
+            }
+        }
+    }
+
+    private func backwardRows(_ dy: Tensor, cache: VPNetCache) -> Tensor {
+        defer { if store.exact != nil { for p in parameters { store.fold(p) } } }
         let n = cache.batch, m = half
         precondition(dy.shape == [n, dimension], "VPNet.backward: gradient shape \(dy.shape), expected [\(n), \(dimension)]")
         var dp = [Float](repeating: 0, count: n * m), dq = dp

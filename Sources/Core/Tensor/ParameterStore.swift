@@ -85,7 +85,22 @@ public final class ParameterStore {
     @inline(__always) public func gradient(_ p: Param) -> UnsafeMutablePointer<Float> { gradients + p.offset }
     @inline(__always) public func buffer(_ p: Param) -> UnsafeMutablePointer<Float> { bufferValues + p.offset }
 
-    public func zeroGradients() { gradients.update(repeating: 0, count: parameterCount) }
+    public func zeroGradients() {
+        gradients.update(repeating: 0, count: parameterCount)
+        exact?.zero()
+    }
+
+    /// Set in the deterministic mode (docs/distributed.md §Deterministic): the exact per-parameter sums
+    /// of the per-sample gradients. Layers then compute one sample at a time into `gradients` and
+    /// `fold` each sample's contribution in, so no floating-point sum ever runs over samples.
+    public var exact: ExactGradients?
+
+    /// Deterministic mode: moves `p`'s gradient (one sample's contribution) into the exact sums and
+    /// zeroes it.
+    @inline(__always)
+    public func fold(_ p: Param, threads: Int = 1) {
+        exact!.fold(gradient(p), at: p.offset, length: p.count, threads: threads)
+    }
 
     /// `count` floats right after the last gradient, so values that must travel with the gradient
     /// (the step's loss terms and non-finite count) join it in ONE allreduce (llm.c style). Call it

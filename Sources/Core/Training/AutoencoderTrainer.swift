@@ -34,6 +34,9 @@ public final class AutoencoderTrainer {
 
     public init(model: Autoencoder, group: ReplicaGroup, source: BatchSource, settings: TrainerSettings) throws {
         try settings.validate(replicas: group.replicas)
+        if settings.isDeterministic && !settings.syncBatchNorm {
+            throw TrainingError.invalidSetting("--deterministic needs synchronized BatchNorm (per-rank statistics depend on how the batch is split); drop --per-rank-batchnorm")
+        }
         schedule = try settings.learningRateSchedule()
         self.model = model
         self.group = group
@@ -42,6 +45,7 @@ public final class AutoencoderTrainer {
         optimizer = Adam(store: model.store, weightDecay: Double(settings.weightDecay))
         exchange = GradientExchange(group: group, store: model.store, termNames: ["reconstruction", "latent", "prediction"])
         if settings.syncBatchNorm { model.reducer = group }
+        if settings.isDeterministic { model.store.exact = ExactGradients(parameterCount: model.store.parameterCount) }
     }
 
     /// Makes every replica identical to rank 0: parameters, BatchNorm statistics, optimizer state,
@@ -75,7 +79,8 @@ public final class AutoencoderTrainer {
         try afterBackward?(stepsTaken + 1)
 
         exchange.measureWaiting = measureWaiting
-        let outcome = exchange.reduce(terms: [terms.reconstruction, terms.latent, terms.prediction])
+        let values = [terms.reconstruction, terms.latent, terms.prediction]
+        let outcome = model.store.exact.map { exchange.reduce(globalTerms: values, exact: $0) } ?? exchange.reduce(terms: values)
         terms.reconstruction = outcome.terms[0]; terms.latent = outcome.terms[1]; terms.prediction = outcome.terms[2]
         terms.penalty = model.accumulatePenalty()
 

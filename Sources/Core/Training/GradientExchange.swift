@@ -54,6 +54,23 @@ public struct GradientExchange {
                        locallyFinite: locallyFinite, allreduceSeconds: allreduceSeconds, waitSeconds: waitSeconds)
     }
 
+    /// The deterministic mode's exchange (docs/distributed.md §Deterministic): the gradient is
+    /// `exact`'s per-sample sums, summed over the replicas as integers (exact, so the same bits for
+    /// any rank count) and rounded once into the store's gradient buffer. The terms were already
+    /// summed exactly over the global batch, so they pass through. Already a global-batch mean: no
+    /// 1/replicas scaling.
+    public func reduce(globalTerms terms: [Double], exact: ExactGradients) -> Outcome {
+        precondition(terms.count == termNames.count, "GradientExchange: \(terms.count) terms for \(termNames.count) names")
+        let locallyFinite = exact.refused == 0 && terms.allSatisfy(\.isFinite)
+        var waitSeconds = 0.0
+        if measureWaiting && group.replicas > 1 { waitSeconds = Stopwatch.time { group.synchronize() } }
+        let watch = Stopwatch()
+        let bad = exact.sumOverReplicas(group, bad: !locallyFinite)
+        exact.write(into: store.gradients)
+        return Outcome(terms: terms, nonFiniteReplicas: bad, locallyFinite: locallyFinite,
+                       allreduceSeconds: watch.seconds, waitSeconds: waitSeconds)
+    }
+
     /// What went non-finite and where, e.g. "loss term latent (on rank 1)". A collective: every rank
     /// calls it once the verdict (the same on every rank) is that something was not finite.
     public func describeNonFinite(_ outcome: Outcome, terms: [(String, Double)]) -> String {

@@ -12,7 +12,7 @@ public final class InProcessReplicas {
     public let size: Int
 
     private enum Operation: Equatable {
-        case sumFloat, sumDouble, maxDouble, broadcast(root: Int), barrier
+        case sumFloat, sumDouble, sumInt64, maxDouble, broadcast(root: Int), barrier
     }
 
     private let condition = NSCondition()
@@ -111,6 +111,13 @@ public final class InProcessReplicas {
                 for r in 1..<size { s += p[r][i] }
                 for r in 0..<size { p[r][i] = s }
             }
+        case .sumInt64:
+            let p = pending.map { $0.buffer!.assumingMemoryBound(to: Int64.self) }
+            for i in 0..<n {
+                var s = p[0][i]
+                for r in 1..<size { s &+= p[r][i] }
+                for r in 0..<size { p[r][i] = s }
+            }
         case .sumDouble, .maxDouble:
             let p = pending.map { $0.buffer!.assumingMemoryBound(to: Double.self) }
             let isSum = first.operation == .sumDouble
@@ -132,6 +139,7 @@ public final class InProcessReplicas {
         var replicas: Int { hub.size }
         func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) { hub.meet(rank, .sumFloat, UnsafeMutableRawPointer(buffer), count: count) }
         func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { hub.meet(rank, .sumDouble, UnsafeMutableRawPointer(buffer), count: count) }
+        func sum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) { hub.meet(rank, .sumInt64, UnsafeMutableRawPointer(buffer), count: count) }
         func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { hub.meet(rank, .maxDouble, UnsafeMutableRawPointer(buffer), count: count) }
         func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int) {
             hub.meet(rank, .broadcast(root: root), bytes.baseAddress, count: bytes.count)

@@ -31,6 +31,8 @@ public final class ODETrainer {
     /// Runs on this rank after the local backward of each step, before the allreduce (fault injection).
     public var afterBackward: ((_ step: Int) throws -> Void)?
     private var exchange: GradientExchange
+    /// The deterministic mode's exact per-sample sums (nil otherwise).
+    private let exact: ExactGradients?
 
     public init(model: LatentDynamics, group: ReplicaGroup, sampler: LatentBatchSource, settings: TrainerSettings) throws {
         try settings.validate(replicas: group.replicas)
@@ -38,6 +40,7 @@ public final class ODETrainer {
         self.model = model; self.group = group; self.sampler = sampler; self.settings = settings
         optimizer = Adam(store: model.store, weightDecay: Double(settings.weightDecay))
         exchange = GradientExchange(group: group, store: model.store, termNames: ["loss"])
+        exact = settings.isDeterministic ? ExactGradients(parameterCount: model.store.parameterCount) : nil
     }
 
     /// Every replica takes rank 0's parameters, moments, counters and sampler position.
@@ -53,10 +56,18 @@ public final class ODETrainer {
         let epoch = sampler.position.epoch
         let batch = sampler.nextBatch()
         model.store.zeroGradients()
-        let local = model.lossAndGradient(starts: batch.start, targets: batch.targets)
-        try afterBackward?(stepsTaken + 1)
-        exchange.measureWaiting = measureWaiting
-        let outcome = exchange.reduce(terms: [local])
+        let outcome: GradientExchange.Outcome
+        if let exact {
+            let loss = exactLossAndGradient(batch, into: exact)
+            try afterBackward?(stepsTaken + 1)
+            exchange.measureWaiting = measureWaiting
+            outcome = exchange.reduce(globalTerms: [loss], exact: exact)
+        } else {
+            let local = model.lossAndGradient(starts: batch.start, targets: batch.targets)
+            try afterBackward?(stepsTaken + 1)
+            exchange.measureWaiting = measureWaiting
+            outcome = exchange.reduce(terms: [local])
+        }
         let loss = outcome.terms[0]
         var skipped = false
         if outcome.nonFiniteReplicas > 0 || !loss.isFinite {
@@ -70,6 +81,23 @@ public final class ODETrainer {
         return ODEStepReport(step: stepsTaken, epoch: epoch, loss: loss, learningRate: lr, seconds: started.seconds,
                              allreduceSeconds: outcome.allreduceSeconds, waitSeconds: outcome.waitSeconds,
                              samples: settings.globalBatch, skipped: skipped)
+    }
+
+    /// The deterministic mode's local step: each sample's loss and gradient on its own (no BatchNorm
+    /// here, so samples are independent), folded into the exact sums as its share of the global
+    /// batch mean; returns the global mean loss, summed exactly over the replicas.
+    private func exactLossAndGradient(_ batch: LatentBatch, into exact: ExactGradients) -> Double {
+        let d = model.dimension, rows = batch.start.count / d
+        let share = 1 / Double(rows * group.replicas)
+        exact.zero()
+        var losses = [Double](repeating: 0, count: rows)
+        for r in 0..<rows {
+            let start = Array(batch.start[(r * d)..<((r + 1) * d)])
+            let targets = batch.targets.map { Array($0[(r * d)..<((r + 1) * d)]) }
+            losses[r] = model.lossAndGradient(starts: start, targets: targets) * share
+            exact.fold(model.store.gradients, at: 0, length: model.store.parameterCount, scale: share)
+        }
+        return exactSampleSums(losses, sums: 1, samples: rows, group: group)[0]
     }
 
     /// The mean loss over a split's pairs (each rank holds a strided share; the sum and the count

@@ -19,6 +19,9 @@ public protocol ReplicaGroup: AnyObject {
     /// In-place elementwise sum over replicas; every replica receives the same result.
     func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int)
     func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int)
+    /// In-place elementwise integer sum: exact and order-independent (the deterministic mode's
+    /// fixed-point limbs, `FixedPointFormat`).
+    func sum(_ buffer: UnsafeMutablePointer<Int64>, count: Int)
     /// In-place elementwise maximum over replicas.
     func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int)
     /// Overwrites `bytes` on every rank with rank `root`'s (the same length on every rank).
@@ -53,6 +56,7 @@ public final class SingleProcess: ReplicaGroup {
     public var replicas: Int { 1 }
     public func sum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
     public func sum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
+    public func sum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) {}
     public func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
     public func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int) {}
     public func synchronize() {}

@@ -36,11 +36,16 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     /// averages, as the reference does. Optional so that run configurations written before it
     /// existed still read.
     public var batchNormRecalibration: Int?
+    /// The deterministic mode (docs/distributed.md §Deterministic): every cross-sample sum is exact,
+    /// so a run's checkpoints are the same bits at any rank count and thread count for the same
+    /// global batch and seed. Optional so that run configurations written before it still read.
+    public var deterministic: Bool?
+    public var isDeterministic: Bool { deterministic ?? false }
 
     public init(globalBatch: Int, steps: Int, schedule: String = "constant:1e-3",
                 weightDecay: Float = 0, checkpointEvery: Int = 0, nonFinite: NonFinitePolicy = .stop,
                 seed: UInt64 = 0, syncBatchNorm: Bool = true, latentHoldSteps: Int = 0, latentWarmupSteps: Int = 0,
-                batchNormRecalibration: Int? = nil) {
+                batchNormRecalibration: Int? = nil, deterministic: Bool = false) {
         self.globalBatch = globalBatch; self.steps = steps; self.schedule = schedule
         self.weightDecay = weightDecay
         self.checkpointEvery = checkpointEvery; self.nonFinite = nonFinite; self.seed = seed
@@ -48,6 +53,7 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         self.latentWarmupSteps = latentWarmupSteps
         self.latentHoldSteps = latentHoldSteps
         self.batchNormRecalibration = batchNormRecalibration
+        self.deterministic = deterministic
     }
 
     /// The factor on λ at a step (0-based count of steps taken before it).

@@ -44,7 +44,7 @@ public final class LatentPairSampler {
         guard steps >= 1 else { throw DatasetError(.invalidArgument, "LatentPairSampler: steps (k) must be ≥ 1, got \(steps)") }
         let pairs = dataset.pairStarts(of: split, steps: steps)
         sampler = WindowSampler(windows: pairs, rank: rank, worldSize: worldSize, shuffle: config.shuffle,
-                                tail: config.tail, seed: seed)
+                                tail: config.tail, seed: seed, alignment: config.alignment)
         let per = sampler.samplesPerRank
         stepsPerEpoch = config.dropLastBatch ? per / localBatch : (per + localBatch - 1) / localBatch
         guard stepsPerEpoch > 0 else {

@@ -25,7 +25,7 @@ public final class BatchLoader {
         guard (0...2).contains(prefetch) else { throw DatasetError(.invalidArgument, "BatchLoader: prefetch must be 0, 1 or 2 batches, got \(prefetch)") }
         let windows = reader.windows(of: split)
         sampler = WindowSampler(windows: windows, rank: rank, worldSize: worldSize, shuffle: config.shuffle,
-                                tail: config.tail, seed: seed)
+                                tail: config.tail, seed: seed, alignment: config.alignment)
         let per = sampler.samplesPerRank
         stepsPerEpoch = config.dropLastBatch ? per / localBatch : (per + localBatch - 1) / localBatch
         guard stepsPerEpoch > 0 else {

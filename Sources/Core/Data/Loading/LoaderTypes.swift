@@ -21,8 +21,12 @@ public struct SamplerConfig: Sendable {
     public var tail: WindowSampler.Tail
     /// Drop the last, smaller batch of each epoch (the paper keeps it: false).
     public var dropLastBatch: Bool
-    public init(shuffle: Bool = true, tail: WindowSampler.Tail = .pad, dropLastBatch: Bool = false) {
-        self.shuffle = shuffle; self.tail = tail; self.dropLastBatch = dropLastBatch
+    /// Pad (or drop) each epoch to a multiple of this many windows rather than of the world size
+    /// (nil). The deterministic mode sets the global batch: then every rank count sees the same
+    /// global batches, the epoch's last one included (docs/distributed.md §Deterministic).
+    public var alignment: Int?
+    public init(shuffle: Bool = true, tail: WindowSampler.Tail = .pad, dropLastBatch: Bool = false, alignment: Int? = nil) {
+        self.shuffle = shuffle; self.tail = tail; self.dropLastBatch = dropLastBatch; self.alignment = alignment
     }
 }
 

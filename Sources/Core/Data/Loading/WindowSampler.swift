@@ -29,18 +29,24 @@ public struct WindowSampler: Sendable {
     public let shuffle: Bool
     public let tail: Tail
     public let seed: UInt64
+    /// The epoch is padded or dropped to a multiple of this (a multiple of the world size).
+    public let alignment: Int
 
-    public init(windows: [Window], rank: Int, worldSize: Int, shuffle: Bool = true, tail: Tail = .pad, seed: UInt64) {
+    public init(windows: [Window], rank: Int, worldSize: Int, shuffle: Bool = true, tail: Tail = .pad, seed: UInt64,
+                alignment: Int? = nil) {
         precondition(worldSize >= 1 && rank >= 0 && rank < worldSize, "rank \(rank) of world size \(worldSize)")
+        let alignment = alignment ?? worldSize
+        precondition(alignment >= 1 && alignment % worldSize == 0, "alignment \(alignment) is not a multiple of the world size \(worldSize)")
         self.windows = windows; self.rank = rank; self.worldSize = worldSize
-        self.shuffle = shuffle; self.tail = tail; self.seed = seed
+        self.shuffle = shuffle; self.tail = tail; self.seed = seed; self.alignment = alignment
     }
 
     /// Windows per rank per epoch: derived from global counts only, so identical on every rank.
     public var samplesPerRank: Int {
         let n = windows.count
         if n == 0 { return 0 }
-        return tail == .pad ? (n + worldSize - 1) / worldSize : n / worldSize
+        let aligned = tail == .pad ? (n + alignment - 1) / alignment * alignment : n / alignment * alignment
+        return aligned / worldSize
     }
 
     public var totalSize: Int { samplesPerRank * worldSize }

@@ -1,0 +1,185 @@
+/// Order-independent summation for the deterministic mode (docs/distributed.md §Deterministic).
+///
+/// Floating-point addition is not associative, so a sum over a batch comes out differently when the
+/// batch is split over 1, 2 or 8 ranks, or over 1 or 2 threads. Integer addition is associative. So
+/// every contribution is rounded ONCE, on its own, to a multiple of 2^lsb (a grid that depends on
+/// nothing but the format), and the multiples are added as integers: any grouping, any order, any
+/// rank count gives the same integer, bit for bit, and so the same Float at the end.
+///
+/// A value is held as three signed 64-bit limbs, v = (l₂·2⁶⁴ + l₁·2³² + l₀)·2^lsb, in carry-save
+/// form: a contribution adds its 32-bit digits to the limbs without carrying, so a limb absorbs
+/// 2³¹ contributions before it could overflow, and a plain integer MPI_SUM of the limbs is exact.
+/// Carries are resolved only when the value is read.
+///
+/// Range: one contribution must satisfy |v| < 2^(lsb + 95); anything larger (or NaN/∞) is refused
+/// and counted, and the trainer treats a refused contribution like a non-finite gradient. Parts of a
+/// contribution below 2^lsb are rounded to nearest (ties to even) — deterministically, since the
+/// rounding sees one contribution at a time.
+public struct FixedPointFormat: Sendable, Equatable {
+    /// Limbs per value.
+    public static let limbs = 3
+    /// The grid: every contribution is a multiple of 2^lsbExponent.
+    public let lsbExponent: Int
+    /// 2^−lsb: multiplying by it is exact (a power of two).
+    let toGrid: Double
+    /// 2^lsb.
+    let fromGrid: Double
+
+    public init(lsbExponent: Int) {
+        precondition((-900...900).contains(lsbExponent), "FixedPointFormat: lsb exponent \(lsbExponent) out of Double's range")
+        self.lsbExponent = lsbExponent
+        toGrid = Double(sign: .plus, exponent: -lsbExponent, significand: 1)
+        fromGrid = Double(sign: .plus, exponent: lsbExponent, significand: 1)
+    }
+
+    /// Per-sample gradient contributions (Float): grid 2⁻⁷² ≈ 2·10⁻²², contributions below 2²³ ≈ 8·10⁶.
+    /// Float32 training never needs either end: Adam's ε (10⁻⁸) swamps anything near the grid, and
+    /// a per-sample gradient of the batch-mean loss near 10⁷ is a diverged step.
+    public static let gradients = FixedPointFormat(lsbExponent: -72)
+    /// Per-sample statistics and loss sums (Double): grid 2⁻⁵⁰ ≈ 9·10⁻¹⁶, values below 2⁴⁵ ≈ 3.5·10¹³.
+    public static let statistics = FixedPointFormat(lsbExponent: -50)
+
+    /// The largest magnitude a single contribution may have.
+    public var limit: Double { Double(sign: .plus, exponent: lsbExponent + 95, significand: 1) }
+
+    /// Adds `value` to the limbs at `limbs` (3 Int64). Returns false, adding nothing, when the value
+    /// is non-finite or out of range.
+    @inline(__always)
+    public func add(_ value: Double, to limbs: UnsafeMutablePointer<Int64>) -> Bool {
+        // |x| on the grid; exact (power-of-two scaling of a finite value in range).
+        let x = value * toGrid
+        let a = Swift.abs(x)
+        guard a < 0x1p95 else { return false }    // also false for NaN
+        // Digits of a in base 2³². Each subtraction removes leading bits of a non-negative number,
+        // so its result is a subset of a's bits and exact; only d0 is rounded (to the grid).
+        let d2 = (a * 0x1p-64).rounded(.down)
+        let r1 = a - d2 * 0x1p64
+        let d1 = (r1 * 0x1p-32).rounded(.down)
+        let d0 = (r1 - d1 * 0x1p32).rounded(.toNearestOrEven)
+        let i2 = Int64(d2), i1 = Int64(d1), i0 = Int64(d0)
+        if x < 0 {
+            limbs[0] &-= i0; limbs[1] &-= i1; limbs[2] &-= i2
+        } else {
+            limbs[0] &+= i0; limbs[1] &+= i1; limbs[2] &+= i2
+        }
+        return true
+    }
+
+    /// The value the limbs hold, rounded once to Double (carries resolved first, so equal limbs, and
+    /// equal sums however they were grouped, give the same bits).
+    @inline(__always)
+    public func value(_ limbs: UnsafePointer<Int64>) -> Double {
+        // Resolve carries: l₀, l₁ into [0, 2³²), the rest into l₂ (arithmetic shifts floor).
+        var l0 = limbs[0], l1 = limbs[1], l2 = limbs[2]
+        l1 &+= l0 >> 32; l0 &= 0xFFFF_FFFF
+        l2 &+= l1 >> 32; l1 &= 0xFFFF_FFFF
+        // l₁·2³² + l₀ < 2⁶⁴ is exact in UInt64; one rounding to Double there, one for the total.
+        let low = Double(UInt64(l1) << 32 | UInt64(l0))
+        return (Double(l2) * 0x1p64 + low) * fromGrid
+    }
+}
+
+/// The deterministic mode's gradient: for every parameter, the exact sum of its per-sample
+/// contributions (three limbs each). Each layer computes one sample's gradient into the store's
+/// Float gradient buffer and `fold`s it in; the trainer sums the limbs over replicas (integers:
+/// exact) and converts once (`sumOverReplicas`, `write`).
+public final class ExactGradients {
+    public let format = FixedPointFormat.gradients
+    public let parameterCount: Int
+    /// The parameters' limbs, then one more entry whose first limb carries the replica's "refused
+    /// something" flag through the same allreduce.
+    public let limbs: UnsafeMutablePointer<Int64>
+    /// Contributions refused since `zero()` (non-finite or out of range), over every fold.
+    public private(set) var refused = 0
+    private var count: Int { parameterCount + 1 }
+
+    public init(parameterCount: Int) {
+        self.parameterCount = parameterCount
+        limbs = .allocate(capacity: FixedPointFormat.limbs * (parameterCount + 1))
+        zero()
+    }
+
+    deinit { limbs.deallocate() }
+
+    public func zero() {
+        limbs.update(repeating: 0, count: FixedPointFormat.limbs * count)
+        refused = 0
+    }
+
+    /// Adds `values[0..<length]`·`scale` to entries offset..<offset+length, then zeroes `values` (so
+    /// the Float buffer is ready for the next sample). Entries are split over `threads`; each entry is
+    /// touched by one thread only, and integer sums do not depend on the split anyway.
+    public func fold(_ values: UnsafeMutablePointer<Float>, at offset: Int, length: Int, scale: Double = 1, threads: Int = 1) {
+        precondition(offset >= 0 && offset + length <= parameterCount,
+                     "ExactGradients.fold: \(offset)+\(length) outside \(parameterCount)")
+        let pieces = length >= 1 << 15 ? workPieces(length, threads: threads) : 1
+        var refusedPerPiece = [Int](repeating: 0, count: pieces)
+        let format = self.format, base = limbs + FixedPointFormat.limbs * offset
+        refusedPerPiece.withUnsafeMutableBufferPointer { counts in
+            parallelFor(pieces, threads: threads) { piece in
+                var bad = 0
+                for i in splitRange(length, parts: pieces, piece) {
+                    if !format.add(Double(values[i]) * scale, to: base + FixedPointFormat.limbs * i) { bad += 1 }
+                    values[i] = 0
+                }
+                counts[piece] = bad
+            }
+        }
+        refused += refusedPerPiece.reduce(0, +)
+    }
+
+    /// Adds one Double to parameter entry `index` (a gradient computed in Double, e.g. BatchNorm's γ, β).
+    public func add(_ value: Double, at index: Int) {
+        precondition(index >= 0 && index < parameterCount, "ExactGradients.add: entry \(index) outside \(parameterCount)")
+        if !format.add(value, to: limbs + FixedPointFormat.limbs * index) { refused += 1 }
+    }
+
+    /// Parameter entry `index` as a Double.
+    public func value(at index: Int) -> Double {
+        format.value(UnsafePointer(limbs + FixedPointFormat.limbs * index))
+    }
+
+    /// Sums the limbs over the replicas (one integer allreduce: exact, order-independent) together
+    /// with each replica's flag `bad` (a refused contribution, or whatever else the caller counts as
+    /// a non-finite step). Returns how many replicas were bad.
+    public func sumOverReplicas(_ group: ReplicaGroup, bad: Bool) -> Int {
+        let flag = limbs + FixedPointFormat.limbs * parameterCount
+        flag[0] = bad ? 1 : 0; flag[1] = 0; flag[2] = 0
+        group.sum(limbs, count: FixedPointFormat.limbs * count)
+        return Int(flag[0])
+    }
+
+    /// Writes the sums, rounded to Float, into `gradients` (parameterCount floats).
+    public func write(into gradients: UnsafeMutablePointer<Float>, threads: Int = 1) {
+        let n = parameterCount, pieces = n >= 1 << 15 ? workPieces(n, threads: threads) : 1
+        let format = self.format, limbs = UnsafePointer(self.limbs)
+        parallelFor(pieces, threads: threads) { piece in
+            for i in splitRange(n, parts: pieces, piece) {
+                gradients[i] = Float(format.value(limbs + FixedPointFormat.limbs * i))
+            }
+        }
+    }
+}
+
+/// Σ over `samples` of per-sample Double values, exactly, then over the replicas: the deterministic
+/// form of a cross-sample statistic (BatchNorm's sums, a loss). `values[k·samples + i]` is sample
+/// i's contribution to sum k; returns the `sums` totals. A value that cannot be represented makes
+/// its total NaN, which the caller's non-finite checks then see.
+public func exactSampleSums(_ values: [Double], sums: Int, samples: Int, group: ReplicaGroup,
+                            format: FixedPointFormat = .statistics) -> [Double] {
+    precondition(values.count == sums * samples, "exactSampleSums: \(values.count) values for \(sums) sums × \(samples) samples")
+    let L = FixedPointFormat.limbs
+    // The limbs of every sum, then one flag per sum for a refused contribution (summed with them).
+    var limbs = [Int64](repeating: 0, count: sums * (L + 1))
+    limbs.withUnsafeMutableBufferPointer { p in
+        for k in 0..<sums {
+            for i in 0..<samples where !format.add(values[k * samples + i], to: p.baseAddress! + k * L) {
+                p[sums * L + k] += 1
+            }
+        }
+        group.sum(p.baseAddress!, count: sums * (L + 1))
+    }
+    return limbs.withUnsafeBufferPointer { p in
+        (0..<sums).map { k in p[sums * L + k] == 0 ? format.value(p.baseAddress! + k * L) : .nan }
+    }
+}
