@@ -143,7 +143,7 @@ struct TrainAECommand: ParsableCommand {
         ae.computeBudget = comm.computeBudget
         ae.convAlgorithm = model.convAlgorithm
         let runConfig = RunConfiguration(model: config, trainer: settings, data: data,
-                                         dataFingerprint: SHA256.hex(reader.fingerprint), ranks: comm.size,
+                                         dataFingerprint: SHA256.hex(reader.fingerprint), ranks: deterministic ? nil : comm.size,
                                          convAlgorithm: model.convAlgorithm, convolutions: ae.convolutionAlgorithms)
         // Mismatched flags or datasets must fail here, on every rank, not deadlock in the first allreduce.
         try comm.agree(on: SHA256.prefix64(try runConfig.json(pretty: false)), what: "configuration and dataset")

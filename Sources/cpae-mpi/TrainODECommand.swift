@@ -156,7 +156,7 @@ struct TrainODECommand: ParsableCommand {
         }
         let runConfig = ODERunConfiguration(model: modelConfig, trainer: settings, latents: latentDirectory,
                                             autoencoderSHA256: dataset.manifest.autoencoder.checkpointSHA256,
-                                            evaluateEvery: c.evaluateEvery, selection: c.select, ranks: comm.size)
+                                            evaluateEvery: c.evaluateEvery, selection: c.select, ranks: c.deterministic ? nil : comm.size)
         try comm.agree(on: SHA256.prefix64(try runConfig.json(pretty: false)), what: "latent model configuration and latents")
         let dynamics = try modelConfig.build(seed: c.seed, budget: comm.computeBudget)
         let trainer = try ODETrainer(model: dynamics, group: comm, sampler: sampler, settings: settings)

@@ -65,17 +65,13 @@ public struct FixedPointFormat: Sendable, Equatable {
         return true
     }
 
-    /// The value the limbs hold, rounded once to Double (carries resolved first, so equal limbs, and
-    /// equal sums however they were grouped, give the same bits).
+    /// The value the limbs hold, rounded once to Double: the limbs are combined exactly in 128-bit
+    /// integer arithmetic first (so equal sums, however they were grouped, give the same bits, and a
+    /// small negative total does not cancel against a carried 2⁶⁴).
     @inline(__always)
     public func value(_ limbs: UnsafePointer<Int64>) -> Double {
-        // Resolve carries: l₀, l₁ into [0, 2³²), the rest into l₂ (arithmetic shifts floor).
-        var l0 = limbs[0], l1 = limbs[1], l2 = limbs[2]
-        l1 &+= l0 >> 32; l0 &= 0xFFFF_FFFF
-        l2 &+= l1 >> 32; l1 &= 0xFFFF_FFFF
-        // l₁·2³² + l₀ < 2⁶⁴ is exact in UInt64; one rounding to Double there, one for the total.
-        let low = Double(UInt64(l1) << 32 | UInt64(l0))
-        return (Double(l2) * 0x1p64 + low) * fromGrid
+        let total = Int128(limbs[2]) << 64 + Int128(limbs[1]) << 32 + Int128(limbs[0])
+        return Double(total) * fromGrid
     }
 }
 

@@ -104,6 +104,21 @@ public final class ODETrainer {
     /// are reduced in Double, so every rank gets the same value). Leaves the gradient buffer zeroed.
     public func loss(on set: LatentPairSet, chunk: Int = 20_000) -> Double {
         let d = model.dimension
+        if exact != nil {
+            // Deterministic mode: each pair's loss on its own, summed exactly, so the selection a
+            // checkpoint records does not depend on how the pairs were split over ranks.
+            var losses = [Double](repeating: 0, count: set.count)
+            for r in 0..<set.count {
+                let start = Array(set.start[(r * d)..<((r + 1) * d)])
+                let targets = set.targets.map { Array($0[(r * d)..<((r + 1) * d)]) }
+                losses[r] = model.lossAndGradient(starts: start, targets: targets)
+            }
+            model.store.zeroGradients()
+            var count = [Double(set.count)]
+            count.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: 1) }
+            let sum = exactSampleSums(losses, sums: 1, samples: set.count, group: group)[0]
+            return count[0] > 0 ? sum / count[0] : .nan
+        }
         var sums = [0.0, Double(set.count)]
         var row = 0
         // Chunks bound the solver's stored activations; the loss is a mean, so weight each by its rows.

@@ -19,10 +19,11 @@ public struct ODERunConfiguration: Codable, Sendable, Equatable {
     /// Validation loss (and selection) every this many steps, and at the last step.
     public var evaluateEvery: Int
     public var selection: CheckpointSelection
-    public var ranks: Int
+    /// The rank count; nil in the deterministic mode (see `RunConfiguration.ranks`).
+    public var ranks: Int?
 
     public init(model: LatentModelConfig, trainer: TrainerSettings, latents: String, autoencoderSHA256: String,
-                evaluateEvery: Int, selection: CheckpointSelection, ranks: Int) {
+                evaluateEvery: Int, selection: CheckpointSelection, ranks: Int?) {
         self.model = model; self.trainer = trainer; self.latents = latents; self.autoencoderSHA256 = autoencoderSHA256
         self.evaluateEvery = evaluateEvery; self.selection = selection; self.ranks = ranks
     }

@@ -8,13 +8,15 @@ public struct RunConfiguration: Codable, Sendable, Equatable {
     public var data: String
     /// The dataset's fingerprint (SHA-256 over its manifest and shard headers) as this rank read it.
     public var dataFingerprint: String
-    public var ranks: Int
+    /// The rank count; nil in the deterministic mode, whose results do not depend on it (so its
+    /// checkpoints are the same bytes at any rank count).
+    public var ranks: Int?
     /// The requested convolution algorithm and what each layer ran (a compute setting: a resumed run
     /// may change it; nil in runs written before it existed).
     public var convAlgorithm: ConvAlgorithm?
     public var convolutions: [String: String]?
 
-    public init(model: ModelConfig, trainer: TrainerSettings, data: String, dataFingerprint: String, ranks: Int,
+    public init(model: ModelConfig, trainer: TrainerSettings, data: String, dataFingerprint: String, ranks: Int?,
                 convAlgorithm: ConvAlgorithm? = nil, convolutions: [String: String]? = nil) {
         self.model = model; self.trainer = trainer; self.data = data; self.dataFingerprint = dataFingerprint
         self.ranks = ranks; self.convAlgorithm = convAlgorithm; self.convolutions = convolutions
@@ -171,8 +173,8 @@ public final class TrainingRun {
                             problem: "--resume with a different \(differences.joined(separator: ", "))",
                             advice: "resume with the original flags, or start a new run in another --out directory")
         }
-        if old.ranks != new.ranks {
-            console("note: resuming a \(old.ranks)-rank run on \(new.ranks) ranks: it continues correctly, but not bit for bit")
+        if let before = old.ranks, let now = new.ranks, before != now {
+            console("note: resuming a \(before)-rank run on \(now) ranks: it continues correctly, but not bit for bit (--deterministic runs do)")
         }
     }
 

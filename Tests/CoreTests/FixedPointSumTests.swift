@@ -1,0 +1,82 @@
+@testable import Core
+import XCTest
+
+/// The deterministic mode's exact summation (`FixedPointFormat`, `ExactGradients`).
+final class FixedPointSumTests: XCTestCase {
+    private let format = FixedPointFormat.gradients
+
+    private func sum(_ values: [Double], groups: [Range<Int>]) -> (limbs: [Int64], value: Double) {
+        // Each group summed into its own limbs (a rank's share), then the groups' limbs added (the allreduce).
+        var total = [Int64](repeating: 0, count: 3)
+        for g in groups {
+            var part = [Int64](repeating: 0, count: 3)
+            part.withUnsafeMutableBufferPointer { p in
+                for i in g { XCTAssertTrue(format.add(values[i], to: p.baseAddress!)) }
+            }
+            for k in 0..<3 { total[k] &+= part[k] }
+        }
+        return (total, total.withUnsafeBufferPointer { format.value($0.baseAddress!) })
+    }
+
+    /// Any order and any grouping of the same contributions gives the same bits — and the right
+    /// value: contributions on the grid sum exactly, which a Double sum of them does not.
+    func testSumsAreOrderAndGroupingIndependentAndExact() {
+        var rng = RNG(seed: 11)
+        // Magnitudes spread over 2^-60 … 2^20, both signs: a Double sum rounds these differently per order.
+        let values: [Double] = (0..<4096).map { _ in
+            let e = Int(rng.next() % 80) - 60
+            let s = Double(Float(rng.uniform(-1, 1)))
+            return s * Double(sign: .plus, exponent: e, significand: 1)
+        }
+        let whole = sum(values, groups: [0..<values.count])
+        let shuffled = Array(values.reversed())
+        XCTAssertEqual(sum(shuffled, groups: [0..<values.count]).value.bitPattern, whole.value.bitPattern, "reversed order")
+        for parts in [2, 3, 8, 64] {
+            let groups = (0..<parts).map { splitRange(values.count, parts: parts, $0) }
+            XCTAssertEqual(sum(values, groups: groups).value.bitPattern, whole.value.bitPattern, "\(parts) groups")
+        }
+        // Exactness: values that are multiples of the grid and small enough that a Double holds every
+        // partial sum exactly (integers × 2^-20 below 2^30) give the Double sum.
+        let exact: [Double] = (0..<1000).map { _ in Double(Int(rng.next() % 2_000_001) - 1_000_000) * 0x1p-20 }
+        XCTAssertEqual(sum(exact, groups: [0..<1000]).value, exact.reduce(0, +))
+        // A cancellation a Float or Double sum loses entirely: 2^40 + 2^-40 − 2^40.
+        let cancel = sum([0x1p20, 0x1p-40, -0x1p20], groups: [0..<1, 1..<3])
+        XCTAssertEqual(cancel.value, 0x1p-40)
+    }
+
+    /// Negative values whose base-2³² digits need borrowing (−1 on the grid, −2³², −2⁶⁴ …) round-trip.
+    func testNegativeValuesAndDigitBoundariesRoundTrip() {
+        for v in [-1.0, -0x1p-72, -0x1p-40, -0x1p-8, -1.5, -0x1p20, 0x1p-72, 0x1p-40, 0x1p22, -0x1.fffffep22] {
+            var limbs = [Int64](repeating: 0, count: 3)
+            limbs.withUnsafeMutableBufferPointer { XCTAssertTrue(format.add(v, to: $0.baseAddress!)) }
+            XCTAssertEqual(limbs.withUnsafeBufferPointer { format.value($0.baseAddress!) }, v, "\(v)")
+        }
+        // Below the grid: rounded to nearest, ties to even, one contribution at a time.
+        var limbs = [Int64](repeating: 0, count: 3)
+        limbs.withUnsafeMutableBufferPointer { p in
+            _ = format.add(0x1p-74, to: p.baseAddress!)          // a quarter of the grid: 0
+            _ = format.add(0x1.8p-72, to: p.baseAddress!)        // 1.5 grid units: 2 (even)
+        }
+        XCTAssertEqual(limbs.withUnsafeBufferPointer { format.value($0.baseAddress!) }, 0x1p-71)
+    }
+
+    /// What cannot be represented is refused (and counted), never wrapped into a wrong sum.
+    func testOutOfRangeAndNonFiniteContributionsAreRefused() {
+        var limbs = [Int64](repeating: 0, count: 3)
+        limbs.withUnsafeMutableBufferPointer { p in
+            XCTAssertFalse(format.add(format.limit, to: p.baseAddress!))
+            XCTAssertFalse(format.add(-format.limit * 2, to: p.baseAddress!))
+            XCTAssertFalse(format.add(.nan, to: p.baseAddress!))
+            XCTAssertFalse(format.add(.infinity, to: p.baseAddress!))
+            XCTAssertTrue(format.add(format.limit.nextDown, to: p.baseAddress!))
+        }
+        let exact = ExactGradients(parameterCount: 4)
+        var values: [Float] = [1, .nan, 3, -.infinity]
+        values.withUnsafeMutableBufferPointer { exact.fold($0.baseAddress!, at: 0, length: 4) }
+        XCTAssertEqual(exact.refused, 2)
+        XCTAssertEqual(values, [0, 0, 0, 0], "fold leaves the Float buffer zeroed for the next sample")
+        XCTAssertEqual(exact.value(at: 0), 1)
+        XCTAssertEqual(exact.value(at: 2), 3)
+        XCTAssertEqual(exact.sumOverReplicas(SingleProcess(), bad: exact.refused > 0), 1)
+    }
+}
