@@ -27,12 +27,21 @@ public struct StepBenchmark {
         public var baseline_rss_mb: Double
         /// Our samples/s over the PyTorch peer's at the same configuration (set by the caller that ran the peer).
         public var ratio: Double?
+        /// Whether the step ran in the deterministic mode (exact per-sample sums, docs/distributed.md
+        /// §Deterministic); nil in reports written before it existed.
+        public var deterministic: Bool?
+        /// Deterministic runs: their step time over the default mode's at the same configuration, minus 1
+        /// (set by the caller that ran both).
+        public var deterministic_cost: Double?
     }
 
     public var config: ModelConfig
     public var batch: Int
     public var timer: GuardedTimer
     public var algorithm = ConvAlgorithm.auto
+    /// Time the deterministic mode's step: per-sample GEMMs and exact sums, and the conversion of the
+    /// exact sums to the Float gradient that its (integer) allreduce is followed by.
+    public var deterministic = false
 
     public init(config: ModelConfig, batch: Int, timer: GuardedTimer = GuardedTimer()) {
         self.config = config
@@ -53,10 +62,15 @@ public struct StepBenchmark {
         for i in 0..<x.count { x.data[i] = rng.uniformFloat(); y.data[i] = rng.uniformFloat() }
         BLASThreads.set(1)   // the layers' own workers are the threads (see ComputeBudget)
         model.computeBudget = ComputeBudget(threads: threads)
+        if deterministic { model.store.exact = ExactGradients(parameterCount: model.store.parameterCount) }
         var penaltySeconds: [Double] = []
         let m = timer.measure {
             model.store.zeroGradients()
             _ = model.accumulateDataGradients(x: x, y: objective == .reference ? y : nil)
+            if let exact = model.store.exact {
+                _ = exact.sumOverReplicas(SingleProcess(), bad: false)
+                exact.write(into: model.store.gradients)
+            }
             penaltySeconds.append(Stopwatch.time { model.accumulatePenalty() })
             adam.update(model.store, learningRate: 1e-4)
         }
@@ -71,6 +85,6 @@ public struct StepBenchmark {
                    regularizer_share: penalty / step, regularizer_seconds: penalty, gflops: flops / step / 1e9,
                    clean_samples: m.cleanSamples, samples: m.samples.count, algorithm: algorithm.rawValue,
                    peak_rss_mb: Double(DataBenchmark.peakResidentBytes()) / 1e6, baseline_rss_mb: Double(baseline) / 1e6,
-                   ratio: nil)
+                   ratio: nil, deterministic: deterministic, deterministic_cost: nil)
     }
 }
