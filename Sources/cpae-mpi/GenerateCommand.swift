@@ -25,8 +25,9 @@ struct GenerateCommand: ParsableCommand {
         Trajectory i depends only on (--seed, i), so a seed always gives the
         same bytes. Under mpirun/srun each rank writes every size-th shard and
         rank 0 writes manifest.json: the directory is byte for byte the same
-        as from one rank (png-folders are written by rank 0 alone). Splits: 80/10/10 by trajectory id, shuffled by the seed
-        (a time split for circle). Edges are anti-aliased by supersampling
+        as from one rank (png-folders are written by rank 0 alone). Splits:
+        80/10/10 by trajectory id, shuffled by the seed (a time split for
+        circle). Edges are anti-aliased by supersampling
         (--samples squared point samples per edge pixel). Ground-truth states
         are stored with every trajectory.
         """)

@@ -75,15 +75,15 @@ public final class DatasetWriter {
         guard sequence.states.allSatisfy({ $0.isFinite }) else {
             throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory \(sequence.id) has non-finite states")
         }
-        guard seenIDs.insert(sequence.id).inserted else {
-            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory id \(sequence.id) appended twice")
-        }
         if !part.isWhole {
             // A part's shard must hold exactly the ids a single writer would put there.
             let expected = nextShardIndex * trajectoriesPerShard + pendingIDs.count
             guard sequence.id == expected else {
                 throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): rank \(part.rank) of \(part.ranks) got trajectory \(sequence.id) where shard \(nextShardIndex) needs trajectory \(expected)")
             }
+        }
+        guard seenIDs.insert(sequence.id).inserted else {
+            throw DatasetError(.invalidArgument, "DatasetWriter(\(directory)): trajectory id \(sequence.id) appended twice")
         }
         let compressed = try sequence.frames.withUnsafeBytes {
             try shardWriter.compress($0, what: "DatasetWriter(\(directory)): trajectory \(sequence.id)")
