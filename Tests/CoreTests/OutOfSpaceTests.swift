@@ -10,7 +10,11 @@ final class OutOfSpaceTests: XCTestCase {
     /// Runs `body` with the soft file-size limit at `bytes`.
     private func withFileSizeLimit<T>(_ bytes: Int, _ body: () throws -> T) rethrows -> T {
         var saved = rlimit()
+        #if canImport(Glibc)
         let resource = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
+        #else
+        let resource = RLIMIT_FSIZE
+        #endif
         XCTAssertEqual(getrlimit(resource, &saved), 0)
         var lowered = saved
         lowered.rlim_cur = rlim_t(bytes)

@@ -64,7 +64,11 @@ struct DebugHooks: ParsableArguments {
     /// break MPI itself rather than the write under test.
     static func limitFileSize(to bytes: Int) throws {
         var limit = rlimit()
+        #if canImport(Glibc)
         let resource = __rlimit_resource_t(RLIMIT_FSIZE.rawValue)
+        #else
+        let resource = RLIMIT_FSIZE
+        #endif
         guard bytes >= 0, getrlimit(resource, &limit) == 0 else { throw DistributedError("--debug-file-size-limit \(bytes): cannot read RLIMIT_FSIZE") }
         limit.rlim_cur = rlim_t(bytes)
         guard setrlimit(resource, &limit) == 0 else {
