@@ -13,6 +13,10 @@ struct DatasetWriteAcrossRanks {
     let description: DatasetDescription
     let trajectories: Int
     let trajectoriesPerShard: Int
+    /// Everything the ranks must share: the flags and what each rank found as input. Compared
+    /// before anything is written — ranks started with different flags, or seeing different files
+    /// (a path that is not on shared storage), would otherwise write a mixed directory.
+    let job: String
     let compressionLevel: Int32 = 3
 
     var part: DatasetPart { DatasetPart(rank: comm.rank, of: comm.size) }
@@ -22,6 +26,7 @@ struct DatasetWriteAcrossRanks {
     /// its message (the commands run under `Communicator.runOrAbort`).
     func write(splits: DatasetSplits, progress: GenerationProgress,
                shard makeShard: (_ ids: Range<Int>, _ consume: (FrameSequence) throws -> Void) throws -> Void) throws {
+        try agree()
         if comm.isRoot { try DatasetWriter.prepare(directory: directory) }
         // Nobody writes a shard before rank 0 has checked the directory (a failure there aborts the job).
         try comm.barrier()
@@ -39,6 +44,13 @@ struct DatasetWriteAcrossRanks {
             try DatasetWriter.writeManifest(directory: directory, description: description, splits: splits,
                                             compressionLevel: compressionLevel, shards: shards)
         }
+    }
+
+    /// Every rank throws `RankDisagreement` (naming the ranks) unless all hold the same `job`.
+    func agree() throws {
+        try comm.agree(on: SHA256.prefix64(job + "\n\(directory)\n\(trajectories)\n\(trajectoriesPerShard)"),
+                       what: "dataset job (flags and input files)",
+                       hint: "every rank must get the same flags and see the same input files (on storage all nodes share)")
     }
 
     /// Runs `work` on each of this rank's shards' ids, one shard per round; after each round the

@@ -117,9 +117,12 @@ struct GenerateCommand: ParsableCommand {
         let progress = GenerationProgress(label: "generate \(system.rawValue)", total: generator.trajectories, unit: "trajectories",
                                           framesPerUnit: generator.frames, ranks: comm.size, enabled: !quiet && comm.isRoot)
         progress.start(detail: "\(generator.trajectories) × \(generator.frames) frames, \(generator.size)×\(generator.size)×\(generator.channels), seed \(seed) → \(out) (\(dryRun ? "dry run" : format.rawValue)) on \(comm.size) rank(s) × \(workers) thread(s)")
+        let flags = [system.rawValue, "\(generator.trajectories)", "\(generator.frames)", "\(generator.size)", "\(generator.channels)",
+                     "\(seed)", "\(samples)", format.rawValue, "\(dryRun)"].joined(separator: " ")
         let job = DatasetWriteAcrossRanks(comm: comm, directory: out, description: generator.description,
-                                          trajectories: generator.trajectories, trajectoriesPerShard: shardSize)
+                                          trajectories: generator.trajectories, trajectoriesPerShard: shardSize, job: flags)
         if dryRun {
+            try job.agree()
             try job.inRounds(progress: progress) { ids in try generator.generate(ids: ids, threads: workers) { _ in } }
         } else {
             switch format {

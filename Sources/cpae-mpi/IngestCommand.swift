@@ -144,8 +144,12 @@ struct IngestCommand: ParsableCommand {
         let progress = GenerationProgress(label: "ingest", total: dataset.trajectoryCount, unit: "trajectories",
                                           framesPerUnit: dataset.framesPerTrajectory, ranks: comm.size, enabled: !quiet && comm.isRoot)
         progress.start(detail: "\(dataset.trajectoryCount) trajectories × \(dataset.framesPerTrajectory) frames from \(root) → \(size)×\(size)×\(channels) in \(out) on \(comm.size) rank(s)")
+        // The flags, the splits and the frame files this rank found (every rank must see the same ROOT).
+        let input = [root, "\(size)", "\(channels)", "\(dt)", system, filter.rawValue, try JSONCoding.string(splits)]
+            + dataset.frameFiles.map { $0.joined(separator: "\n") }
         let job = DatasetWriteAcrossRanks(comm: comm, directory: out, description: description(frames: dataset.framesPerTrajectory),
-                                          trajectories: dataset.trajectoryCount, trajectoriesPerShard: shardSize)
+                                          trajectories: dataset.trajectoryCount, trajectoriesPerShard: shardSize,
+                                          job: input.joined(separator: "\n"))
         try job.write(splits: splits, progress: progress) { ids, consume in
             for id in ids {
                 let sequence: FrameSequence

@@ -3,8 +3,8 @@ import TestLauncher
 import XCTest
 
 /// `generate` and `ingest --folders` under mpirun: each rank writes its share of the shards, rank 0
-/// the manifest, and the directory is byte for byte the one-rank directory; a bad input file on
-/// one rank ends the whole job with that rank's message.
+/// the manifest, and the directory is byte for byte the one-rank directory; ranks with different
+/// flags write nothing, and a bad input file on one rank ends the whole job with that rank's message.
 final class DatasetPreparationAcrossRanksTests: XCTestCase {
     private static let root: String = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpae-mpi-dataprep-\(getpid())").path
@@ -75,6 +75,24 @@ final class DatasetPreparationAcrossRanksTests: XCTestCase {
                 reference = got
             }
         }
+    }
+
+    /// Ranks started with different flags (here the seed) write nothing: every rank names the difference.
+    func testRanksWithDifferentFlagsWriteNothing() throws {
+        let out = fresh("mismatch")
+        let exe = try MPILauncher.executable(), mpirun = try MPILauncher.mpirun()
+        var other = generateArguments(out: out)
+        other[other.firstIndex(of: "--seed")! + 1] = "6"
+        let argv = [mpirun, "--oversubscribe", "--allow-run-as-root", "-np", "1", exe] + generateArguments(out: out)
+            + [":", "-np", "1", exe] + other
+        let r = try MPILauncher.run(argv, timeout: 60)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertNotEqual(r.exitCode, 0, r.summary)
+        for rank in 0..<2 {
+            XCTAssertTrue(r.stderr.contains("cpae-mpi: rank \(rank): dataset job (flags and input files) differs between ranks: rank 0 hash 0x"),
+                          r.summary)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing may be written\n\(r.summary)")
     }
 
     /// Trajectory 2 is in shard 1, which rank 1 of 2 ingests: its unreadable frame ends the job with
