@@ -79,12 +79,14 @@ final class CollectiveWatchdog: @unchecked Sendable {
 
     private func watch() {
         while true {
-            if TerminationSignal.wait(milliseconds: 250) && !TerminationSignal.expected {
-                let now = inProgress().map { "while in \($0.what) for \(String(format: "%.1f", $0.seconds)) s" } ?? "outside any collective"
-                Communicator.writeToStderr(
-                    "cpae-mpi: rank \(rank): ended by SIGTERM (from mpirun/srun or the batch system) \(now); "
-                    + "if another rank failed, its message or the launcher's report names it\n")
-                _exit(128 + SIGTERM)
+            if TerminationSignal.wait(milliseconds: 250) {
+                if !TerminationSignal.expected {
+                    let now = inProgress().map { "while in \($0.what) for \(String(format: "%.1f", $0.seconds)) s" } ?? "outside any collective"
+                    Communicator.writeToStderr(
+                        "cpae-mpi: rank \(rank): ended by SIGTERM (from mpirun/srun or the batch system) \(now); "
+                        + "if another rank failed, its message or the launcher's report names it\n")
+                }
+                _exit(128 + SIGTERM)   // what the default action would have done
             }
             guard let (what, seconds) = inProgress(), seconds > timeout else { continue }
             Communicator.writeToStderr(
@@ -121,7 +123,7 @@ enum TerminationSignal {
     static func install() { _ = installed }
 
     /// Set by a rank that calls MPI_Abort itself: the launcher's SIGTERM that follows is its own
-    /// doing, and it has already said why. (Written once before MPI_Abort; a stale read at worst
+    /// doing, and it has already said why, so it ends without a second line. (Written once before MPI_Abort; a stale read at worst
     /// prints one line too many.)
     nonisolated(unsafe) static var expected = false
 
