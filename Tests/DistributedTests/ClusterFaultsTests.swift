@@ -25,6 +25,12 @@ final class ClusterFaultsTests: XCTestCase {
         return dir
     }()
 
+    /// The datasets and runs are small, but many test runs would pile them up in /tmp.
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: root)
+        super.tearDown()
+    }
+
     private var data: String { Self.root + "/data" }
     private func fresh(_ name: String) -> String { Self.root + "/\(name)-\(UUID().uuidString.prefix(8))" }
 

@@ -13,6 +13,12 @@ final class DatasetPreparationAcrossRanksTests: XCTestCase {
         return dir
     }()
 
+    /// The datasets and runs are small, but many test runs would pile them up in /tmp.
+    override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: root)
+        super.tearDown()
+    }
+
     private func fresh(_ name: String) -> String { Self.root + "/\(name)-\(UUID().uuidString.prefix(8))" }
 
     /// 9 trajectories in shards of 2: 5 shards, the last one short, so 2 and 3 ranks get unequal shares.
