@@ -11,6 +11,7 @@ extension Communicator {
         // Alone there is nobody to take down: finalize and exit without Open MPI's abort banner.
         if jobSize == 1 { exit(code) }
         // The world, also from a rank group: the other groups must not go on (or wait) without it.
+        TerminationSignal.expected = true   // the SIGTERM the launcher answers with needs no report
         _ = MPI_Abort(cmpi_comm_world(), code)
         _exit(code)  // MPI_Abort does not return; no atexit MPI_Finalize here, it could block
     }
@@ -62,6 +63,10 @@ extension Communicator {
         Communicator.finalize()
         exit(code)
     }
+
+    /// The collective this rank is in now, e.g. "collective #12 (MPI_Allreduce of 1304818 × Float)";
+    /// nil when it is in none, or when the watchdog (which records them) was not started.
+    public var collectiveInProgress: String? { watchdog.inProgress()?.what }
 
     /// One write(2) per message, so lines from ranks sharing a terminal do not interleave.
     public static func writeToStderr(_ text: String) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Distributed
 import Foundation
 
 extension PhysicalSystem: ExpressibleByArgument {}
@@ -22,8 +23,11 @@ struct GenerateCommand: ParsableCommand {
                             train frames 0-69, test 70-219
 
         Trajectory i depends only on (--seed, i), so a seed always gives the
-        same bytes. Splits: 80/10/10 by trajectory id, shuffled by the seed
-        (a time split for circle). Edges are anti-aliased by supersampling
+        same bytes. Under mpirun/srun each rank writes every size-th shard and
+        rank 0 writes manifest.json: the directory is byte for byte the same
+        as from one rank (png-folders are written by rank 0 alone). Splits:
+        80/10/10 by trajectory id, shuffled by the seed (a time split for
+        circle). Edges are anti-aliased by supersampling
         (--samples squared point samples per edge pixel). Ground-truth states
         are stored with every trajectory.
         """)
@@ -58,7 +62,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Supersampling: samples per pixel axis on shape edges (1 disables anti-aliasing).")
     var samples: Int = 8
 
-    @Option(help: "Worker threads (0: one per core).")
+    @Option(help: "Worker threads per rank (0: the rank's share of the node's cores).")
     var threads: Int = 0
 
     @Flag(help: "No progress output.")
@@ -66,6 +70,10 @@ struct GenerateCommand: ParsableCommand {
 
     @Flag(name: .customLong("dry-run"), help: "Simulate and render but write nothing (measures generation speed).")
     var dryRun = false
+
+    /// Tests only: the disk is "full" past this many bytes per file (DebugHooks.limitFileSize).
+    @Option(name: .customLong("debug-file-size-limit"), help: .hidden)
+    var debugFileSizeLimit: Int?
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
         case shards
@@ -100,56 +108,78 @@ struct GenerateCommand: ParsableCommand {
         } catch let error as SimulationError {
             throw ValidationError(error.description)   // only option checks fail here
         }
-        let description = generator.description
-        let progress = GenerationProgress(label: "generate \(system.rawValue)", total: generator.trajectories,
-                                        unit: "trajectories", enabled: !quiet)
-        progress.start(detail: "\(generator.trajectories) × \(generator.frames) frames, \(generator.size)×\(generator.size)×\(generator.channels), seed \(seed) → \(out) (\(dryRun ? "dry run" : format.rawValue))")
+        Communicator.runOrAbort { comm in try generate(generator, comm) }
+    }
+
+    private func generate(_ generator: DatasetGenerator, _ comm: Communicator) throws {
+        if let debugFileSizeLimit { try DebugHooks.limitFileSize(to: debugFileSizeLimit) }
+        let workers = threads > 0 ? threads : comm.computeBudget.threads
+        let progress = GenerationProgress(label: "generate \(system.rawValue)", total: generator.trajectories, unit: "trajectories",
+                                          framesPerUnit: generator.frames, ranks: comm.size, enabled: !quiet && comm.isRoot)
+        progress.start(detail: "\(generator.trajectories) × \(generator.frames) frames, \(generator.size)×\(generator.size)×\(generator.channels), seed \(seed) → \(out) (\(dryRun ? "dry run" : format.rawValue)) on \(comm.size) rank(s) × \(workers) thread(s)")
+        let flags = [system.rawValue, "\(generator.trajectories)", "\(generator.frames)", "\(generator.size)", "\(generator.channels)",
+                     "\(seed)", "\(samples)", format.rawValue, "\(dryRun)"].joined(separator: " ")
+        let job = DatasetWriteAcrossRanks(comm: comm, directory: out, description: generator.description,
+                                          trajectories: generator.trajectories, trajectoriesPerShard: shardSize, job: flags)
         if dryRun {
-            var frames = 0
-            try generator.generate(threads: threads, progress: progress.update) { frames += $0.frameCount }
-            progress.finish()
-            return
-        }
-        switch format {
-        case .shards:
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let writer = try DatasetWriter(directory: out, description: description, trajectoriesPerShard: shardSize)
-            try generator.generate(threads: threads, progress: progress.update) { try writer.append($0) }
-            try writer.finish(splits: generator.splits)
-        case .pngFolders:
-            let writer = try FrameFolderWriter(directory: out, description: description)
-            try generator.generate(threads: threads, progress: progress.update) { try writer.append($0) }
-            try writer.finish(splits: generator.splits)
+            try job.agree()
+            try job.inRounds(progress: progress) { ids in try generator.generate(ids: ids, threads: workers) { _ in } }
+        } else {
+            switch format {
+            case .shards:
+                try job.write(splits: generator.splits, progress: progress) { ids, consume in
+                    try generator.generate(ids: ids, threads: workers, consume)
+                }
+            case .pngFolders:
+                // states.csv and the split file list every trajectory: one writer.
+                try DatasetWriteAcrossRanks.onRootAlone(comm, what: "the png-folders layout") {
+                    let writer = try FrameFolderWriter(directory: out, description: generator.description)
+                    try generator.generate(threads: workers, progress: progress.update) { try writer.append($0) }
+                    try writer.finish(splits: generator.splits)
+                }
+            }
         }
         progress.finish()
     }
 }
 
-/// Progress on stderr: count, rate and ETA, at most about once a second (and at the end).
+/// Progress on stderr: count, frames/s, rate and ETA, at most about once a second (and at the end).
+/// Under mpirun only rank 0 prints it, for the whole job (the ranks add up their counts).
 final class GenerationProgress {
-    let label: String, total: Int, unit: String, enabled: Bool
+    let label: String, total: Int, unit: String, framesPerUnit: Int, ranks: Int, enabled: Bool
     private let started = Stopwatch()
     private var lastPrint = -Double.infinity
+    private var done = 0
 
-    init(label: String, total: Int, unit: String, enabled: Bool) {
-        self.label = label; self.total = total; self.unit = unit; self.enabled = enabled
+    init(label: String, total: Int, unit: String, framesPerUnit: Int, ranks: Int = 1, enabled: Bool) {
+        self.label = label; self.total = total; self.unit = unit; self.framesPerUnit = framesPerUnit
+        self.ranks = ranks; self.enabled = enabled
     }
 
     func start(detail: String) { if enabled { log("\(label): \(detail)") } }
 
     func update(_ done: Int, _ total: Int) {
+        self.done = done
         guard enabled else { return }
         let elapsed = started.seconds
         guard elapsed - lastPrint >= 1 || done == total else { return }
         lastPrint = elapsed
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
-        log("\(label): \(done)/\(total) \(unit), \(String(format: "%.1f", rate)) \(unit)/s, elapsed \(Self.clock(elapsed)), ETA \(Self.clock(eta))")
+        log("\(label): \(done)/\(total) \(unit), \(framesText(done, elapsed)), elapsed \(Self.clock(elapsed)), ETA \(Self.clock(eta))")
     }
 
     func finish() {
         guard enabled else { return }
-        log("\(label): done in \(Self.clock(started.seconds))")
+        let elapsed = started.seconds
+        log("\(label): done in \(Self.clock(elapsed)): \(framesText(done, elapsed))")
+    }
+
+    private func framesText(_ done: Int, _ elapsed: Double) -> String {
+        let frames = done * framesPerUnit
+        let rate = elapsed > 0 ? Double(frames) / elapsed : 0
+        let perRank = ranks > 1 ? String(format: " (%.0f per rank)", rate / Double(ranks)) : ""
+        return "\(frames) frames, \(String(format: "%.0f", rate)) frames/s on \(ranks) rank(s)\(perRank)"
     }
 
     private func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }

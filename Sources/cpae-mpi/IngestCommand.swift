@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Distributed
 import Foundation
 
 struct IngestCommand: ParsableCommand {
@@ -28,6 +29,11 @@ struct IngestCommand: ParsableCommand {
         Splits come from --split-file (the reference's data_split_dict_1.json:
         {"train": [...], "val": [...], "test": [...]}), or are drawn 80/10/10
         by trajectory with --seed.
+
+        Under mpirun/srun, --folders is shared out: each rank decodes and
+        writes every size-th shard, rank 0 writes manifest.json (the directory
+        is byte for byte the same as from one rank); a bad frame on any rank
+        ends the job with its message. --raw-stdin is read by rank 0 alone.
         """)
 
     @Option(help: "Output dataset directory.")
@@ -105,10 +111,14 @@ struct IngestCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let root = folders {
-            try ingestFolders(root: root)
-        } else {
-            try ingestRawStdin()
+        Communicator.runOrAbort { comm in
+            if let root = folders {
+                try ingestFolders(root: root, comm)
+            } else {
+                try DatasetWriteAcrossRanks.onRootAlone(comm, what: "a --raw-stdin dataset (mpirun passes stdin to rank 0 only)") {
+                    try ingestRawStdin()
+                }
+            }
         }
     }
 
@@ -124,30 +134,31 @@ struct IngestCommand: ParsableCommand {
         }
     }
 
-    private func ingestFolders(root: String) throws {
+    private func ingestFolders(root: String, _ comm: Communicator) throws {
         let dataset: FrameFolderDataset
         do { dataset = try FrameFolderDataset.scan(root: root, framesPerTrajectory: framesPerTrajectory) } catch let error as IngestError {
             throw IngestFailure(error.description)
         }
         // Check the split file before hours of decoding.
         let splits = try splits(count: dataset.trajectoryCount)
-        let progress = GenerationProgress(label: "ingest", total: dataset.trajectoryCount, unit: "trajectories", enabled: !quiet)
-        progress.start(detail: "\(dataset.trajectoryCount) trajectories × \(dataset.framesPerTrajectory) frames from \(root) → \(size)×\(size)×\(channels) in \(out)")
-        var writer: DatasetWriter? = nil   // created after the first trajectory decodes
-        for id in 0..<dataset.trajectoryCount {
-            let sequence: FrameSequence
-            do { sequence = try dataset.load(id, size: size, channels: channels, filter: filter) } catch let error as ImageCodecError {
-                throw IngestFailure("bad frame image: \(error.description)")
+        let progress = GenerationProgress(label: "ingest", total: dataset.trajectoryCount, unit: "trajectories",
+                                          framesPerUnit: dataset.framesPerTrajectory, ranks: comm.size, enabled: !quiet && comm.isRoot)
+        progress.start(detail: "\(dataset.trajectoryCount) trajectories × \(dataset.framesPerTrajectory) frames from \(root) → \(size)×\(size)×\(channels) in \(out) on \(comm.size) rank(s)")
+        // The flags, the splits and the frame files this rank found (every rank must see the same ROOT).
+        let input = [root, "\(size)", "\(channels)", "\(dt)", system, filter.rawValue, try JSONCoding.string(splits)]
+            + dataset.frameFiles.map { $0.joined(separator: "\n") }
+        let job = DatasetWriteAcrossRanks(comm: comm, directory: out, description: description(frames: dataset.framesPerTrajectory),
+                                          trajectories: dataset.trajectoryCount, trajectoriesPerShard: shardSize,
+                                          job: input.joined(separator: "\n"))
+        try job.write(splits: splits, progress: progress) { ids, consume in
+            for id in ids {
+                let sequence: FrameSequence
+                do { sequence = try dataset.load(id, size: size, channels: channels, filter: filter) } catch let error as ImageCodecError {
+                    throw IngestFailure("bad frame image: \(error.description)")
+                }
+                try consume(sequence)
             }
-            if writer == nil {
-                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                writer = try DatasetWriter(directory: out, description: description(frames: dataset.framesPerTrajectory),
-                                           trajectoriesPerShard: shardSize)
-            }
-            try writer!.append(sequence)
-            progress.update(id + 1, dataset.trajectoryCount)
         }
-        try writer!.finish(splits: splits)
         progress.finish()
     }
 
@@ -197,7 +208,8 @@ private func nextFrame(_ reader: inout RawVideoReader) throws -> PixelImage? {
 
 extension ResizeFilter: ExpressibleByArgument {}
 
-/// A failure of the input data (printed as "Error: …", exit code 1, without the usage text).
+/// A failure of the input data (printed as "cpae-mpi: rank R: …", exit code 1, without the usage text;
+/// under mpirun it ends the whole job).
 struct IngestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

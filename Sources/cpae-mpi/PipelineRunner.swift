@@ -97,13 +97,14 @@ struct PipelineRunner {
         }
     }
 
-    /// The `data` stage: rank 0 simulates `data` into `directory` unless a dataset is there
-    /// (seconds for the default); the other ranks wait without spinning.
+    /// The `data` stage: every rank runs `generate` into `directory` unless a dataset is there (it
+    /// shares the shards out and rank 0 writes the manifest, docs/distributed.md §Data preparation).
     static func simulateIfMissing(_ data: DataConfig, into directory: String, comm: Communicator) throws {
-        if !FileManager.default.fileExists(atPath: directory + "/manifest.json") && comm.isRoot {
+        // One decision for all ranks (generate is collective): simulate if any rank lacks the manifest.
+        let missing = FileManager.default.fileExists(atPath: directory + "/manifest.json") ? 0 : 1
+        if try comm.allreduce(missing, .max) == 1 {
             try invoke(GenerateCommand.self, ["--out", directory] + data.arguments, .data)
         }
-        _ = try comm.idleBarrier()
     }
 
     /// Runs a stage's command with `arguments` in this process (its own parsing and checks).

@@ -82,20 +82,23 @@ public struct DatasetGenerator: Sendable {
         (0..<trajectories).lazy.map { id in Result { try self.trajectory(id) } }
     }
 
-    /// Streams all trajectories in id order to `consume`, generating `batch` of them at a time in
-    /// parallel (so memory stays at one batch however large the dataset), and reports
-    /// `progress(done, total)` after each batch.
-    public func generate(threads: Int = 0, progress: ((Int, Int) -> Void)? = nil,
+    /// Streams the trajectories `ids` (default: all) in id order to `consume`, generating `batch` of
+    /// them at a time in parallel (so memory stays at one batch however large the dataset), and
+    /// reports `progress(done, ids.count)` after each batch. A rank of a job that generates one
+    /// dataset together passes the ids of one of its shards (`DatasetPart`).
+    public func generate(ids: Range<Int>? = nil, threads: Int = 0, progress: ((Int, Int) -> Void)? = nil,
                          _ consume: (FrameSequence) throws -> Void) throws {
+        let ids = ids ?? 0..<trajectories
+        precondition(ids.lowerBound >= 0 && ids.upperBound <= trajectories, "ids \(ids) outside 0..<\(trajectories)")
         let workers = threads > 0 ? threads : GeneratorCores.active
         let batch = max(1, workers * 4)
-        var next = 0
-        while next < trajectories {
-            let ids = Array(next..<min(next + batch, trajectories))
-            let results = try generateBatch(ids, workers: workers)
+        var next = ids.lowerBound
+        while next < ids.upperBound {
+            let batchIDs = Array(next..<min(next + batch, ids.upperBound))
+            let results = try generateBatch(batchIDs, workers: workers)
             for sequence in results { try consume(sequence) }
-            next += ids.count
-            progress?(next, trajectories)
+            next += batchIDs.count
+            progress?(next - ids.lowerBound, ids.count)
         }
     }
 
