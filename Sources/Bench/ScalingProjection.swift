@@ -91,7 +91,10 @@ public enum ScalingProjection {
         public var global_batch: Int
         public var compute_seconds: Double
         public var fixed_seconds: Double
+        /// The flat ring's time, which the step counts.
         public var gradient_allreduce_seconds: Double
+        /// The two-level allreduce's time, for comparison (`twoLevelAllreduceSeconds`).
+        public var two_level_allreduce_seconds: Double
         public var small_reductions_seconds: Double
         public var step_seconds: Double
         public var samples_per_second: Double
@@ -123,6 +126,19 @@ public enum ScalingProjection {
     public static func ringLatencySeconds(ranks p: Int, link: Link) -> Double {
         guard p > 1 else { return 0 }
         return 2 * Double(p - 1) * link.latency_seconds
+    }
+
+    /// The two-level alternative to the flat ring (what hierarchical allreduces in Horovod and NCCL
+    /// do): a ring reduce-scatter and allgather within each node, and between them each rank's
+    /// 1/R share reduced by a ring over the N = ⌈p/R⌉ nodes, the R rings together passing the full
+    /// gradient through each node's link:
+    ///     2(R−1)/R · bytes/B_node + 2(R−1)·α_node + 2(N−1)/N · bytes/B_link + 2(N−1)·α_link.
+    /// Its latency grows with the nodes, not the ranks. The projection reports it beside the ring.
+    public static func twoLevelAllreduceSeconds(bytes: Double, ranks p: Int, ranksPerNode: Int, intra: Link, inter: Link) -> Double {
+        guard p > ranksPerNode else { return ringAllreduceSeconds(bytes: bytes, ranks: p, link: intra) }
+        let nodes = (p + ranksPerNode - 1) / ranksPerNode
+        return ringAllreduceSeconds(bytes: bytes, ranks: ranksPerNode, link: intra)
+            + ringAllreduceSeconds(bytes: bytes, ranks: nodes, link: inter)
     }
 
     /// ⌈log₂ n⌉ (0 for n ≤ 1).
@@ -191,7 +207,10 @@ public enum ScalingProjection {
         let nodes = (p + a.ranksPerNode - 1) / a.ranksPerNode
         return Step(ranks: p, nodes: nodes, link: p > 1 ? link.name : "none", local_batch: local, global_batch: global,
                     compute_seconds: compute, fixed_seconds: cost.fixed_seconds_per_step,
-                    gradient_allreduce_seconds: bw + lat, small_reductions_seconds: small,
+                    gradient_allreduce_seconds: bw + lat,
+                    two_level_allreduce_seconds: twoLevelAllreduceSeconds(bytes: bytes, ranks: p, ranksPerNode: a.ranksPerNode,
+                                                                          intra: a.intraNode, inter: a.interNode),
+                    small_reductions_seconds: small,
                     step_seconds: stepSeconds, samples_per_second: Double(global) / stepSeconds,
                     efficiency: efficiency, communication_share: (bw + lat + small) / stepSeconds,
                     bucketed_exposed_seconds: exposed, bucketing_saves_seconds: saves,

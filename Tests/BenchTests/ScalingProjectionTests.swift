@@ -23,6 +23,16 @@ final class ScalingProjectionTests: XCTestCase {
         XCTAssertEqual(tenGigabit.name, "10 Gb/s, 20 µs")
     }
 
+    func testTwoLevelAllreduce() {
+        // p 64, 8 per node: the node's ring 2·7/8 · 4e6/1e10 + 14 · 1e-5 = 8.4e-4; between the 8 nodes
+        // 2·7/8 · 4e6/1.25e9 = 5.6e-3 + 14 · 2e-5 = 2.8e-4.
+        XCTAssertEqual(P.twoLevelAllreduceSeconds(bytes: 4e6, ranks: 64, ranksPerNode: 8, intra: intra, inter: tenGigabit),
+                       8.4e-4 + 5.88e-3, accuracy: 1e-12)
+        // On one node it is the node's ring.
+        XCTAssertEqual(P.twoLevelAllreduceSeconds(bytes: 4e6, ranks: 8, ranksPerNode: 8, intra: intra, inter: tenGigabit),
+                       8.4e-4, accuracy: 1e-12)
+    }
+
     func testCeilLog2() {
         XCTAssertEqual([1, 2, 3, 4, 8, 9, 64, 512, 513].map(P.ceilLog2), [0, 1, 2, 2, 3, 4, 6, 9, 10])
     }
@@ -89,6 +99,7 @@ final class ScalingProjectionTests: XCTestCase {
         XCTAssertEqual(s.local_batch, 8)
         // Ring over the network: 2·63/64 · 4e6/1.25e9 = 6.3e-3, plus 126 · 2e-5 = 2.52e-3.
         XCTAssertEqual(s.gradient_allreduce_seconds, 8.82e-3, accuracy: 1e-12)
+        XCTAssertEqual(s.two_level_allreduce_seconds, 6.72e-3, accuracy: 1e-12)
         // 6 rounds: 3 on the node (1e-5 + 4e-9), 3 across (2e-5 + 40/1.25e9 = 2e-5 + 3.2e-8), twice.
         XCTAssertEqual(s.small_reductions_seconds, 1.80216e-4, accuracy: 1e-15)
         XCTAssertEqual(s.step_seconds, 0.091000216, accuracy: 1e-12)

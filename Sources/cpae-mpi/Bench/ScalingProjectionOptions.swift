@@ -115,12 +115,13 @@ struct ScalingProjectionOptions: ParsableArguments {
             guard let first = these.first else { continue }
             out += mode == "strong" ? "  strong scaling, global batch \(first.step.global_batch)\n"
                                     : "  weak scaling, \(first.step.local_batch) samples per rank\n"
-            out += "    ranks nodes  link               batch/rank   step ms  allreduce ms  SyncBN ms  comm %  efficiency  bucketing (\(buckets))\n"
+            out += "    ranks nodes  link               batch/rank   step ms  allreduce ms (2-level)  SyncBN ms  comm %  efficiency  bucketing (\(buckets))\n"
             for r in these {
                 let s = r.step
-                out += String(format: "    %5d %5d  %-18@ %10d %9.2f %13.3f %10.3f %6.1f%% %10.1f%%  %@\n",
+                out += String(format: "    %5d %5d  %-18@ %10d %9.2f %13.3f (%7.3f) %10.3f %6.1f%% %10.1f%%  %@\n",
                               s.ranks, s.nodes, s.link as NSString, s.local_batch, s.step_seconds * 1000,
-                              s.gradient_allreduce_seconds * 1000, s.small_reductions_seconds * 1000,
+                              s.gradient_allreduce_seconds * 1000, s.two_level_allreduce_seconds * 1000,
+                              s.small_reductions_seconds * 1000,
                               s.communication_share * 100, s.efficiency * 100,
                               bucketingVerdict(s) as NSString)
             }
