@@ -117,6 +117,14 @@ struct BenchScalingCommand: ParsableCommand {
 
     func validate() throws {
         guard steps >= 1, warmup >= 0 else { throw ValidationError("--steps must be ≥ 1, --warmup ≥ 0") }
+        // The projection's node link is fitted to a shared-memory run of 2 or more ranks: say so
+        // before measuring anything rather than after.
+        if projection.project != nil, projection.measured == nil {
+            let multi = ranks.split(separator: ",").contains { (Int($0) ?? 0) >= 2 }
+            guard transport != .tcp, multi else {
+                throw ValidationError("--project measures the node's shared-memory link from a run of 2 or more ranks: use --transport shm or both, and --ranks with a count ≥ 2 (or --measured FILE)")
+            }
+        }
     }
 
     func run() throws {
