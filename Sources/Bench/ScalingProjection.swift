@@ -11,9 +11,9 @@ import Foundation
 /// - `c`: measured compute seconds per sample (the np 1 step minus the optimizer, over its batch);
 /// - `fixed`: measured optimizer (Adam) seconds per step, which no rank count shrinks;
 /// - ring allreduce of the flat gradient: 2(p−1)/p · bytes / B + 2(p−1) · α, where (α, B) is the
-///   intra-node link while all p ranks fit on one node and the inter-node link otherwise (a ring
-///   laid over nodes has one off-node edge per node, and every one of its 2(p−1) steps waits for
-///   the slowest edge);
+///   intra-node link while all p ranks fit on one node and otherwise the slower of the intra- and
+///   inter-node links (a ring laid over nodes has one off-node edge per node, and every one of its
+///   2(p−1) steps waits for the slowest edge);
 /// - the small reductions inside forward and backward (synchronized BatchNorm's per-channel sums):
 ///   latency-bound, recursive doubling, ⌈log₂ p⌉ rounds of α + bytes/B, the first ⌈log₂ ranksPerNode⌉
 ///   of them within a node.
@@ -86,7 +86,10 @@ public enum ScalingProjection {
     public struct Step: Codable, Sendable, Equatable {
         public var ranks: Int
         public var nodes: Int
+        /// The link between nodes this row assumes (the node's own when p fits on one node).
         public var link: String
+        /// The link whose edges pace the gradient ring (`ringLink`).
+        public var ring_limited_by: String
         public var local_batch: Int
         public var global_batch: Int
         public var compute_seconds: Double
@@ -170,8 +173,16 @@ public enum ScalingProjection {
         return max(bw + kd * lat - tb * (kd - 1) / kd, bw / kd + lat)
     }
 
-    /// The link the gradient ring runs at for p ranks.
-    static func ringLink(ranks p: Int, _ a: Assumptions) -> Link { p <= a.ranksPerNode ? a.intraNode : a.interNode }
+    /// The link that paces the gradient ring at p ranks: on one node the node's; across nodes the
+    /// slower of the two, since a ring laid node by node has edges of both kinds and each of its
+    /// steps waits for the slowest edge (usually the network; on a node with slow shared memory
+    /// and a fast network, the node).
+    public static func ringLink(bytes: Double, ranks p: Int, _ a: Assumptions) -> Link {
+        guard p > a.ranksPerNode else { return a.intraNode }
+        let onNode = ringAllreduceSeconds(bytes: bytes, ranks: p, link: a.intraNode)
+        let across = ringAllreduceSeconds(bytes: bytes, ranks: p, link: a.interNode)
+        return onNode > across ? a.intraNode : a.interNode
+    }
 
     /// The projected step at `p` ranks, or nil when the global batch has fewer samples than ranks.
     public static func step(_ cost: PhaseCost, ranks p: Int, scaling: Scaling, assumptions a: Assumptions) -> Step? {
@@ -186,8 +197,8 @@ public enum ScalingProjection {
             local = b; global = b * p
             oneRankSeconds = cost.fixed_seconds_per_step + cost.compute_seconds_per_sample * Double(b)
         }
-        let link = ringLink(ranks: p, a)
         let bytes = Double(cost.gradient_floats * MemoryLayout<Float>.size)
+        let link = ringLink(bytes: bytes, ranks: p, a)
         let bw = ringBandwidthSeconds(bytes: bytes, ranks: p, link: link)
         let lat = ringLatencySeconds(ranks: p, link: link)
         let compute = cost.compute_seconds_per_sample * Double(local)
@@ -205,7 +216,9 @@ public enum ScalingProjection {
                                                      backwardSeconds: a.backwardShare * compute, buckets: a.buckets) : 0
         let saves = bw + lat - exposed
         let nodes = (p + a.ranksPerNode - 1) / a.ranksPerNode
-        return Step(ranks: p, nodes: nodes, link: p > 1 ? link.name : "none", local_batch: local, global_batch: global,
+        let rowLink = p <= a.ranksPerNode ? a.intraNode : a.interNode
+        return Step(ranks: p, nodes: nodes, link: p > 1 ? rowLink.name : "none", ring_limited_by: p > 1 ? link.name : "none",
+                    local_batch: local, global_batch: global,
                     compute_seconds: compute, fixed_seconds: cost.fixed_seconds_per_step,
                     gradient_allreduce_seconds: bw + lat,
                     two_level_allreduce_seconds: twoLevelAllreduceSeconds(bytes: bytes, ranks: p, ranksPerNode: a.ranksPerNode,

@@ -109,6 +109,21 @@ final class ScalingProjectionTests: XCTestCase {
         XCTAssertTrue(s.bucketing_pays)
     }
 
+    /// A node whose shared memory is slower than its network: the ring's node edges pace it.
+    func testRingAcrossNodesWaitsForTheSlowerLink() throws {
+        let slowNode = P.Link(name: "slow node", latencySeconds: 1e-5, bytesPerSecond: 1e9)
+        let fast = P.Link.network(gigabitsPerSecond: 100, latencyMicroseconds: 2)   // 1.25e10 B/s, 2e-6 s
+        let a = P.Assumptions(ranksPerNode: 8, intraNode: slowNode, interNode: fast)
+        let s = try XCTUnwrap(P.step(cost, ranks: 64, scaling: .strong(globalBatch: 512), assumptions: a))
+        XCTAssertEqual(s.link, "100 Gb/s, 2 µs")
+        XCTAssertEqual(s.ring_limited_by, "slow node")
+        // 2·63/64 · 4e6/1e9 = 7.875e-3, plus 126 · 1e-5 = 1.26e-3 (the network's ring would take 8.82e-4).
+        XCTAssertEqual(s.gradient_allreduce_seconds, 9.135e-3, accuracy: 1e-12)
+        // The usual case: the network is the slower.
+        let usual = try XCTUnwrap(P.step(cost, ranks: 64, scaling: .strong(globalBatch: 512), assumptions: assumptions))
+        XCTAssertEqual(usual.ring_limited_by, "10 Gb/s, 20 µs")
+    }
+
     func testStrongScalingRoundsUpAndStopsAtOneSamplePerRank() throws {
         let ode = P.PhaseCost(phase: "ode", computeSecondsPerSample: 1e-5, fixedSecondsPerStep: 0, gradientFloats: 1000,
                               smallReductionBytes: [], measuredLocalBatch: 20_000)

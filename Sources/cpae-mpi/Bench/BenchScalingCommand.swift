@@ -135,10 +135,18 @@ struct BenchScalingCommand: ParsableCommand {
             do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
                 throw UserError("--measured \(file): cannot read it (\(error.localizedDescription)); give the file an earlier `bench scaling --json` wrote")
             }
-            do { report = try JSONDecoder().decode(Report.self, from: data) } catch {
+            // Only the measurements are read: an earlier projection (perhaps from another version or
+            // other assumptions) is recomputed, not trusted.
+            struct Measurements: Decodable {
+                var host: HostInfo; var model: ModelConfig?; var latent_model: LatentModelConfig?
+                var runs: [Run]; var measured: Measured
+            }
+            do {
+                let m = try JSONDecoder().decode(Measurements.self, from: data)
+                report = Report(host: m.host, model: m.model, latent_model: m.latent_model, runs: m.runs, measured: m.measured, projection: nil)
+            } catch {
                 throw UserError("--measured \(file): not the JSON of `bench scaling --json` (\(error)); rerun it with --json and save its output")
             }
-            report.projection = nil
         } else {
             report = try measure()
         }

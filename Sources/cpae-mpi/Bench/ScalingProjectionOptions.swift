@@ -90,7 +90,8 @@ struct ScalingProjectionOptions: ParsableArguments {
     /// What the table rests on, in words.
     func assumptionsText(intraNode: ScalingProjection.Link) -> String {
         """
-        projection: ring allreduce 2(p−1)/p·bytes/B + 2(p−1)·α for the gradient; SyncBN sums by recursive doubling \
+        projection: ring allreduce 2(p−1)/p·bytes/B + 2(p−1)·α for the gradient (in brackets: a two-level \
+        allreduce, ring on each node + ring over the nodes, for comparison); SyncBN sums by recursive doubling \
         (⌈log₂p⌉ rounds of α + bytes/B); \(ranksPerNode) ranks per node; on a node the measured \(intraNode.name) \
         (α \(String(format: "%.1f", intraNode.latency_seconds * 1e6)) µs, B \(String(format: "%.2f", intraNode.bytes_per_second / 1e9)) GB/s), \
         between nodes the stated links at nominal rate; compute per sample constant (as measured); backward \
@@ -118,13 +119,17 @@ struct ScalingProjectionOptions: ParsableArguments {
             out += "    ranks nodes  link               batch/rank   step ms  allreduce ms (2-level)  SyncBN ms  comm %  efficiency  bucketing (\(buckets))\n"
             for r in these {
                 let s = r.step
-                out += String(format: "    %5d %5d  %-18@ %10d %9.2f %13.3f (%7.3f) %10.3f %6.1f%% %10.1f%%  %@\n",
+                out += String(format: "    %5d %5d  %-18@ %10d %9.2f %12.3f%@ (%7.3f) %10.3f %6.1f%% %10.1f%%  %@\n",
                               s.ranks, s.nodes, s.link as NSString, s.local_batch, s.step_seconds * 1000,
-                              s.gradient_allreduce_seconds * 1000, s.two_level_allreduce_seconds * 1000,
+                              s.gradient_allreduce_seconds * 1000, (s.ring_limited_by == s.link ? " " : "*") as NSString,
+                              s.two_level_allreduce_seconds * 1000,
                               s.small_reductions_seconds * 1000,
                               s.communication_share * 100, s.efficiency * 100,
                               bucketingVerdict(s) as NSString)
             }
+        }
+        if rows.contains(where: { $0.step.ring_limited_by != $0.step.link }) {
+            out += "  * the ring is paced by the node's shared memory, slower here than that link\n"
         }
         return out
     }
