@@ -260,14 +260,3 @@ extension ScalingProjection.PhaseCost {
                   smallReductionBytes: r.small_reduction_bytes, measuredLocalBatch: r.local_batch)
     }
 }
-
-extension ScalingProjection.Link {
-    /// The ring model's α and B fitted to a multi-rank run's separate 1-float and gradient-sized
-    /// allreduce timings (nil for a one-rank run or when the timings admit no fit).
-    public static func fitted(name: String, to r: ScalingWorker.Result) -> Self? {
-        guard let small = r.allreduce_one_float_seconds, let large = r.allreduce_gradient_seconds else { return nil }
-        let floatBytes = Double(MemoryLayout<Float>.size)
-        return ScalingProjection.fitRing(name: name, ranks: r.ranks, smallBytes: floatBytes, smallSeconds: small,
-                                         largeBytes: Double(r.gradient_floats) * floatBytes, largeSeconds: large)
-    }
-}

@@ -140,15 +140,20 @@ final class BenchScalingTests: XCTestCase {
         XCTAssertEqual(reread.projection?.rows, rows)
     }
 
-    /// Phase 1 (small preset): the SyncBN reductions the step makes are counted from the real step,
-    /// Double sums in threes per BatchNorm layer (two in forward, one in backward), the same at np 1 and 2.
-    func testAutoencoderCountsSyncBatchNormReductions() throws {
-        let result = try MPILauncher.runSingleton(["bench", "scaling", "--phase", "ae", "--preset", "small", "--ranks", "1,2",
+    /// Both phases in one invocation (phase 1 at the small preset): the SyncBN reductions phase 1's
+    /// step makes are counted from the real step, Double sums in threes per BatchNorm layer (two in
+    /// forward, one in backward), the same at np 1 and 2; phase 2 makes none.
+    func testBothPhasesCountSyncBatchNormReductions() throws {
+        let result = try MPILauncher.runSingleton(["bench", "scaling", "--phase", "both", "--preset", "small", "--ranks", "1,2",
                                                    "--global-batch", "4", "--batch-per-rank", "2", "--steps", "1", "--warmup", "0",
                                                    "--quiet-wait", "0", "--json"], timeout: 240)
         XCTAssertEqual(result.exitCode, 0, result.summary)
         let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
-        let sizes = Set(report.measured.points.map(\.small_reduction_bytes))
+        XCTAssertEqual(report.measured.costs.map(\.phase), ["ae", "ode"])
+        XCTAssertEqual(Set(report.runs.map(\.phase)), ["ae", "ode"])
+        XCTAssertTrue(report.measured.points.filter { $0.phase == "ode" }.allSatisfy { $0.small_reduction_bytes.isEmpty })
+        XCTAssertNotNil(report.measured.links["shm"])
+        let sizes = Set(report.measured.points.filter { $0.phase == "ae" }.map(\.small_reduction_bytes))
         XCTAssertEqual(sizes.count, 1, "the same reductions at every rank count and batch: \(sizes)")
         let bytes = try XCTUnwrap(sizes.first)
         XCTAssertFalse(bytes.isEmpty)

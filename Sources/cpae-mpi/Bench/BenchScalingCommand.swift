@@ -84,7 +84,7 @@ struct BenchScalingCommand: ParsableCommand {
     }
 
     /// What the projection rests on: each phase's costs (from its one-rank run) and each transport's
-    /// ring latency and bandwidth (fitted to its smallest multi-rank run's allreduce timings).
+    /// ring latency and bandwidth (fitted to the allreduce timings of its smallest multi-rank runs).
     struct Measured: Codable {
         var costs: [ScalingProjection.PhaseCost]
         var links: [String: ScalingProjection.Link]
@@ -241,18 +241,26 @@ struct BenchScalingCommand: ParsableCommand {
             }
         }
         // Each transport's link from the phase with the larger gradient (the better bandwidth
-        // measurement), at its smallest multi-rank count.
+        // measurement) at its smallest multi-rank count; of that phase's runs there (strong and weak),
+        // the least disturbed timing of each size — the fastest median.
         for transport in self.transport.transports {
-            let runs = measured.filter { $0.key.transport == transport.rawValue }.map(\.value)
-            let best = runs.min { ($0.ranks, -$0.gradient_floats) < ($1.ranks, -$1.gradient_floats) }
+            let runs = measured.filter { $0.key.transport == transport.rawValue && $0.key.ranks > 1 }.map(\.value)
+            guard let shape = runs.min(by: { ($0.ranks, -$0.gradient_floats) < ($1.ranks, -$1.gradient_floats) }) else { continue }
+            let same = runs.filter { $0.ranks == shape.ranks && $0.gradient_floats == shape.gradient_floats }
+            guard let small = same.compactMap(\.allreduce_one_float_seconds).min(),
+                  let large = same.compactMap(\.allreduce_gradient_seconds).min() else { continue }
             let name = transport == .shm ? "shared memory" : "TCP on this host"
-            if let r = best, let link = ScalingProjection.Link.fitted(name: name, to: r) {
-                report.measured.links[transport.rawValue] = link
-                if !json {
-                    print(String(format: "%@ (np %d, %d floats): allreduce of 1 float %.1f µs, of the gradient %.3f ms → ring fit α %.1f µs, B %.2f GB/s",
-                                 name as NSString, r.ranks, r.gradient_floats, (r.allreduce_one_float_seconds ?? 0) * 1e6,
-                                 (r.allreduce_gradient_seconds ?? 0) * 1e3, link.latency_seconds * 1e6, link.bytes_per_second / 1e9))
-                }
+            let floatBytes = Double(MemoryLayout<Float>.size)
+            guard let link = ScalingProjection.fitRing(name: name, ranks: shape.ranks, smallBytes: floatBytes, smallSeconds: small,
+                                                       largeBytes: Double(shape.gradient_floats) * floatBytes, largeSeconds: large) else {
+                if !json { print("\(name): the gradient-sized allreduce was not slower than the 1-float one (noise); no link fitted") }
+                continue
+            }
+            report.measured.links[transport.rawValue] = link
+            if !json {
+                print(String(format: "%@ (np %d, %d floats): allreduce of 1 float %.2f µs, of the gradient %.3f ms → ring fit α %.2f µs, B %.2f GB/s",
+                             name as NSString, shape.ranks, shape.gradient_floats, small * 1e6, large * 1e3,
+                             link.latency_seconds * 1e6, link.bytes_per_second / 1e9))
             }
         }
         return report
