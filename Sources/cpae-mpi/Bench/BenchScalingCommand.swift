@@ -263,6 +263,12 @@ struct BenchScalingCommand: ParsableCommand {
                              link.latency_seconds * 1e6, link.bytes_per_second / 1e9))
             }
         }
+        // The separate allreduce timings carry no disturbance check of their own; a run whose every
+        // step was disturbed says the machine was busy then, and the fit is no better.
+        let busy = report.measured.points.filter { $0.undisturbed_steps == 0 }
+        if !json && !busy.isEmpty {
+            print("note: \(busy.count) of \(report.measured.points.count) runs had no undisturbed step (other processes took the cores): their figures, and a link fitted from them, are unreliable; rerun when the machine is quiet")
+        }
         return report
     }
 
