@@ -40,6 +40,9 @@ public struct DataBenchmark {
         public var retried_blocks: Int
         public var floor_frames_per_second: Double
         public var meets_floor: Bool
+        /// The same loader at each rank count under mpirun, every rank on its share at once
+        /// (`DataRankWorker`; filled in by `bench data`, nil when not run).
+        public var per_rank: [DataRankWorker.Result]?
     }
 
     // 64 trajectories and batches of 16: about as few repeated trajectories per batch (~10%) as the

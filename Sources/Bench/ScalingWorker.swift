@@ -44,6 +44,17 @@ public struct ScalingWorker {
         public var allreduce_share: Double
         public var wait_share: Double
         public var gradient_floats: Int
+        /// One Adam update of the whole parameter buffer, timed apart (median of 5, rank 0): the part
+        /// of the step that no rank count shrinks.
+        public var optimizer_seconds: Double
+        /// Bytes of every reduction one step makes besides the gradient allreduce (SyncBN's
+        /// per-channel sums, forward and backward; empty in phase 2), as the step issued them.
+        public var small_reduction_bytes: [Int]
+        /// Median of a 1-float allreduce and of a gradient-sized one, timed apart after the steps
+        /// (slowest rank, `allreduceTimes`); nil on one rank. `bench scaling` fits the ring model's
+        /// latency and bandwidth to the pair.
+        public var allreduce_one_float_seconds: Double?
+        public var allreduce_gradient_seconds: Double?
         public var steps: Int
         /// Timed steps during which every rank had its core (the medians are over these, or over
         /// all steps when none was).
@@ -78,21 +89,37 @@ public struct ScalingWorker {
         var objective: String?
     }
 
+    /// Repeats of the separate allreduce and optimizer timings.
+    private static let latencyRepeats = 40, gradientRepeats = 10, optimizerRepeats = 5
+
     public func run(_ comm: Communicator) throws -> Result? {
         BLASThreads.set(1)   // 1 BLAS thread per rank, np=1 included, so efficiencies compare like with like
         let stepper: Stepper
+        let group = CountingReplicaGroup(comm)
         switch workload {
-        case .autoencoder(let config, let algorithm): stepper = try autoencoder(config, algorithm, comm)
-        case .latentODE(let config): stepper = try latentODE(config, comm)
+        case .autoencoder(let config, let algorithm): stepper = try autoencoder(config, algorithm, group)
+        case .latentODE(let config): stepper = try latentODE(config, group)
         }
         var reports: [StepTiming] = []
+        var stepSums: [Int] = []
         for i in 0..<(warmup + steps) {
+            group.reset()
             let before = CPUSnapshot.now()
             var r = try stepper.step()
             let after = CPUSnapshot.now()
             r.descheduledShare = Swift.max(0, 1 - (after.own - before.own) / Swift.max(after.wall - before.wall, 1e-9))
             if i >= warmup { reports.append(r) }
+            stepSums = group.sumBytes
         }
+        // The gradient travels in one sum at least the parameters' size (with the loss terms at its
+        // tail; a single rank skips it); SyncBN's per-channel sums are far smaller.
+        let small = stepSums.filter { $0 < stepper.gradientFloats * MemoryLayout<Float>.size }
+        var oneFloat: Double?, gradientSized: Double?
+        if comm.size > 1 {
+            oneFloat = median(try comm.allreduceTimes(count: 1, repeats: Self.latencyRepeats))
+            gradientSized = median(try comm.allreduceTimes(count: stepper.gradientFloats, repeats: Self.gradientRepeats))
+        }
+        let optimizer = Self.optimizerSeconds(parameters: stepper.gradientFloats)
         // The slowest (or most disturbed) rank sets the pace: take each step's maximum over ranks.
         let columns = 4
         var times = reports.flatMap { [$0.seconds, $0.allreduceSeconds, $0.waitSeconds, $0.descheduledShare] }
@@ -107,15 +134,29 @@ public struct ScalingWorker {
                       objective: stepper.objective, blas_threads: BLASThreads.current,
                       step_seconds: step, samples_per_second: Double(localBatch * comm.size) / step,
                       allreduce_seconds: reduce, wait_seconds: wait, allreduce_share: reduce / step, wait_share: wait / step,
-                      gradient_floats: stepper.gradientFloats, steps: steps, undisturbed_steps: undisturbed.count)
+                      gradient_floats: stepper.gradientFloats, optimizer_seconds: optimizer, small_reduction_bytes: small,
+                      allreduce_one_float_seconds: oneFloat, allreduce_gradient_seconds: gradientSized,
+                      steps: steps, undisturbed_steps: undisturbed.count)
+    }
+
+    /// Median time of one Adam update over `parameters` floats, on scratch buffers.
+    static func optimizerSeconds(parameters n: Int) -> Double {
+        let adam = Adam(parameterCount: n)
+        let values = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+        let gradients = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+        values.initialize(repeating: 0.5, count: n); gradients.initialize(repeating: 1e-3, count: n)
+        defer { values.deallocate(); gradients.deallocate() }
+        return median((0..<optimizerRepeats).map { _ in
+            Stopwatch.time { adam.update(parameters: values, gradients: gradients, learningRate: 1e-5) }
+        })
     }
 
     /// Settings of a timing run: the learning rate is small so that no step of it goes non-finite.
-    private func settings(_ comm: Communicator) -> TrainerSettings {
-        TrainerSettings(globalBatch: localBatch * comm.size, steps: warmup + steps, schedule: "constant:1e-5")
+    private func settings(_ comm: ReplicaGroup) -> TrainerSettings {
+        TrainerSettings(globalBatch: localBatch * comm.replicas, steps: warmup + steps, schedule: "constant:1e-5")
     }
 
-    private func autoencoder(_ config: ModelConfig, _ algorithm: ConvAlgorithm, _ comm: Communicator) throws -> Stepper {
+    private func autoencoder(_ config: ModelConfig, _ algorithm: ConvAlgorithm, _ comm: CountingReplicaGroup) throws -> Stepper {
         var rng = RNG.derived(17, UInt64(comm.rank))
         let shape = [localBatch] + config.inputShape
         let x = Tensor(uninitialized: shape), y = Tensor(uninitialized: shape)
@@ -132,7 +173,7 @@ public struct ScalingWorker {
         }, gradientFloats: model.parameterCount, objective: config.objective.rawValue)
     }
 
-    private func latentODE(_ config: LatentModelConfig, _ comm: Communicator) throws -> Stepper {
+    private func latentODE(_ config: LatentModelConfig, _ comm: CountingReplicaGroup) throws -> Stepper {
         // Each rank's own pairs (z, z + h·ε), z and ε standard normal: a frame's worth of motion, as
         // in encoded trajectories. One full local batch per step, the same rows every step.
         var rng = RNG.derived(19, UInt64(comm.rank))
