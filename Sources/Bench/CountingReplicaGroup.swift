@@ -26,6 +26,11 @@ public final class CountingReplicaGroup: ReplicaGroup {
         inner.sum(buffer, count: count)
     }
 
+    public func sum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) {
+        sumBytes.append(count * MemoryLayout<Int64>.size)
+        inner.sum(buffer, count: count)
+    }
+
     public func maximum(_ buffer: UnsafeMutablePointer<Double>, count: Int) { inner.maximum(buffer, count: count) }
     public func broadcast(bytes: UnsafeMutableRawBufferPointer, root: Int) { inner.broadcast(bytes: bytes, root: root) }
     public func synchronize() { inner.synchronize() }

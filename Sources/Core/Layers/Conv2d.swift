@@ -68,12 +68,14 @@ public final class Conv2d {
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.oh, g.ow])
         let b = bias.map { UnsafePointer(store.value($0)) }
-        let engine = ConvEngine(g, algorithm)
-        // Deterministic mode: one sample per call, so every sample's GEMMs have the same shapes
-        // (and so round the same) whichever batch, rank or thread count it comes with.
-        forEachSampleGroup(x.shape[0]) { first, count in
-            engine.correlate(x.data + first * g.inputPerSample, batch: count, weight: store.value(weight), bias: b,
-                             into: y.data + first * g.outputPerSample, scratch: scratch)
+        let engine = ConvEngine(g, algorithm), w = store.value(weight)
+        if store.exact == nil {
+            engine.correlate(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch)
+        } else {
+            scratch.forEachSample(x.shape[0]) { s, sc, _ in
+                engine.correlate(x.data + s * g.inputPerSample, batch: 1, weight: w, bias: b,
+                                 into: y.data + s * g.outputPerSample, scratch: sc)
+            }
         }
         return y
     }
@@ -88,18 +90,23 @@ public final class Conv2d {
         precondition(dy.shape == [n, outChannels, g.oh, g.ow],
                      "Conv2d.backward: output gradient must be \([n, outChannels, g.oh, g.ow]), got \(dy.shape)")
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
-        let engine = ConvEngine(g, algorithm)
-        forEachSampleGroup(n) { first, count in
-            let dyPart = dy.data + first * g.outputPerSample, xPart = x.data + first * g.inputPerSample
-            if let bias, biasGradient {
-                addChannelSums(dyPart, batch: count, channels: outChannels, plane: g.oh * g.ow, into: store.gradient(bias),
-                               threads: budget.threads)
+        let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.oh * g.ow
+        if let exact = store.exact {
+            // Deterministic mode (PerSampleConvolution.swift): each sample's gradient on its own.
+            scratch.foldEachSample(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
+                let dyS = dy.data + s * g.outputPerSample, xS = x.data + s * g.inputPerSample
+                if let gb { addChannelSums(dyS, batch: 1, channels: outChannels, plane: plane, into: gb) }
+                let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
+                engine.weightGradient(input: xS, outputGradient: dyS, batch: 1, weight: w, accumulateInto: gw, then: second, scratch: sc)
             }
-            let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data + first * g.inputPerSample) } ?? .none
-            engine.weightGradient(input: xPart, outputGradient: dyPart, batch: count, weight: store.value(weight),
-                                  accumulateInto: store.gradient(weight), then: second, scratch: scratch)
-            foldSample(weight: weight, bias: biasGradient ? bias : nil)
+            return dx
         }
+        if let bias, biasGradient {
+            addChannelSums(dy.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias), threads: budget.threads)
+        }
+        let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
+        engine.weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: w,
+                              accumulateInto: store.gradient(weight), then: second, scratch: scratch)
         return dx
     }
 }

@@ -29,6 +29,10 @@ final class ConvScratch {
 
     /// Threads this layer may use (see `ComputeBudget`); the model sets it on every layer.
     var budget = ComputeBudget.serial
+    /// True while `weight` (and `transposedWeight`) already hold this layer call's prepared weight:
+    /// the deterministic mode's per-sample loop (`forEachSample`) sets it after a worker's first
+    /// sample, so the samples after it skip the transform.
+    var weightPrepared = false
     /// Per-worker scratch for multi-threaded calls (worker 0 is `self`).
     private var workers: [ConvScratch] = []
 
@@ -127,7 +131,7 @@ extension ConvGeometry {
     func correlate(_ x: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
-        reorderWeight(w, into: wr)
+        if !scratch.weightPrepared { reorderWeight(w, into: wr) }
         forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _, threads in
             let l = s.lowered(chunk.count * loweredPerSample)
             lower(x, samples: chunk, into: l, threads: threads)
@@ -143,7 +147,7 @@ extension ConvGeometry {
     func correlateAdjoint(_ t: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
                           bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
-        reorderWeight(w, into: wr)
+        if !scratch.weightPrepared { reorderWeight(w, into: wr) }
         forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _, threads in
             fill(out, samples: chunk, bias: bias)
             let r = s.rows(chunk.count * outputPerSample)
@@ -163,7 +167,7 @@ extension ConvGeometry {
         var wr: UnsafeMutablePointer<Float>? = nil
         if case .none = second {} else {
             wr = scratch.weight(outChannels * k)
-            reorderWeight(w, into: wr!)
+            if !scratch.weightPrepared { reorderWeight(w, into: wr!) }
         }
         // Each worker sums its chunks into its own dw′ (zeroed here, before the workers start).
         var grads: [UnsafeMutablePointer<Float>] = []

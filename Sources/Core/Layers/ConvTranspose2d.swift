@@ -77,11 +77,15 @@ public final class ConvTranspose2d {
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.height, g.width])
         let b = bias.map { UnsafePointer(store.value($0)) }
-        let engine = ConvEngine(g, algorithm)
+        let engine = ConvEngine(g, algorithm), w = store.value(weight)
         // g is the forward convolution's geometry: its output is this layer's input.
-        forEachSampleGroup(x.shape[0]) { first, count in
-            engine.correlateAdjoint(x.data + first * g.outputPerSample, batch: count, weight: store.value(weight), bias: b,
-                                    into: y.data + first * g.inputPerSample, scratch: scratch)
+        if store.exact == nil {
+            engine.correlateAdjoint(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch)
+        } else {
+            scratch.forEachSample(x.shape[0]) { s, sc, _ in
+                engine.correlateAdjoint(x.data + s * g.outputPerSample, batch: 1, weight: w, bias: b,
+                                        into: y.data + s * g.inputPerSample, scratch: sc)
+            }
         }
         return y
     }
@@ -96,20 +100,25 @@ public final class ConvTranspose2d {
         precondition(dy.shape == [n, outChannels, g.height, g.width],
                      "ConvTranspose2d.backward: output gradient must be \([n, outChannels, g.height, g.width]), got \(dy.shape)")
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
-        let engine = ConvEngine(g, algorithm)
-        forEachSampleGroup(n) { first, count in
-            let dyPart = dy.data + first * g.inputPerSample, xPart = x.data + first * g.outputPerSample
-            if let bias, biasGradient {
-                addChannelSums(dyPart, batch: count, channels: outChannels, plane: g.height * g.width,
-                               into: store.gradient(bias), threads: budget.threads)
+        let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.height * g.width
+        // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
+        // gradient with dy as its input and x as its output gradient.
+        if let exact = store.exact {
+            // Deterministic mode (PerSampleConvolution.swift): each sample's gradient on its own.
+            scratch.foldEachSample(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
+                let dyS = dy.data + s * g.inputPerSample, xS = x.data + s * g.outputPerSample
+                if let gb { addChannelSums(dyS, batch: 1, channels: outChannels, plane: plane, into: gb) }
+                let second: ConvSecondProduct = dx.map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
+                engine.weightGradient(input: dyS, outputGradient: xS, batch: 1, weight: w, accumulateInto: gw, then: second, scratch: sc)
             }
-            // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
-            // gradient with dy as its input and x as its output gradient.
-            let second: ConvSecondProduct = dx.map { .correlation(into: $0.data + first * g.outputPerSample) } ?? .none
-            engine.weightGradient(input: dyPart, outputGradient: xPart, batch: count, weight: store.value(weight),
-                                  accumulateInto: store.gradient(weight), then: second, scratch: scratch)
-            foldSample(weight: weight, bias: biasGradient ? bias : nil)
+            return dx
         }
+        if let bias, biasGradient {
+            addChannelSums(dy.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias), threads: budget.threads)
+        }
+        let second: ConvSecondProduct = dx.map { .correlation(into: $0.data) } ?? .none
+        engine.weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: w,
+                              accumulateInto: store.gradient(weight), then: second, scratch: scratch)
         return dx
     }
 }

@@ -544,8 +544,8 @@ extension WinogradPlan {
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
         let u = scratch.weight(transformedWeightFloats)
-        transformWeight(w, into: u)
-        let uu = UnsafePointer(transposedWeight(u, scratch: scratch))
+        if !scratch.weightPrepared { transformWeight(w, into: u) }
+        let uu = UnsafePointer(scratch.weightPrepared ? scratch.transposedWeight(transformedWeightFloats) : transposedWeight(u, scratch: scratch))
         forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
             let p = s.lowered(samples.count * planeFloats)
             fillPlanes(x, samples: samples, into: p)
@@ -570,7 +570,7 @@ extension WinogradPlan {
                           bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
         let u = scratch.weight(transformedWeightFloats)
-        transformWeight(w, into: u)
+        if !scratch.weightPrepared { transformWeight(w, into: u) }
         let uu = UnsafePointer(u)
         forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
             let dyt = s.rows(samples.count * outputFloats)
@@ -602,9 +602,11 @@ extension WinogradPlan {
         var uu: UnsafePointer<Float>? = nil, ut: UnsafePointer<Float>? = nil
         if case .none = second {} else {
             let u = scratch.weight(transformedWeightFloats)
-            transformWeight(w, into: u)
+            if !scratch.weightPrepared { transformWeight(w, into: u) }
             uu = UnsafePointer(u)
-            if case .correlation = second { ut = UnsafePointer(transposedWeight(u, scratch: scratch)) }
+            if case .correlation = second {
+                ut = UnsafePointer(scratch.weightPrepared ? scratch.transposedWeight(transformedWeightFloats) : transposedWeight(u, scratch: scratch))
+            }
         }
         var grads: [UnsafeMutablePointer<Float>] = []
         forEachChunk(batch: batch, scratch: scratch, workers: { count in

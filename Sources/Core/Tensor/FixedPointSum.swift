@@ -56,12 +56,12 @@ public struct FixedPointFormat: Sendable, Equatable {
         let r1 = a - d2 * 0x1p64
         let d1 = (r1 * 0x1p-32).rounded(.down)
         let d0 = (r1 - d1 * 0x1p32).rounded(.toNearestOrEven)
+        // Negative values subtract their digits (a select, not a branch: the signs are random).
+        let negative = x < 0
         let i2 = Int64(d2), i1 = Int64(d1), i0 = Int64(d0)
-        if x < 0 {
-            limbs[0] &-= i0; limbs[1] &-= i1; limbs[2] &-= i2
-        } else {
-            limbs[0] &+= i0; limbs[1] &+= i1; limbs[2] &+= i2
-        }
+        limbs[0] &+= negative ? 0 &- i0 : i0
+        limbs[1] &+= negative ? 0 &- i1 : i1
+        limbs[2] &+= negative ? 0 &- i2 : i2
         return true
     }
 
@@ -71,7 +71,12 @@ public struct FixedPointFormat: Sendable, Equatable {
     @inline(__always)
     public func value(_ limbs: UnsafePointer<Int64>) -> Double {
         let total = Int128(limbs[2]) << 64 + Int128(limbs[1]) << 32 + Int128(limbs[0])
-        return Double(total) * fromGrid
+        // Sign and magnitude, the magnitude's two 64-bit halves converted apart (the generic
+        // Double(Int128) is a slow library call; this runs once per parameter per step).
+        let m = total.magnitude
+        let hi = UInt64(truncatingIfNeeded: m >> 64), lo = UInt64(truncatingIfNeeded: m)
+        let magnitude = hi == 0 ? Double(lo) : Double(hi) * 0x1p64 + Double(lo)
+        return (total < 0 ? -magnitude : magnitude) * fromGrid
     }
 }
 

@@ -1,0 +1,59 @@
+@testable import Core
+import XCTest
+
+/// The deterministic mode inside one process (docs/distributed.md §Deterministic): with
+/// `ParameterStore.exact` set, a convolution pair's outputs, input gradients and exact weight
+/// gradients are the same bits at 1 and 2 threads and when the batch is split in two (as ranks
+/// split it), for both convolution algorithms — and they are the ordinary gradients, rounded once.
+final class DeterministicLayerTests: XCTestCase {
+    private struct Outcome: Equatable {
+        var y: [Float], z: [Float], dx: [Float]
+        var gradients: [Double]   // every parameter's exact sum, read out as Double
+    }
+
+    private func run(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool = true) -> Outcome {
+        let n = 4, cin = 3, cout = 12, h = 22, w = 30
+        let store = ParameterStore(seed: 3)
+        let conv = Conv2d(store: store, name: "c", inChannels: cin, outChannels: cout, kernel: (12, 12), stride: (2, 2), padding: (5, 5))
+        let t = ConvTranspose2d(store: store, name: "t", inChannels: cout, outChannels: cin, kernel: (4, 4), stride: (2, 2), padding: (1, 1))
+        for layer in [conv as ConvolutionLayer, t] {
+            layer.algorithm = algorithm
+            layer.budget = ComputeBudget(threads: threads)
+        }
+        if exact { store.exact = ExactGradients(parameterCount: store.parameterCount) }
+        store.zeroGradients()
+        let x = GradientCheck.random([n, cin, h, w], seed: 4)
+        var outcome = Outcome(y: [], z: [], dx: [], gradients: [])
+        // Each part is what one rank would hold; the exact sums simply keep adding.
+        for part in parts {
+            let xp = Tensor(shape: [part.count, cin, h, w], values: Array(x.array[(part.lowerBound * cin * h * w)..<(part.upperBound * cin * h * w)]))
+            let y = conv.forward(xp)
+            let z = t.forward(y)
+            let dzAll = GradientCheck.random([n] + Array(z.shape.dropFirst()), seed: 5)
+            let per = z.count / part.count
+            let dz = Tensor(shape: z.shape, values: Array(dzAll.array[(part.lowerBound * per)..<(part.upperBound * per)]))
+            let dy = t.backward(dz, input: y)!
+            let dx = conv.backward(dy, input: xp)!
+            outcome.y += y.array; outcome.z += z.array; outcome.dx += dx.array
+        }
+        outcome.gradients = exact ? (0..<store.parameterCount).map { store.exact!.value(at: $0) }
+                                  : (0..<store.parameterCount).map { Double(store.gradients[$0]) }
+        return outcome
+    }
+
+    func testSamePerSampleResultsAtAnyThreadCountAndSplit() {
+        for algorithm in [ConvAlgorithm.direct, .winograd] {
+            let reference = run(algorithm, threads: 1, parts: [0..<4])
+            XCTAssertEqual(run(algorithm, threads: 2, parts: [0..<4]), reference, "\(algorithm): 2 threads vs 1")
+            XCTAssertEqual(run(algorithm, threads: 2, parts: [0..<1, 1..<4]), reference, "\(algorithm): batch split 1 + 3")
+            XCTAssertEqual(run(algorithm, threads: 1, parts: [0..<2, 2..<4]), reference, "\(algorithm): batch split 2 + 2")
+            // The exact sums are the ordinary gradient (summed in Float over the batch) up to its rounding.
+            let ordinary = run(algorithm, threads: 1, parts: [0..<4], exact: false)
+            let scale = ordinary.gradients.map(abs).max()!
+            for (a, b) in zip(reference.gradients, ordinary.gradients) {
+                XCTAssertLessThan(abs(a - b), 1e-5 * scale, "\(algorithm): exact vs ordinary gradient")
+            }
+            XCTAssertEqual(reference.y.count, ordinary.y.count)
+        }
+    }
+}
