@@ -115,6 +115,7 @@ public final class Communicator: @unchecked Sendable {
         if flag != 0 { throw DistributedError("MPI was finalized by other code in this process") }
         try mpiCheck(MPI_Initialized(&flag), "MPI_Initialized")
         if flag == 0 {
+            DirectLaunchIdlePolicy.applyBeforeInit()  // srun's ranks: yield when they share cores
             var provided: Int32 = 0
             try mpiCheck(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided), "MPI_Init_thread")
         }
