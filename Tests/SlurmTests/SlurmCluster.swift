@@ -17,7 +17,8 @@ import Glibc
 /// then SIGKILL), kills whatever the cluster still runs (processes whose environment names this
 /// cluster's slurm.conf: step daemons and job tasks) and removes the directory. The daemons run in
 /// the foreground as children of the test process with a parent-death signal (`setpriv --pdeathsig
-/// KILL`), so even a test process that crashes before `stop()` leaves no daemon behind.
+/// KILL`), so even a test process that crashes before `stop()` leaves no daemon behind (only its
+/// temporary directory).
 final class SlurmCluster {
     struct StartError: Error, CustomStringConvertible {
         let description: String
@@ -29,6 +30,8 @@ final class SlurmCluster {
     private(set) var nodeName = ""
     private(set) var cpus = 0
     private var daemons: [(name: String, pid: pid_t)] = []
+    /// munged's, slurmctld's and slurmd's pids while they run.
+    var daemonPIDs: [pid_t] { daemons.map(\.pid) }
 
     private init(directory: String) {
         self.directory = directory
@@ -175,12 +178,17 @@ final class SlurmCluster {
     /// Step daemons and job tasks outlive slurmd by design (a restarted slurmd adopts them); they
     /// carry this cluster's SLURM_CONF in their environment, which identifies them exactly.
     private func killLeftovers() {
+        for pid in processesOfThisCluster() { kill(pid, SIGKILL) }
+    }
+
+    /// Live processes (not zombies) whose environment names this cluster's slurm.conf.
+    func processesOfThisCluster() -> [pid_t] {
         let marker = Array("SLURM_CONF=\(configuration)".utf8)
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
-        for entry in entries {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry -> pid_t? in
             guard let pid = pid_t(entry), pid != getpid(),
-                  let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
-            if environ.split(separator: 0).contains(where: { Array($0) == marker }) { kill(pid, SIGKILL) }
+                  let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ"), !environ.isEmpty else { return nil }
+            return environ.split(separator: 0).contains(where: { Array($0) == marker }) ? pid : nil
         }
     }
 

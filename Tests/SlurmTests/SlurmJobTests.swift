@@ -68,6 +68,27 @@ final class SlurmJobTests: XCTestCase {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], r.summary)
     }
 
+    // MARK: - The cluster itself
+
+    /// A second cluster, stopped while a job still runs: its daemons, the job's processes and its
+    /// directory are gone afterwards (the first cluster, which the other tests use, keeps running).
+    func testStoppedClusterLeavesNothingBehind() throws {
+        _ = try slurm()
+        let other = try SlurmCluster.start()
+        defer { other.stop() }
+        let submitted = try other.run(["sbatch", "--parsable", "--output", "/dev/null", "--wrap", "sleep 300"], timeout: 20)
+        XCTAssertEqual(submitted.exitCode, 0, submitted.summary)
+        let deadline = Date().addingTimeInterval(20)
+        while other.processesOfThisCluster().isEmpty && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(other.processesOfThisCluster().isEmpty, "the job never started\n" + other.logs("slurmd.log"))
+        let daemons = other.daemonPIDs
+        XCTAssertEqual(daemons.count, 3)
+        other.stop()
+        for pid in daemons { XCTAssertEqual(kill(pid, 0), -1, "daemon \(pid) still runs") }
+        XCTAssertEqual(other.processesOfThisCluster(), [], "the job's processes must be gone")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: other.directory), other.directory)
+    }
+
     // MARK: - srun
 
     func testSelfTestPassesUnderSrun() throws {
