@@ -203,8 +203,8 @@ final class SlurmJobTests: XCTestCase {
     }
 
     /// The template's run to the end, once per process: the reference for the requeue test.
-    private static var uninterrupted: (id: String, out: String)?
-    private static let referenceSteps = 12
+    nonisolated(unsafe) private static var uninterrupted: (id: String, out: String)?
+    private static let referenceSteps = 18  // 15 steps left after the first checkpoint: time to requeue
 
     private func uninterruptedRun(_ cluster: SlurmCluster) throws -> (id: String, out: String) {
         if let done = Self.uninterrupted { return done }
