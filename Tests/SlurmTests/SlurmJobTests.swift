@@ -130,6 +130,17 @@ final class SlurmJobTests: XCTestCase {
         XCTAssertLessThan(r.seconds, 20, "the job must end soon after the failure, not run its 50 steps or hang\n" + r.summary)
     }
 
+    /// A rank killed by SIGKILL (as by the OOM killer) while the other waits in an allreduce: Slurm's
+    /// PMIx plugin sees the task die and cancels the step; nothing hangs.
+    func testKilledRankEndsTheSrunJob() throws {
+        let cluster = try slurm()
+        let r = try srun(cluster, ranks: 2, ["mpi-selftest", "--crash-rank", "1", "--fail-after-seconds", "0.5"], timeout: 60)
+        XCTAssertFalse(r.timedOut, r.summary)
+        XCTAssertNotEqual(r.exitCode, 0, r.summary)
+        XCTAssertTrue(r.stderr.contains("rank 1: provoked crash"), r.summary)
+        XCTAssertLessThan(r.seconds, 10, "the job must end within 10 s of the kill\n" + r.summary)
+    }
+
     /// Two ranks bound to ONE core: ranks that busy-poll there wait for the scheduler in every
     /// collective (measured ~16 ms per allreduce of 1.3 M floats: the negative control, run with the
     /// user's explicit mpi_yield_when_idle=0); cpae-mpi sees the shared core in srun's binding and
