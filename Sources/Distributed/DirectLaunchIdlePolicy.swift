@@ -39,15 +39,15 @@ enum DirectLaunchIdlePolicy {
                              : "ranks busy-poll while waiting in MPI, as under mpirun"))
     }
 
-    /// Applies `decide` to this process: sets OMPI_MCA_mpi_yield_when_idle=1 when ranks must yield.
-    /// Call before MPI_Init, which reads it.
-    @discardableResult
+    /// Applies `decide` to this process: sets OMPI_MCA_mpi_yield_when_idle=1 when ranks must yield,
+    /// and then returns the notice rank 0 prints (sharing cores is slow even with yielding). Call
+    /// before MPI_Init, which reads the variable.
     static func applyBeforeInit() -> String? {
-        guard let decision = decide(environment: ProcessInfo.processInfo.environment, ownCPUs: affinityCPUCount()) else {
-            return nil
-        }
-        if decision.yield { setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0) }
-        return decision.reason
+        guard let decision = decide(environment: ProcessInfo.processInfo.environment, ownCPUs: affinityCPUCount()),
+              decision.yield else { return nil }
+        setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0)
+        return "cpae-mpi: \(decision.reason); for speed give each rank a core of its own "
+            + "(srun --cpu-bind=cores with a CPU per task; docs/cluster.md §Transport)\n"
     }
 
     /// This node's entry of SLURM_STEP_TASKS_PER_NODE ("2", "4(x3),2"), indexed by SLURM_NODEID.

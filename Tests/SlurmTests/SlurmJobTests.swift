@@ -100,6 +100,7 @@ final class SlurmJobTests: XCTestCase {
         XCTAssertEqual(report["ranks"] as? Int, 2, "srun's two tasks form one MPI job\n" + r.summary)
         XCTAssertEqual(report["ranksOnNode0"] as? Int, 2, r.summary)
         XCTAssertEqual(report["failures"] as? [String], [], r.summary)
+        XCTAssertFalse(r.stderr.contains("yield their core"), "a core each: the ranks busy-poll as under mpirun\n" + r.summary)
     }
 
     /// The same flags under srun and under mpirun give the same bytes: srun changes how the ranks
@@ -160,6 +161,9 @@ final class SlurmJobTests: XCTestCase {
         XCTAssertGreaterThan(slowLarge, 3 * fastLarge, "busy-polling ranks on one core must be several times slower than "
                              + "yielding ones (\(slowLarge) s against \(fastLarge) s per allreduce)\n" + yielding.summary + "\n" + spinning.summary)
         XCTAssertLessThan(fastSmall, 0.5e-3, "256 floats between two yielding ranks on one core\n" + yielding.summary)
+        XCTAssertTrue(yielding.stderr.contains("srun started 2 rank(s) on this node, which may run on 1 CPU(s)")
+                      && yielding.stderr.contains("ranks yield their core"), "rank 0 says why\n" + yielding.summary)
+        XCTAssertFalse(spinning.stderr.contains("yield their core"), "the user's setting wins\n" + spinning.summary)
     }
 
     // MARK: - sbatch and the job script
