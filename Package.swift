@@ -67,6 +67,8 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["Core"], exclude: ["Fixtures"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Core", "Bench", "TestLauncher"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Core", "TestLauncher"]),
+        // cpae-mpi under a real one-node Slurm that the tests start and stop (SlurmCluster.swift).
+        .testTarget(name: "SlurmTests", dependencies: ["Core", "TestLauncher"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zstd pkg-config libpng-dev libturbojpeg0-dev libssl-dev libcairo2-dev fonts-dejavu-core)
+# slurm-wlm and munge: the Slurm tests start a one-node cluster of their own (Tests/SlurmTests); Debian's
+# packages do not start any daemon where policy-rc.d forbids it (containers), and the tests touch no
+# system-wide Slurm or munge configuration.
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zstd pkg-config libpng-dev libturbojpeg0-dev libssl-dev libcairo2-dev fonts-dejavu-core
+          slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -114,7 +114,9 @@ public final class Communicator: @unchecked Sendable {
         try mpiCheck(MPI_Finalized(&flag), "MPI_Finalized")
         if flag != 0 { throw DistributedError("MPI was finalized by other code in this process") }
         try mpiCheck(MPI_Initialized(&flag), "MPI_Initialized")
+        var sharedCoresNotice: String?
         if flag == 0 {
+            sharedCoresNotice = DirectLaunchIdlePolicy.applyBeforeInit()  // srun's ranks: yield when they share cores
             var provided: Int32 = 0
             try mpiCheck(MPI_Init_thread(nil, nil, cmpi_thread_funneled(), &provided), "MPI_Init_thread")
         }
@@ -123,6 +125,7 @@ public final class Communicator: @unchecked Sendable {
         var rank: Int32 = 0, size: Int32 = 0
         try mpiCheck(MPI_Comm_rank(world, &rank), "MPI_Comm_rank")
         try mpiCheck(MPI_Comm_size(world, &size), "MPI_Comm_size")
+        if rank == 0, let sharedCoresNotice { writeToStderr(sharedCoresNotice) }
 
         // Ranks sharing this node: key = world rank keeps the local order equal to the world order.
         var splitResult: MPI_Comm? = nil

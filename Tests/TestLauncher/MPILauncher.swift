@@ -90,7 +90,9 @@ public enum MPILauncher {
     /// Runs `argv` in its own process group with stdout/stderr captured to files; after `timeout`
     /// seconds, or as soon as `killWhen` (polled every millisecond) returns true, the whole group
     /// (mpirun and every rank) is killed, so a hang fails the test instead of blocking it.
-    public static func run(_ argv: [String], timeout: Double, killWhen: (() -> Bool)? = nil) throws -> Result {
+    /// `environment` adds to (or replaces in) the child's environment, e.g. SLURM_CONF for the Slurm tests.
+    public static func run(_ argv: [String], timeout: Double, environment: [String: String] = [:],
+                           killWhen: (() -> Bool)? = nil) throws -> Result {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("cpae-mpi-test-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -112,7 +114,7 @@ public enum MPILauncher {
         posix_spawnattr_setpgroup(&attributes, 0)
 
         let cArguments = argv.map { strdup($0) } + [nil]
-        let cEnvironment = childEnvironment().map { strdup($0) } + [nil]
+        let cEnvironment = childEnvironment(adding: environment).map { strdup($0) } + [nil]
         defer { (cArguments + cEnvironment).forEach { free($0) } }
 
         var pid: pid_t = 0
@@ -151,12 +153,13 @@ public enum MPILauncher {
     /// OMPI_MCA_ess=singleton, PMIX_* and more, which make a child mpirun fail silently), with the
     /// root override mpirun needs in containers and without BLAS thread settings, so the ranks' own
     /// thread policy is what gets tested.
-    private static func childEnvironment() -> [String] {
+    private static func childEnvironment(adding extra: [String: String]) -> [String] {
         var environment = startupEnvironment()
         environment["OPENBLAS_NUM_THREADS"] = nil
         environment["OMP_NUM_THREADS"] = nil
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        environment.merge(extra) { _, added in added }
         return environment.map { "\($0.key)=\($0.value)" }
     }
 
