@@ -60,14 +60,34 @@ final class FixedPointSumTests: XCTestCase {
         XCTAssertEqual(limbs.withUnsafeBufferPointer { format.value($0.baseAddress!) }, 0x1p-71)
     }
 
+    /// The Float path (from the bits) gives the Double path's digits for every kind of Float: normal,
+    /// subnormal, tiny (rounded to the grid, ties to even), near the range's top, beyond it, NaN, ∞.
+    func testFloatPathMatchesTheDoublePath() {
+        var rng = RNG(seed: 5)
+        var values: [Float] = [0, -0, .leastNonzeroMagnitude, -.leastNormalMagnitude, 0x1p-73, 0x1.8p-72, 0x1.4p-71,
+                               0x1.8p-71, -0x1.8p-70, 0x1.fffffep22, 0x1p23, -0x1p23, .greatestFiniteMagnitude, .nan, .infinity, -.infinity]
+        for _ in 0..<20_000 {
+            let e = Int(rng.next() % 140) - 110          // 2^-110 … 2^29: below the grid to beyond the range
+            values.append(Float(sign: rng.next() & 1 == 0 ? .plus : .minus, exponent: e,
+                                significand: 1 + rng.uniformFloat()))
+        }
+        for v in values {
+            var a = [Int64](repeating: 0, count: 3), b = a
+            let okFloat = a.withUnsafeMutableBufferPointer { format.add(v, to: $0.baseAddress!) }
+            let okDouble = b.withUnsafeMutableBufferPointer { format.add(Double(v), to: $0.baseAddress!) }
+            XCTAssertEqual(okFloat, okDouble, "\(v) accepted")
+            XCTAssertEqual(a, b, "\(v)")
+        }
+    }
+
     /// What cannot be represented is refused (and counted), never wrapped into a wrong sum.
     func testOutOfRangeAndNonFiniteContributionsAreRefused() {
         var limbs = [Int64](repeating: 0, count: 3)
         limbs.withUnsafeMutableBufferPointer { p in
             XCTAssertFalse(format.add(format.limit, to: p.baseAddress!))
             XCTAssertFalse(format.add(-format.limit * 2, to: p.baseAddress!))
-            XCTAssertFalse(format.add(.nan, to: p.baseAddress!))
-            XCTAssertFalse(format.add(.infinity, to: p.baseAddress!))
+            XCTAssertFalse(format.add(Double.nan, to: p.baseAddress!))
+            XCTAssertFalse(format.add(Double.infinity, to: p.baseAddress!))
             XCTAssertTrue(format.add(format.limit.nextDown, to: p.baseAddress!))
         }
         let exact = ExactGradients(parameterCount: 4)

@@ -65,6 +65,39 @@ public struct FixedPointFormat: Sendable, Equatable {
         return true
     }
 
+    /// `add(Double(value), to:)` for a Float, from its bits alone: the same digits and the same
+    /// rounding (to nearest, ties to even), about twice as fast — the deterministic mode folds every
+    /// parameter's per-sample gradient through it.
+    @inline(__always)
+    public func add(_ value: Float, to limbs: UnsafeMutablePointer<Int64>) -> Bool {
+        let bits = value.bitPattern
+        let biased = Int((bits >> 23) & 0xFF)
+        guard biased != 0xFF else { return false }                // NaN, ∞
+        // value = ±mantissa · 2^exponent exactly (subnormals: no hidden bit, exponent −149).
+        let mantissa = UInt64(bits & 0x7F_FFFF) | (biased == 0 ? 0 : 0x80_0000)
+        let shift = (biased == 0 ? -149 : biased - 150) - lsbExponent   // value / 2^lsb = mantissa · 2^shift
+        guard shift <= 71 else { return mantissa == 0 }           // ≥ 2^95 grid units (or a zero)
+        var d0: UInt64, d1: UInt64 = 0, d2: UInt64 = 0
+        if shift >= 0 {
+            let u = UInt128(mantissa) << shift
+            d0 = UInt64(truncatingIfNeeded: u) & 0xFFFF_FFFF
+            d1 = UInt64(truncatingIfNeeded: u >> 32) & 0xFFFF_FFFF
+            d2 = UInt64(truncatingIfNeeded: u >> 64)
+        } else if shift >= -25 {
+            let drop = UInt64(-shift)
+            let kept = mantissa >> drop, rest = mantissa & ((1 << drop) - 1), half = UInt64(1) << (drop - 1)
+            d0 = kept + (rest > half || (rest == half && kept & 1 == 1) ? 1 : 0)
+        } else {
+            d0 = 0                                                 // below half a grid unit
+        }
+        let negative = bits >> 31 == 1
+        let i0 = Int64(d0), i1 = Int64(d1), i2 = Int64(d2)
+        limbs[0] &+= negative ? 0 &- i0 : i0
+        limbs[1] &+= negative ? 0 &- i1 : i1
+        limbs[2] &+= negative ? 0 &- i2 : i2
+        return true
+    }
+
     /// The value the limbs hold, rounded once to Double: the limbs are combined exactly in 128-bit
     /// integer arithmetic first (so equal sums, however they were grouped, give the same bits, and a
     /// small negative total does not cancel against a carried 2⁶⁴).
@@ -120,7 +153,9 @@ public final class ExactGradients {
             parallelFor(pieces, threads: threads) { piece in
                 var bad = 0
                 for i in splitRange(length, parts: pieces, piece) {
-                    if !format.add(Double(values[i]) * scale, to: base + FixedPointFormat.limbs * i) { bad += 1 }
+                    let ok = scale == 1 ? format.add(values[i], to: base + FixedPointFormat.limbs * i)
+                                        : format.add(Double(values[i]) * scale, to: base + FixedPointFormat.limbs * i)
+                    if !ok { bad += 1 }
                     values[i] = 0
                 }
                 counts[piece] = bad
