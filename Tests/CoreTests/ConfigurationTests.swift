@@ -185,6 +185,7 @@ final class ConfigurationTests: XCTestCase {
         changed.train.epochs = nil; changed.train.steps = 11; changed.train.perRankBatchnorm = true
         changed.encode.batch = 7; changed.evaluate.split = .validation; changed.evaluate.trajectories = 3
         changed.ode.collectiveTimeout = 0
+        changed.ode.deterministic = true; changed.train.deterministic = true
         // Each key's value, to see that this test changes every one but steps.
         func values(_ json: String) throws -> [String: JSONValue] {
             guard case .object(let top) = try JSONValue.parse(json), case .object(let ode)? = top.first(where: { $0.key == "ode" })?.value else {
