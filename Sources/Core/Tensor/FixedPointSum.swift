@@ -164,6 +164,33 @@ public final class ExactGradients {
         refused += refusedPerPiece.reduce(0, +)
     }
 
+    /// Adds `count` samples' contributions to entries offset..<offset+length: sample k's are
+    /// `values[k·stride ..< k·stride + length]` (left as they are). Entries go in blocks that stay in
+    /// cache while every sample is added to them, so the limbs (24 bytes an entry) cross the memory
+    /// bus once per call, not once per sample; blocks are split over `threads`.
+    public func fold(samples values: UnsafePointer<Float>, count: Int, stride: Int, at offset: Int, length: Int, threads: Int = 1) {
+        precondition(offset >= 0 && offset + length <= parameterCount,
+                     "ExactGradients.fold: \(offset)+\(length) outside \(parameterCount)")
+        let block = 2048, blocks = (length + block - 1) / block
+        let pieces = Swift.min(blocks, threads <= 1 ? 1 : 4 * threads)
+        var refusedPerPiece = [Int](repeating: 0, count: pieces)
+        let format = self.format, base = limbs + FixedPointFormat.limbs * offset
+        refusedPerPiece.withUnsafeMutableBufferPointer { counts in
+            parallelFor(pieces, threads: threads) { piece in
+                var bad = 0
+                for b in splitRange(blocks, parts: pieces, piece) {
+                    let range = (b * block)..<Swift.min(length, (b + 1) * block)
+                    for k in 0..<count {
+                        let v = values + k * stride
+                        for i in range where !format.add(v[i], to: base + FixedPointFormat.limbs * i) { bad += 1 }
+                    }
+                }
+                counts[piece] = bad
+            }
+        }
+        refused += refusedPerPiece.reduce(0, +)
+    }
+
     /// Adds one Double to parameter entry `index` (a gradient computed in Double, e.g. BatchNorm's γ, β).
     public func add(_ value: Double, at index: Int) {
         precondition(index >= 0 && index < parameterCount, "ExactGradients.add: entry \(index) outside \(parameterCount)")
