@@ -80,6 +80,39 @@ final class FixedPointSumTests: XCTestCase {
         }
     }
 
+    /// Folding many samples at once (TwoSum fast path, per-sample fallback) gives the values and the
+    /// refusals that folding them one by one gives, for entries that take either path: ordinary
+    /// gradients, sums that cancel, values off the grid, beyond the range, NaN.
+    func testFoldingSamplesTogetherEqualsFoldingThemOneByOne() {
+        var rng = RNG(seed: 9)
+        let samples = 13, length = 5000
+        var values = [Float](repeating: 0, count: samples * length)
+        for i in 0..<length {
+            let kind = i % 7
+            for k in 0..<samples {
+                let r = Float(rng.uniform(-1, 1))
+                switch kind {
+                case 0, 1, 2: values[k * length + i] = r * 1e-3                        // ordinary: fast path
+                case 3: values[k * length + i] = r * Float(sign: .plus, exponent: -60 + k, significand: 1)   // some off the grid
+                case 4: values[k * length + i] = k == 0 ? 3e6 : (k == 1 ? 6e6 : r)      // sum beyond the range, samples within
+                case 5: values[k * length + i] = k == 5 ? .nan : r                       // refused
+                default: values[k * length + i] = r * Float(sign: .plus, exponent: Int(rng.next() % 60) - 40, significand: 1)
+                }
+            }
+        }
+        let together = ExactGradients(parameterCount: length), oneByOne = ExactGradients(parameterCount: length)
+        values.withUnsafeBufferPointer { together.fold(samples: $0.baseAddress!, count: samples, stride: length, at: 0, length: length, threads: 2) }
+        var copy = values
+        copy.withUnsafeMutableBufferPointer { p in
+            for k in 0..<samples { oneByOne.fold(p.baseAddress! + k * length, at: 0, length: length) }
+        }
+        XCTAssertEqual(together.refused, oneByOne.refused)
+        XCTAssertEqual(together.refused, length / 7 + (length % 7 > 5 ? 1 : 0))
+        for i in 0..<length {
+            XCTAssertEqual(together.value(at: i).bitPattern, oneByOne.value(at: i).bitPattern, "entry \(i) (kind \(i % 7))")
+        }
+    }
+
     /// What cannot be represented is refused (and counted), never wrapped into a wrong sum.
     func testOutOfRangeAndNonFiniteContributionsAreRefused() {
         var limbs = [Int64](repeating: 0, count: 3)

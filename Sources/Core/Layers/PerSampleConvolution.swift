@@ -38,10 +38,10 @@ extension ConvScratch {
         let threads = budget.threads
         let size = weight.count + (bias?.count ?? 0)
         let buffers = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, batch * size))
-        buffers.initialize(repeating: 0, count: batch * size)
         defer { buffers.deallocate() }
         forEachSample(batch) { sample, scratch, _ in
             let gw = buffers + sample * size
+            gw.initialize(repeating: 0, count: size)   // here, so the engine finds it in cache
             body(sample, scratch, gw, bias == nil ? nil : gw + weight.count)
         }
         exact.fold(samples: buffers, count: batch, stride: size, at: weight.offset, length: weight.count, threads: threads)

@@ -168,6 +168,12 @@ public final class ExactGradients {
     /// `values[k·stride ..< k·stride + length]` (left as they are). Entries go in blocks that stay in
     /// cache while every sample is added to them, so the limbs (24 bytes an entry) cross the memory
     /// bus once per call, not once per sample; blocks are split over `threads`.
+    ///
+    /// Fast path: an entry's samples are first added in Double with Knuth's TwoSum error term. When
+    /// every addition was exact, every sample lies on the grid and in range, and so does the sum,
+    /// the sum IS the exact total, and it goes into the limbs in one update — the same integer the
+    /// per-sample updates would add up to, so the same value however the samples were grouped. Any
+    /// entry that fails a condition takes the per-sample updates (`add(_: Float, to:)`).
     public func fold(samples values: UnsafePointer<Float>, count: Int, stride: Int, at offset: Int, length: Int, threads: Int = 1) {
         precondition(offset >= 0 && offset + length <= parameterCount,
                      "ExactGradients.fold: \(offset)+\(length) outside \(parameterCount)")
@@ -175,14 +181,36 @@ public final class ExactGradients {
         let pieces = Swift.min(blocks, threads <= 1 ? 1 : 4 * threads)
         var refusedPerPiece = [Int](repeating: 0, count: pieces)
         let format = self.format, base = limbs + FixedPointFormat.limbs * offset
+        // On the grid: a nonzero Float whose last mantissa bit is worth at least 2^lsb.
+        let smallest = Double(sign: .plus, exponent: format.lsbExponent + 23, significand: 1)
+        let limit = Double(sign: .plus, exponent: format.lsbExponent + 95, significand: 1)
         refusedPerPiece.withUnsafeMutableBufferPointer { counts in
             parallelFor(pieces, threads: threads) { piece in
+                let sum = UnsafeMutablePointer<Double>.allocate(capacity: block)
+                let inexact = UnsafeMutablePointer<UInt8>.allocate(capacity: block)
+                defer { sum.deallocate(); inexact.deallocate() }
                 var bad = 0
                 for b in splitRange(blocks, parts: pieces, piece) {
-                    let range = (b * block)..<Swift.min(length, (b + 1) * block)
+                    let first = b * block, n = Swift.min(length, first + block) - first
+                    sum.update(repeating: 0, count: n)
+                    inexact.update(repeating: 0, count: n)
                     for k in 0..<count {
-                        let v = values + k * stride
-                        for i in range where !format.add(v[i], to: base + FixedPointFormat.limbs * i) { bad += 1 }
+                        let v = values + k * stride + first
+                        for i in 0..<n {
+                            let x = Double(v[i]), s = sum[i]
+                            let t = s + x, xPart = t - s
+                            let error = (s - (t - xPart)) + (x - xPart)
+                            let ax = Swift.abs(x)
+                            let offGrid = ax < smallest && x != 0
+                            // NaN fails `ax < limit` and makes `error` NaN: both flag it.
+                            inexact[i] |= (error != 0 || !(ax < limit) || offGrid) ? 1 : 0
+                            sum[i] = t
+                        }
+                    }
+                    for i in 0..<n {
+                        let entry = base + FixedPointFormat.limbs * (first + i)
+                        if inexact[i] == 0 && Swift.abs(sum[i]) < limit && format.add(sum[i], to: entry) { continue }
+                        for k in 0..<count where !format.add(values[k * stride + first + i], to: entry) { bad += 1 }
                     }
                 }
                 counts[piece] = bad
