@@ -187,29 +187,30 @@ public final class ExactGradients {
         refusedPerPiece.withUnsafeMutableBufferPointer { counts in
             parallelFor(pieces, threads: threads) { piece in
                 let sum = UnsafeMutablePointer<Double>.allocate(capacity: block)
-                let inexact = UnsafeMutablePointer<UInt8>.allocate(capacity: block)
-                defer { sum.deallocate(); inexact.deallocate() }
+                let flags = UnsafeMutablePointer<Double>.allocate(capacity: block)
+                defer { sum.deallocate(); flags.deallocate() }
                 var bad = 0
                 for b in splitRange(blocks, parts: pieces, piece) {
                     let first = b * block, n = Swift.min(length, first + block) - first
                     sum.update(repeating: 0, count: n)
-                    inexact.update(repeating: 0, count: n)
+                    flags.update(repeating: 0, count: n)
                     for k in 0..<count {
                         let v = values + k * stride + first
+                        // All Double arithmetic and selects, no branches: the loop vectorises.
                         for i in 0..<n {
                             let x = Double(v[i]), s = sum[i]
                             let t = s + x, xPart = t - s
                             let error = (s - (t - xPart)) + (x - xPart)
                             let ax = Swift.abs(x)
-                            let offGrid = ax < smallest && x != 0
-                            // NaN fails `ax < limit` and makes `error` NaN: both flag it.
-                            inexact[i] |= (error != 0 || !(ax < limit) || offGrid) ? 1 : 0
+                            let inRange: Double = ax < limit ? 0 : 1          // NaN: 1
+                            let offGrid: Double = ax < smallest && ax > 0 ? 1 : 0
+                            flags[i] += Swift.abs(error) + inRange + offGrid  // NaN stays NaN ≠ 0
                             sum[i] = t
                         }
                     }
                     for i in 0..<n {
                         let entry = base + FixedPointFormat.limbs * (first + i)
-                        if inexact[i] == 0 && Swift.abs(sum[i]) < limit && format.add(sum[i], to: entry) { continue }
+                        if flags[i] == 0 && Swift.abs(sum[i]) < limit && format.add(sum[i], to: entry) { continue }
                         for k in 0..<count where !format.add(values[k * stride + first + i], to: entry) { bad += 1 }
                     }
                 }
