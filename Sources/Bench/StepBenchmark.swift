@@ -33,6 +33,8 @@ public struct StepBenchmark {
         /// Deterministic runs: their step time over the default mode's at the same configuration, minus 1
         /// (set by the caller that ran both).
         public var deterministic_cost: Double?
+        /// Deterministic runs: samples per exactly-summed unit.
+        public var deterministic_unit: Int?
     }
 
     public var config: ModelConfig
@@ -42,6 +44,8 @@ public struct StepBenchmark {
     /// Time the deterministic mode's step: per-sample GEMMs and exact sums, and the conversion of the
     /// exact sums to the Float gradient that its (integer) allreduce is followed by.
     public var deterministic = false
+    /// The deterministic mode's unit (`TrainerSettings.deterministicUnit`).
+    public var deterministicUnit = 1
 
     public init(config: ModelConfig, batch: Int, timer: GuardedTimer = GuardedTimer()) {
         self.config = config
@@ -62,7 +66,7 @@ public struct StepBenchmark {
         for i in 0..<x.count { x.data[i] = rng.uniformFloat(); y.data[i] = rng.uniformFloat() }
         BLASThreads.set(1)   // the layers' own workers are the threads (see ComputeBudget)
         model.computeBudget = ComputeBudget(threads: threads)
-        if deterministic { model.store.exact = ExactGradients(parameterCount: model.store.parameterCount) }
+        if deterministic { model.store.exact = ExactGradients(parameterCount: model.store.parameterCount, unit: deterministicUnit) }
         var penaltySeconds: [Double] = []
         let m = timer.measure {
             model.store.zeroGradients()
@@ -85,6 +89,7 @@ public struct StepBenchmark {
                    regularizer_share: penalty / step, regularizer_seconds: penalty, gflops: flops / step / 1e9,
                    clean_samples: m.cleanSamples, samples: m.samples.count, algorithm: algorithm.rawValue,
                    peak_rss_mb: Double(DataBenchmark.peakResidentBytes()) / 1e6, baseline_rss_mb: Double(baseline) / 1e6,
-                   ratio: nil, deterministic: deterministic, deterministic_cost: nil)
+                   ratio: nil, deterministic: deterministic, deterministic_cost: nil,
+                   deterministic_unit: deterministic ? deterministicUnit : nil)
     }
 }

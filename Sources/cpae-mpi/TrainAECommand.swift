@@ -73,6 +73,10 @@ struct TrainAECommand: ParsableCommand {
           help: "Exact cross-sample sums: the checkpoints are the same bits at any rank count and thread count for the same global batch and seed (docs/distributed.md §Deterministic; costs time, see bench train).")
     var deterministic = false
 
+    @Option(name: .customLong("deterministic-unit"),
+            help: "With --deterministic: consecutive samples computed together and summed exactly as one (default 1). The same bytes then hold at every rank count whose local batch is a multiple of it; a larger unit costs less.")
+    var deterministicUnit: Int?
+
     @Option(name: .customLong("cache-trajectories"), help: "Decoded trajectories each rank keeps in memory.")
     var cacheTrajectories = 128
 
@@ -99,6 +103,7 @@ struct TrainAECommand: ParsableCommand {
         if let latentWarmup, latentWarmup < 0 { throw ValidationError("--latent-warmup must be ≥ 0 (got \(latentWarmup))") }
         if let bnRecalibration, bnRecalibration < 0 { throw ValidationError("--bn-recalibration must be ≥ 0 (got \(bnRecalibration))") }
         guard collectiveTimeout >= 0 else { throw ValidationError("--collective-timeout must be ≥ 0") }
+        if deterministicUnit != nil && !deterministic { throw ValidationError("--deterministic-unit needs --deterministic") }
         _ = try LearningRateSchedule(parsing: lrSchedule)
     }
 
@@ -138,7 +143,7 @@ struct TrainAECommand: ParsableCommand {
                                        seed: seed, syncBatchNorm: !perRankBatchNorm, latentHoldSteps: latentHold ?? 2 * loader.stepsPerEpoch,
                                        latentWarmupSteps: latentWarmup ?? loader.stepsPerEpoch,
                                        batchNormRecalibration: bnRecalibration ?? min(100, loader.stepsPerEpoch),
-                                       deterministic: deterministic)
+                                       deterministic: deterministic, deterministicUnit: deterministicUnit)
         let ae = try Autoencoder(config: config, seed: seed)
         ae.computeBudget = comm.computeBudget
         ae.convAlgorithm = model.convAlgorithm

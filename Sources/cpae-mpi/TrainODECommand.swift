@@ -70,6 +70,10 @@ struct TrainODECommand: ParsableCommand {
           help: "Exact cross-sample sums: the checkpoints are the same bits at any rank count and thread count for the same global batch and seed (docs/distributed.md §Deterministic; costs time).")
     var deterministic = false
 
+    @Option(name: .customLong("deterministic-unit"),
+            help: "With --deterministic: consecutive pairs computed together and summed exactly as one (default 1: one pair at a time, slow). The same bytes then hold at every rank count whose local batch is a multiple of it.")
+    var deterministicUnit: Int?
+
     @Option(name: .customLong("collective-timeout"), help: "End the job, naming the collective, when one waits longer than this many seconds (0: never). (default: 600)")
     var collectiveTimeout: Double?
     @Flag(name: .customLong("no-verify"), help: "Skip checking the latent shards' SHA-256 against latents.json.")
@@ -114,6 +118,7 @@ struct TrainODECommand: ParsableCommand {
         if let progressSeconds { c.progressSeconds = progressSeconds }
         if let collectiveTimeout { c.collectiveTimeout = collectiveTimeout }
         if deterministic { c.deterministic = true }
+        if let deterministicUnit { c.deterministicUnit = deterministicUnit }
         try c.check(section: "ode", file: config)
         return c
     }
@@ -147,7 +152,8 @@ struct TrainODECommand: ParsableCommand {
         let totalSteps = c.steps ?? c.epochs! * sampler.stepsPerEpoch
         let settings = TrainerSettings(globalBatch: batch, steps: totalSteps, schedule: c.lrSchedule ?? "exp:0.01:0.001:\(totalSteps)",
                                        weightDecay: c.weightDecay, checkpointEvery: c.checkpointEvery, nonFinite: c.onNaN,
-                                       seed: c.seed, syncBatchNorm: false, deterministic: c.deterministic)
+                                       seed: c.seed, syncBatchNorm: false, deterministic: c.deterministic,
+                                       deterministicUnit: c.deterministicUnit)
         let hasValidation = !dataset.pairStarts(of: .validation, steps: c.rolloutSteps).isEmpty
         let validation = hasValidation
             ? try LatentPairSet(dataset: dataset, split: .validation, steps: c.rolloutSteps, rank: comm.rank, worldSize: comm.size) : nil

@@ -186,6 +186,7 @@ final class ConfigurationTests: XCTestCase {
         changed.encode.batch = 7; changed.evaluate.split = .validation; changed.evaluate.trajectories = 3
         changed.ode.collectiveTimeout = 0
         changed.ode.deterministic = true; changed.train.deterministic = true
+        changed.ode.deterministicUnit = 4; changed.train.deterministicUnit = 2
         // Each key's value, to see that this test changes every one but steps.
         func values(_ json: String) throws -> [String: JSONValue] {
             guard case .object(let top) = try JSONValue.parse(json), case .object(let ode)? = top.first(where: { $0.key == "ode" })?.value else {

@@ -22,6 +22,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
     public var onNaN: NonFinitePolicy = .stop
     public var perRankBatchnorm = false
     public var deterministic = false
+    public var deterministicUnit: Int?
     public var cacheTrajectories = 128
     public var progressSeconds = 5.0
     public var collectiveTimeout = 600.0
@@ -49,6 +50,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
          .choice("on-nan", \.onNaN, "when a loss or gradient is NaN/Inf: stop or skip the step on every rank"),
          .value("per-rank-batchnorm", \.perRankBatchnorm, "BatchNorm statistics per rank instead of over the global batch"),
          .value("deterministic", \.deterministic, "exact cross-sample sums: checkpoints bit-identical at any rank and thread count (docs/distributed.md §Deterministic)"),
+         .value("deterministic-unit", \.deterministicUnit, "with deterministic: samples computed together and summed as one (null: 1); the same bytes at every rank count whose local batch is a multiple of it"),
          .value("cache-trajectories", \.cacheTrajectories, "decoded trajectories each rank keeps in memory"),
          .value("progress-seconds", \.progressSeconds, "seconds between progress lines on rank 0"),
          .value("collective-timeout", \.collectiveTimeout, "end the job when a collective waits longer than this many seconds (0: never)")]
@@ -63,6 +65,9 @@ public struct AutoencoderTrainingConfig: ConfigSection {
         if let k = kernel, k < 2 || k % 2 != 0 { found.append(.init("kernel", "must be even and ≥ 2 (got \(k))")) }
         if let w = widths, w.count != 3 || w.contains(where: { $0 < 1 }) { found.append(.init("widths", "must be three positive channel counts (got \(w))")) }
         if globalBatch < 1 { found.append(.init("global-batch", "must be ≥ 1 (got \(globalBatch))")) }
+        if let unit = deterministicUnit, unit < 1 || !deterministic || globalBatch % unit != 0 {
+            found.append(.init("deterministic-unit", "needs deterministic: true, must be ≥ 1 and divide global-batch \(globalBatch) (got \(unit))"))
+        }
         do { _ = try LearningRateSchedule(parsing: lrSchedule) } catch { found.append(.init("lr-schedule", "\(error)")) }
         if let h = latentHold, h < 0 { found.append(.init("latent-hold", "must be ≥ 0 (got \(h))")) }
         if let w = latentWarmup, w < 0 { found.append(.init("latent-warmup", "must be ≥ 0 (got \(w))")) }

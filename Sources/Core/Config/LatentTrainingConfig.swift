@@ -26,6 +26,7 @@ public struct LatentTrainingConfig: ConfigSection {
     public var progressSeconds = 10.0
     public var collectiveTimeout = 600.0
     public var deterministic = false
+    public var deterministicUnit: Int?
 
     public init() {}
 
@@ -50,7 +51,8 @@ public struct LatentTrainingConfig: ConfigSection {
          .choice("on-nan", \.onNaN, "when the loss or gradient is NaN/Inf: stop, or skip the step on every rank"),
          .value("progress-seconds", \.progressSeconds, "seconds between progress lines on rank 0"),
          .value("collective-timeout", \.collectiveTimeout, "end the job when a collective waits longer than this many seconds (0: never)"),
-         .value("deterministic", \.deterministic, "exact cross-sample sums: checkpoints bit-identical at any rank and thread count (docs/distributed.md §Deterministic)")]
+         .value("deterministic", \.deterministic, "exact cross-sample sums: checkpoints bit-identical at any rank and thread count (docs/distributed.md §Deterministic)"),
+         .value("deterministic-unit", \.deterministicUnit, "with deterministic: pairs computed together and summed as one (null: 1); the same bytes at every rank count whose local batch is a multiple of it")]
     }
 
     public func problems() -> [ConfigProblem] { problems(requiringLength: true) }
@@ -64,6 +66,9 @@ public struct LatentTrainingConfig: ConfigSection {
         }
         found += ConfigProblem.runLength(epochs: epochs, steps: steps, required: requiringLength)
         if let globalBatch { require(globalBatch >= 1, "global-batch", "must be ≥ 1 (got \(globalBatch))") }
+        if let unit = deterministicUnit {
+            require(unit >= 1 && deterministic, "deterministic-unit", "needs deterministic: true and must be ≥ 1 (got \(unit))")
+        }
         require(!widths.isEmpty && widths.allSatisfy { $0 >= 1 }, "widths", "must be one or more positive integers, e.g. [256, 256] (got \(widths))")
         require(sympnetLayers >= 1, "sympnet-layers", "must be ≥ 1 (got \(sympnetLayers))")
         require(sympnetSublayers >= 1, "sympnet-sublayers", "must be ≥ 1 (got \(sympnetSublayers))")

@@ -72,8 +72,9 @@ public final class Conv2d {
         if store.exact == nil {
             engine.correlate(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch)
         } else {
-            scratch.forEachSample(x.shape[0]) { s, sc, _ in
-                engine.correlate(x.data + s * g.inputPerSample, batch: 1, weight: w, bias: b,
+            let unit = store.exact!.unit
+            scratch.forEachUnit(x.shape[0], unit: unit) { s, sc, _ in
+                engine.correlate(x.data + s * g.inputPerSample, batch: unit, weight: w, bias: b,
                                  into: y.data + s * g.outputPerSample, scratch: sc)
             }
         }
@@ -92,12 +93,13 @@ public final class Conv2d {
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
         let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.oh * g.ow
         if let exact = store.exact {
-            // Deterministic mode (PerSampleConvolution.swift): each sample's gradient on its own.
-            scratch.foldEachSample(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
+            // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own.
+            let unit = exact.unit
+            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
                 let dyS = dy.data + s * g.outputPerSample, xS = x.data + s * g.inputPerSample
-                if let gb { addChannelSums(dyS, batch: 1, channels: outChannels, plane: plane, into: gb) }
+                if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
                 let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
-                engine.weightGradient(input: xS, outputGradient: dyS, batch: 1, weight: w, accumulateInto: gw, then: second, scratch: sc)
+                engine.weightGradient(input: xS, outputGradient: dyS, batch: unit, weight: w, accumulateInto: gw, then: second, scratch: sc)
             }
             return dx
         }

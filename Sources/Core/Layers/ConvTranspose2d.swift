@@ -82,8 +82,9 @@ public final class ConvTranspose2d {
         if store.exact == nil {
             engine.correlateAdjoint(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch)
         } else {
-            scratch.forEachSample(x.shape[0]) { s, sc, _ in
-                engine.correlateAdjoint(x.data + s * g.outputPerSample, batch: 1, weight: w, bias: b,
+            let unit = store.exact!.unit
+            scratch.forEachUnit(x.shape[0], unit: unit) { s, sc, _ in
+                engine.correlateAdjoint(x.data + s * g.outputPerSample, batch: unit, weight: w, bias: b,
                                         into: y.data + s * g.inputPerSample, scratch: sc)
             }
         }
@@ -104,12 +105,13 @@ public final class ConvTranspose2d {
         // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
         // gradient with dy as its input and x as its output gradient.
         if let exact = store.exact {
-            // Deterministic mode (PerSampleConvolution.swift): each sample's gradient on its own.
-            scratch.foldEachSample(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
+            // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own.
+            let unit = exact.unit
+            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
                 let dyS = dy.data + s * g.inputPerSample, xS = x.data + s * g.outputPerSample
-                if let gb { addChannelSums(dyS, batch: 1, channels: outChannels, plane: plane, into: gb) }
+                if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
                 let second: ConvSecondProduct = dx.map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
-                engine.weightGradient(input: dyS, outputGradient: xS, batch: 1, weight: w, accumulateInto: gw, then: second, scratch: sc)
+                engine.weightGradient(input: dyS, outputGradient: xS, batch: unit, weight: w, accumulateInto: gw, then: second, scratch: sc)
             }
             return dx
         }

@@ -127,8 +127,14 @@ public final class ExactGradients {
     public private(set) var refused = 0
     private var count: Int { parameterCount + 1 }
 
-    public init(parameterCount: Int) {
+    /// Samples per unit: the layers compute the gradient of `unit` consecutive samples together and
+    /// fold it as one contribution (1: every sample alone; see `TrainerSettings.deterministicUnit`).
+    public let unit: Int
+
+    public init(parameterCount: Int, unit: Int = 1) {
+        precondition(unit >= 1, "ExactGradients: unit \(unit) < 1")
         self.parameterCount = parameterCount
+        self.unit = unit
         limbs = .allocate(capacity: FixedPointFormat.limbs * (parameterCount + 1))
         zero()
     }

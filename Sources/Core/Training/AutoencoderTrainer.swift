@@ -45,7 +45,9 @@ public final class AutoencoderTrainer {
         optimizer = Adam(store: model.store, weightDecay: Double(settings.weightDecay))
         exchange = GradientExchange(group: group, store: model.store, termNames: ["reconstruction", "latent", "prediction"])
         if settings.syncBatchNorm { model.reducer = group }
-        if settings.isDeterministic { model.store.exact = ExactGradients(parameterCount: model.store.parameterCount) }
+        if settings.isDeterministic {
+            model.store.exact = ExactGradients(parameterCount: model.store.parameterCount, unit: settings.deterministicUnit ?? 1)
+        }
     }
 
     /// Makes every replica identical to rank 0: parameters, BatchNorm statistics, optimizer state,

@@ -40,7 +40,7 @@ public final class ODETrainer {
         self.model = model; self.group = group; self.sampler = sampler; self.settings = settings
         optimizer = Adam(store: model.store, weightDecay: Double(settings.weightDecay))
         exchange = GradientExchange(group: group, store: model.store, termNames: ["loss"])
-        exact = settings.isDeterministic ? ExactGradients(parameterCount: model.store.parameterCount) : nil
+        exact = settings.isDeterministic ? ExactGradients(parameterCount: model.store.parameterCount, unit: settings.deterministicUnit ?? 1) : nil
     }
 
     /// Every replica takes rank 0's parameters, moments, counters and sampler position.
@@ -83,21 +83,25 @@ public final class ODETrainer {
                              samples: settings.globalBatch, skipped: skipped)
     }
 
-    /// The deterministic mode's local step: each sample's loss and gradient on its own (no BatchNorm
-    /// here, so samples are independent), folded into the exact sums as its share of the global
-    /// batch mean; returns the global mean loss, summed exactly over the replicas.
+    /// The deterministic mode's local step: each unit's loss and gradient on its own (no BatchNorm
+    /// here, so units are independent; the model runs single-threaded, so a unit's GEMMs and their
+    /// sums are the same however many threads there are), folded into the exact sums as its share of
+    /// the global batch mean; returns the global mean loss, summed exactly over the replicas.
     private func exactLossAndGradient(_ batch: LatentBatch, into exact: ExactGradients) -> Double {
-        let d = model.dimension, rows = batch.start.count / d
-        let share = 1 / Double(rows * group.replicas)
+        let d = model.dimension, rows = batch.start.count / d, unit = exact.unit
+        precondition(rows % unit == 0, "deterministic mode: \(rows) rows are not whole units of \(unit)")
+        let share = Double(unit) / Double(rows * group.replicas)
+        let saved = model.budget
+        model.budget = .serial
+        defer { model.budget = saved }
         exact.zero()
-        var losses = [Double](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let start = Array(batch.start[(r * d)..<((r + 1) * d)])
-            let targets = batch.targets.map { Array($0[(r * d)..<((r + 1) * d)]) }
-            losses[r] = model.lossAndGradient(starts: start, targets: targets) * share
+        var losses = [Double](repeating: 0, count: rows / unit)
+        for u in 0..<(rows / unit) {
+            let part = (u * unit * d)..<((u + 1) * unit * d)
+            losses[u] = model.lossAndGradient(starts: Array(batch.start[part]), targets: batch.targets.map { Array($0[part]) }) * share
             exact.fold(model.store.gradients, at: 0, length: model.store.parameterCount, scale: share)
         }
-        return exactSampleSums(losses, sums: 1, samples: rows, group: group)[0]
+        return exactSampleSums(losses, sums: 1, samples: rows / unit, group: group)[0]
     }
 
     /// The mean loss over a split's pairs (each rank holds a strided share; the sum and the count

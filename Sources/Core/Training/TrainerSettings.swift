@@ -41,11 +41,16 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     /// global batch and seed. Optional so that run configurations written before it still read.
     public var deterministic: Bool?
     public var isDeterministic: Bool { deterministic ?? false }
+    /// The deterministic mode's unit: consecutive samples of a global batch whose gradient is computed
+    /// together (batched GEMMs) and summed exactly with the other units'. 1 (nil) promises the same
+    /// bytes at every rank count up to the global batch; u promises it at every rank count whose local
+    /// batch is a multiple of u, and costs less (fewer, larger calls and folds).
+    public var deterministicUnit: Int?
 
     public init(globalBatch: Int, steps: Int, schedule: String = "constant:1e-3",
                 weightDecay: Float = 0, checkpointEvery: Int = 0, nonFinite: NonFinitePolicy = .stop,
                 seed: UInt64 = 0, syncBatchNorm: Bool = true, latentHoldSteps: Int = 0, latentWarmupSteps: Int = 0,
-                batchNormRecalibration: Int? = nil, deterministic: Bool = false) {
+                batchNormRecalibration: Int? = nil, deterministic: Bool = false, deterministicUnit: Int? = nil) {
         self.globalBatch = globalBatch; self.steps = steps; self.schedule = schedule
         self.weightDecay = weightDecay
         self.checkpointEvery = checkpointEvery; self.nonFinite = nonFinite; self.seed = seed
@@ -54,6 +59,7 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         self.latentHoldSteps = latentHoldSteps
         self.batchNormRecalibration = batchNormRecalibration
         self.deterministic = deterministic
+        self.deterministicUnit = deterministicUnit
     }
 
     /// The factor on λ at a step (0-based count of steps taken before it).
@@ -87,6 +93,13 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         guard latentHoldSteps >= 0 else { throw TrainingError.invalidSetting("--latent-hold must be ≥ 0 (got \(latentHoldSteps))") }
         guard latentWarmupSteps >= 0 else { throw TrainingError.invalidSetting("--latent-warmup must be ≥ 0 (got \(latentWarmupSteps))") }
         guard weightDecay >= 0, weightDecay.isFinite else { throw TrainingError.invalidSetting("--weight-decay must be ≥ 0 (got \(weightDecay))") }
+        if let unit = deterministicUnit {
+            guard isDeterministic else { throw TrainingError.invalidSetting("--deterministic-unit needs --deterministic") }
+            let local = try localBatch(replicas: replicas)
+            guard unit >= 1, local % unit == 0 else {
+                throw TrainingError.invalidSetting("--deterministic-unit \(unit) must be ≥ 1 and divide the local batch \(local) (global batch \(globalBatch) over \(replicas) ranks); the same bytes need every rank to hold whole units")
+            }
+        }
     }
 }
 

@@ -35,6 +35,8 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Python interpreter for the peer.") var python = "python3"
     @Flag(help: "Also time every configuration in the deterministic mode (train-ae --deterministic) and report its cost: its step time over the default mode's.")
     var deterministic = false
+    @Option(name: .customLong("deterministic-units"), help: "With --deterministic: comma-separated units to time (train-ae --deterministic-unit; each must divide --batch).")
+    var deterministicUnits = "1"
     @Flag(help: "Print one JSON object ({\"host\", \"model\", \"runs\", \"peer\"}) instead of a table.") var json = false
     /// Measure the one configuration in this process and print its run as one JSON line: how the
     /// parent gets each configuration's figures and peak RSS from a child of its own.
@@ -56,9 +58,16 @@ struct BenchTrainCommand: ParsableCommand {
             guard let o = Objective(rawValue: String(s)) else { throw ValidationError("--objectives: unknown objective '\(s)'") }
             return o
         }
+        let units = try deterministicUnits.split(separator: ",").map { s -> Int in
+            guard let u = Int(s), u >= 1, batch % u == 0 else {
+                throw ValidationError("--deterministic-units: '\(s)' is not a positive divisor of --batch \(batch)")
+            }
+            return u
+        }
         if single {
             guard threadCounts.count == 1, objs.count == 1 else { throw ValidationError("--single measures one thread count and one objective") }
-            try measureHere(config: config, threads: threadCounts[0], objective: objs[0], deterministic: deterministic)
+            guard units.count == 1 else { throw ValidationError("--single measures one deterministic unit") }
+            try measureHere(config: config, threads: threadCounts[0], objective: objs[0], deterministic: deterministic, unit: units[0])
             return
         }
 
@@ -104,10 +113,12 @@ struct BenchTrainCommand: ParsableCommand {
                 runs.append(r)
                 if !json { printRow(r, theirs) }
                 if deterministic {
-                    var exact = try measureInChild(threads: t, objective: o, deterministic: true)
-                    exact.deterministic_cost = exact.step_seconds / r.step_seconds - 1
-                    runs.append(exact)
-                    if !json { printRow(exact, nil) }
+                    for unit in units {
+                        var exact = try measureInChild(threads: t, objective: o, deterministic: true, unit: unit)
+                        exact.deterministic_cost = exact.step_seconds / r.step_seconds - 1
+                        runs.append(exact)
+                        if !json { printRow(exact, nil) }
+                    }
                 }
             }
         }
@@ -157,7 +168,7 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     /// The --single child's work: one run, its peak RSS that of this process, one JSON line.
-    private func measureHere(config: ModelConfig, threads: Int, objective: Objective, deterministic: Bool) throws {
+    private func measureHere(config: ModelConfig, threads: Int, objective: Objective, deterministic: Bool, unit: Int) throws {
         var timer = GuardedTimer()
         timer.samples = samples
         timer.minSampleSeconds = 0   // one step (≥ 0.1 s at the paper size) already resolves /proc/stat's ticks
@@ -165,14 +176,16 @@ struct BenchTrainCommand: ParsableCommand {
         var bench = StepBenchmark(config: config, batch: batch, timer: timer)
         bench.algorithm = model.convAlgorithm
         bench.deterministic = deterministic
+        bench.deterministicUnit = unit
         let r = try bench.run(threads: threads, objective: objective)
         print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
     }
 
     /// Runs this executable with --single for one configuration; its stderr passes through.
-    private func measureInChild(threads: Int, objective: Objective, deterministic: Bool = false) throws -> StepBenchmark.Run {
+    private func measureInChild(threads: Int, objective: Objective, deterministic: Bool = false, unit: Int = 1) throws -> StepBenchmark.Run {
         let args = ["bench", "train", "--single", "--threads", "\(threads)", "--objectives", objective.rawValue,
-                    "--batch", "\(batch)", "--samples", "\(samples)"] + (deterministic ? ["--deterministic"] : []) + model.arguments
+                    "--batch", "\(batch)", "--samples", "\(samples)"]
+            + (deterministic ? ["--deterministic", "--deterministic-units", "\(unit)"] : []) + model.arguments
         return try ChildMeasurement.run(StepBenchmark.Run.self, executable: ChildMeasurement.executable, arguments: args,
                                         what: "the measurement at \(threads) thread(s), \(objective.rawValue)")
     }
@@ -186,7 +199,7 @@ struct BenchTrainCommand: ParsableCommand {
         let peerText = theirs.map { String(format: "%9.2f  %11.2f×  %6.0f  %14.0f", $0.samples_per_second, r.ratio!, r.peak_rss_mb, $0.peak_rss_mb) }
             ?? pad("—", 9) + "  " + pad("—", 12) + String(format: "  %6.0f  ", r.peak_rss_mb) + pad("—", 14)
         let busy = r.clean_samples < r.samples || (theirs.map { $0.clean_samples < $0.samples } ?? false)
-        let label = r.deterministic == true ? "\(r.objective) det" : r.objective
+        let label = r.deterministic == true ? "\(r.objective) det/\(r.deterministic_unit ?? 1)" : r.objective
         let cost = r.deterministic_cost.map { String(format: "  deterministic: %+.0f%% step time", $0 * 100) } ?? ""
         print(String(format: "%7d  ", r.threads) + pad(label, 15, left: true) + String(format: "  %9.2f  ", r.samples_per_second) + peerText
               + String(format: "  %8.1f  %7.1f  %.2f%% (%.2f ms)", r.step_seconds * 1000, r.gflops, r.regularizer_share * 100, r.regularizer_seconds * 1000)

@@ -31,10 +31,17 @@ public struct WindowSampler: Sendable {
     public let seed: UInt64
     /// The epoch is padded or dropped to a multiple of this (a multiple of the world size).
     public let alignment: Int
+    /// Given an alignment (the deterministic mode's global batch), each run of `alignment` entries
+    /// is dealt out in contiguous blocks — rank r takes entries r·b ..< (r+1)·b of it, b =
+    /// alignment / worldSize — instead of every worldSize-th entry: then a fixed group of consecutive
+    /// samples of a global batch (the deterministic mode's unit) is the same samples, in the same
+    /// order, on whichever rank holds it.
+    public let contiguous: Bool
 
     public init(windows: [Window], rank: Int, worldSize: Int, shuffle: Bool = true, tail: Tail = .pad, seed: UInt64,
                 alignment: Int? = nil) {
         precondition(worldSize >= 1 && rank >= 0 && rank < worldSize, "rank \(rank) of world size \(worldSize)")
+        contiguous = alignment != nil
         let alignment = alignment ?? worldSize
         precondition(alignment >= 1 && alignment % worldSize == 0, "alignment \(alignment) is not a multiple of the world size \(worldSize)")
         self.windows = windows; self.rank = rank; self.worldSize = worldSize
@@ -67,6 +74,10 @@ public struct WindowSampler: Sendable {
         let order = permutation(epoch: epoch)
         let n = order.count, per = samplesPerRank
         guard per > 0 else { return [] }
+        if contiguous {
+            let block = alignment / worldSize
+            return (0..<per).map { k in order[((k / block) * alignment + rank * block + k % block) % n] }
+        }
         return (0..<per).map { k in order[(rank + k * worldSize) % n] }   // wraps only in pad mode
     }
 
