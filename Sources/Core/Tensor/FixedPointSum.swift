@@ -56,13 +56,17 @@ public struct FixedPointFormat: Sendable, Equatable {
         let r1 = a - d2 * 0x1p64
         let d1 = (r1 * 0x1p-32).rounded(.down)
         let d0 = (r1 - d1 * 0x1p32).rounded(.toNearestOrEven)
-        // Negative values subtract their digits (a select, not a branch: the signs are random).
-        let negative = x < 0
-        let i2 = Int64(d2), i1 = Int64(d1), i0 = Int64(d0)
-        limbs[0] &+= negative ? 0 &- i0 : i0
-        limbs[1] &+= negative ? 0 &- i1 : i1
-        limbs[2] &+= negative ? 0 &- i2 : i2
+        addDigits(Int64(d0), Int64(d1), Int64(d2), negative: x < 0, to: limbs)
         return true
+    }
+
+    /// Adds (or, for a negative value, subtracts) base-2³² digits to the limbs: a select, not a
+    /// branch, since gradient signs are random.
+    @inline(__always)
+    private func addDigits(_ d0: Int64, _ d1: Int64, _ d2: Int64, negative: Bool, to limbs: UnsafeMutablePointer<Int64>) {
+        limbs[0] &+= negative ? 0 &- d0 : d0
+        limbs[1] &+= negative ? 0 &- d1 : d1
+        limbs[2] &+= negative ? 0 &- d2 : d2
     }
 
     /// `add(Double(value), to:)` for a Float, from its bits alone: the same digits and the same
@@ -90,11 +94,7 @@ public struct FixedPointFormat: Sendable, Equatable {
         } else {
             d0 = 0                                                 // below half a grid unit
         }
-        let negative = bits >> 31 == 1
-        let i0 = Int64(d0), i1 = Int64(d1), i2 = Int64(d2)
-        limbs[0] &+= negative ? 0 &- i0 : i0
-        limbs[1] &+= negative ? 0 &- i1 : i1
-        limbs[2] &+= negative ? 0 &- i2 : i2
+        addDigits(Int64(d0), Int64(d1), Int64(d2), negative: bits >> 31 == 1, to: limbs)
         return true
     }
 
