@@ -111,17 +111,16 @@ public final class ODETrainer {
         if exact != nil {
             // Deterministic mode: each pair's loss on its own, summed exactly, so the selection a
             // checkpoint records does not depend on how the pairs were split over ranks.
-            var losses = [Double](repeating: 0, count: set.count)
+            // Per pair: [its loss…, 1…] — the loss sum and the pair count in one exact reduction.
+            var values = [Double](repeating: 1, count: 2 * set.count)
             for r in 0..<set.count {
                 let start = Array(set.start[(r * d)..<((r + 1) * d)])
                 let targets = set.targets.map { Array($0[(r * d)..<((r + 1) * d)]) }
-                losses[r] = model.lossAndGradient(starts: start, targets: targets)
+                values[r] = model.lossAndGradient(starts: start, targets: targets)
             }
             model.store.zeroGradients()
-            var count = [Double(set.count)]
-            count.withUnsafeMutableBufferPointer { group.sum($0.baseAddress!, count: 1) }
-            let sum = exactSampleSums(losses, sums: 1, samples: set.count, group: group)[0]
-            return count[0] > 0 ? sum / count[0] : .nan
+            let sums = exactSampleSums(values, sums: 2, samples: set.count, group: group)
+            return sums[1] > 0 ? sums[0] / sums[1] : .nan
         }
         var sums = [0.0, Double(set.count)]
         var row = 0
