@@ -1,5 +1,7 @@
 import ArgumentParser
 import Core
+import Distributed
+import Foundation
 
 @main
 struct CpaeMPI: ParsableCommand {
@@ -16,7 +18,21 @@ struct CpaeMPI: ParsableCommand {
 
     static func main() {
         MemoryTuning.keepLargeAllocationsInHeap()
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            // ArgumentParser's own report writes a message in pieces; under mpirun every rank reports
+            // the same input error before MPI starts, and the pieces of two ranks interleaved mid-
+            // character. One write(2) per message keeps each rank's message whole.
+            let code = exitCode(for: error), text = fullMessage(for: error)
+            if code == .success {
+                if !text.isEmpty { print(text) }
+            } else if !text.isEmpty {
+                Communicator.writeToStderr(text + "\n")
+            }
+            Foundation.exit(code.rawValue)
+        }
     }
 }
 

@@ -238,7 +238,7 @@ final class SlurmCluster {
     func logs(_ file: String) -> String {
         let paths = daemons.map { "\(directory)/log/\($0.name).out" } + ["\(directory)/log/\(file)"]
         return paths.map { path -> String in
-            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(none)"
+            let text = FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? "(none)"
             return "--- \(path) ---\n" + text.split(separator: "\n", omittingEmptySubsequences: false).suffix(15).joined(separator: "\n")
         }.joined(separator: "\n")
     }

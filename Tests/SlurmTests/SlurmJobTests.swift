@@ -214,7 +214,7 @@ final class SlurmJobTests: XCTestCase {
     }
 
     private func jobOutput(_ id: String) -> String {
-        (try? String(contentsOfFile: Self.workspace + "/jobs/job-\(id).out", encoding: .utf8)) ?? "(no output file)"
+        FileManager.default.contents(atPath: Self.workspace + "/jobs/job-\(id).out").map { String(decoding: $0, as: UTF8.self) } ?? "(no output file)"
     }
 
     /// The template's run to the end, once per process: the reference for the requeue test.

@@ -143,9 +143,12 @@ public enum MPILauncher {
         let seconds = Date().timeIntervalSince(start)
         // Exited normally: the exit code; killed by a signal: 128 + signal, as a shell reports it.
         let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(exitCode: exitCode,
-                      stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+        // Decoded leniently: ranks writing at once can split a multi-byte character, and a strict
+        // decoder would then return nothing at all of the output.
+        func text(_ path: String) -> String {
+            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
+        return Result(exitCode: exitCode, stdout: text(outPath), stderr: text(errPath),
                       seconds: seconds, timedOut: timedOut, commandLine: argv.joined(separator: " "))
     }
 
