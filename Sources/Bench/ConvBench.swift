@@ -44,6 +44,9 @@ public struct ConvBenchSpec: Sendable {
         .init("dec.2 4x4", .transposed, 35, 16, input: (32, 64), kernel: (4, 4), stride: (2, 2), padding: (1, 1)),
         .init("dec.1 4x4", .transposed, 19, 3, input: (64, 128), kernel: (4, 4), stride: (2, 2), padding: (1, 1)),
         .init("dec.side2 4x4", .transposed, 3, 3, input: (32, 64), kernel: (4, 4), stride: (2, 2), padding: (1, 1)),
+        // The side branches' 3×3 "predict" convolutions to C channels (the two largest maps).
+        .init("dec.pred2 3x3", .conv, 35, 3, input: (32, 64), kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
+        .init("dec.pred3 3x3", .conv, 67, 3, input: (16, 32), kernel: (3, 3), stride: (1, 1), padding: (1, 1)),
     ]
 }
 

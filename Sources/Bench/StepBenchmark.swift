@@ -76,7 +76,7 @@ public struct StepBenchmark {
                 exact.write(into: model.store.gradients)
             }
             penaltySeconds.append(Stopwatch.time { model.accumulatePenalty() })
-            adam.update(model.store, learningRate: 1e-4)
+            adam.update(model.store, learningRate: 1e-4, threads: threads)
         }
         let step = m.medianClean.isFinite ? m.medianClean : m.median
         let penalty = median(penaltySeconds)

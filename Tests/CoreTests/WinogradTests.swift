@@ -251,6 +251,37 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(y1, y2)
     }
 
+    /// A training forward pass keeps the input's row transforms and the backward reads them instead of
+    /// recomputing them: dW, db and dx are the same bits either way, at one and two threads (the
+    /// forward and the backward may cut the batch into different chunks). The direct lowering keeps
+    /// nothing.
+    func testKeptRowTransformsGiveTheSameGradients() {
+        for (i, c) in Self.cases.enumerated() {
+            for threads in [1, 2] {
+                let store = ParameterStore(seed: UInt64(150 + i))
+                let conv = Conv2d(store: store, name: "c", inChannels: c.c, outChannels: c.o, kernel: (c.k, c.k),
+                                  stride: (c.s, c.s), padding: (c.p, c.p))
+                conv.algorithm = .winograd
+                conv.budget = ComputeBudget(threads: threads)
+                let x = GradientCheck.random([c.n, c.c, c.h, c.w], seed: UInt64(160 + i))
+                let (y, kept) = conv.forward(x, keep: true)
+                XCTAssertEqual(y.array, conv.forward(x).array, "keeping does not change the output")
+                guard let kept else { XCTFail("a Winograd layer keeps its row transforms"); continue }
+                let dy = GradientCheck.random(y.shape, seed: UInt64(170 + i))
+                func gradients(_ kept: Tensor?) -> [[Float]] {
+                    store.zeroGradients()
+                    let dx = conv.backward(dy, input: x, inputGradient: true, biasGradient: true, kept: kept)!
+                    return [dx.array, store.gradientArray(conv.weight), store.gradientArray(conv.bias!)]
+                }
+                XCTAssertEqual(gradients(kept), gradients(nil), "\(c.label) threads \(threads)")
+            }
+        }
+        let store = ParameterStore(seed: 1)
+        let direct = Conv2d(store: store, name: "d", inChannels: 3, outChannels: 4, kernel: (3, 3), padding: (1, 1))
+        direct.algorithm = .direct
+        XCTAssertNil(direct.forward(GradientCheck.random([2, 3, 8, 8], seed: 2), keep: true).kept)
+    }
+
     /// Through the layers: Conv2d and ConvTranspose2d with `.winograd` pass the same finite-difference
     /// checks as the direct lowering, biases included.
     func testLayerGradientsByFiniteDifferences() {

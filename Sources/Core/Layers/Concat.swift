@@ -1,6 +1,7 @@
 /// Channel concatenation [a, b] of two N×Ca×H×W and N×Cb×H×W tensors → N×(Ca+Cb)×H×W.
 /// (Any rank ≥ 2 works: dimension 1 is the channel, the rest must agree.)
-public func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
+/// `threads` workers copy whole samples.
+public func concatChannels(_ a: Tensor, _ b: Tensor, threads: Int = 1) -> Tensor {
     precondition(a.rank >= 2 && a.rank == b.rank && a.shape[0] == b.shape[0]
                  && Array(a.shape.dropFirst(2)) == Array(b.shape.dropFirst(2)),
                  "concatChannels: shapes \(a.shape) and \(b.shape) differ outside the channel dimension")
@@ -10,16 +11,19 @@ public func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
     let n = a.shape[0]
     // Per sample, a's channels are one contiguous block and b's the next.
     let blockA = a.count / Swift.max(n, 1), blockB = b.count / Swift.max(n, 1)
-    var dst = out.data
-    for i in 0..<n {
-        dst.update(from: a.data + i * blockA, count: blockA); dst += blockA
-        dst.update(from: b.data + i * blockB, count: blockB); dst += blockB
+    let parts = Swift.max(1, Swift.min(threads, n))
+    parallelFor(parts, threads: parts) { part in
+        for i in splitRange(n, parts: parts, part) {
+            let dst = out.data + i * (blockA + blockB)
+            dst.update(from: a.data + i * blockA, count: blockA)
+            (dst + blockA).update(from: b.data + i * blockB, count: blockB)
+        }
     }
     return out
 }
 
 /// The backward of `concatChannels`: splits dy into its first `channels` channels and the rest.
-public func splitChannels(_ dy: Tensor, first channels: Int) -> (Tensor, Tensor) {
+public func splitChannels(_ dy: Tensor, first channels: Int, threads: Int = 1) -> (Tensor, Tensor) {
     precondition(dy.rank >= 2 && channels >= 0 && channels <= dy.shape[1],
                  "splitChannels: cannot take \(channels) channels from \(dy.shape)")
     var shapeA = dy.shape, shapeB = dy.shape
@@ -28,10 +32,13 @@ public func splitChannels(_ dy: Tensor, first channels: Int) -> (Tensor, Tensor)
     let a = Tensor(uninitialized: shapeA), b = Tensor(uninitialized: shapeB)
     let n = dy.shape[0]
     let blockA = a.count / Swift.max(n, 1), blockB = b.count / Swift.max(n, 1)
-    var src = UnsafePointer(dy.data)
-    for i in 0..<n {
-        (a.data + i * blockA).update(from: src, count: blockA); src += blockA
-        (b.data + i * blockB).update(from: src, count: blockB); src += blockB
+    let parts = Swift.max(1, Swift.min(threads, n))
+    parallelFor(parts, threads: parts) { part in
+        for i in splitRange(n, parts: parts, part) {
+            let src = UnsafePointer(dy.data) + i * (blockA + blockB)
+            (a.data + i * blockA).update(from: src, count: blockA)
+            (b.data + i * blockB).update(from: src + blockA, count: blockB)
+        }
     }
     return (a, b)
 }

@@ -63,14 +63,21 @@ public final class Conv2d {
     }
 
     /// x: N×I×H×W → N×O×H'×W'.
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor) -> Tensor { forward(x, keep: false).output }
+
+    /// The forward pass; with `keep`, also what `backward(kept:)` can reuse instead of recomputing:
+    /// the Winograd row transforms of x (nil for the direct lowering, and in the deterministic mode,
+    /// whose backward runs unit by unit). Costs batch · `keptFloats` floats until backward.
+    public func forward(_ x: Tensor, keep: Bool) -> (output: Tensor, kept: Tensor?) {
         checkInput(x, "forward")
         let g = geometry(height: x.shape[2], width: x.shape[3])
         let y = Tensor(uninitialized: [x.shape[0], outChannels, g.oh, g.ow])
         let b = bias.map { UnsafePointer(store.value($0)) }
         let engine = ConvEngine(g, algorithm), w = store.value(weight)
+        var kept: Tensor? = nil
         if store.exact == nil {
-            engine.correlate(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch)
+            if keep, let floats = engine.keptFloats(batch: x.shape[0]) { kept = Tensor(uninitialized: [floats]) }
+            engine.correlate(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch, keep: kept?.data)
         } else {
             let unit = store.exact!.unit
             scratch.forEachUnit(x.shape[0], unit: unit) { s, sc, _ in
@@ -78,13 +85,15 @@ public final class Conv2d {
                                  into: y.data + s * g.outputPerSample, scratch: sc)
             }
         }
-        return y
+        return (y, kept)
     }
 
     /// Accumulates dW (and db, unless `biasGradient` is false) into the store's gradient buffer;
-    /// returns dx when asked (the first layer of a network does not need it).
+    /// returns dx when asked (the first layer of a network does not need it). `kept`: what
+    /// `forward(x, keep: true)` returned for this same x.
     @discardableResult
-    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true) -> Tensor? {
+    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true,
+                         kept: Tensor? = nil) -> Tensor? {
         checkInput(x, "backward")
         let n = x.shape[0]
         let g = geometry(height: x.shape[2], width: x.shape[3])
@@ -107,8 +116,11 @@ public final class Conv2d {
             addChannelSums(dy.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias), threads: budget.threads)
         }
         let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
+        if let kept {
+            precondition(kept.count == engine.keptFloats(batch: n), "Conv2d.backward: kept is not from this input's forward pass")
+        }
         engine.weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: w,
-                              accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+                              accumulateInto: store.gradient(weight), then: second, scratch: scratch, kept: kept.map { UnsafePointer($0.data) })
         return dx
     }
 }

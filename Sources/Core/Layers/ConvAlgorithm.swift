@@ -29,12 +29,16 @@ public enum ConvAlgorithm: String, CaseIterable, Codable, Sendable, CustomString
         case .winograd: return true
         case .auto:
             // Mostly full tiles (≥ 60% of the tiled area is output), at least 3 tile rows and columns,
-            // and enough channels on both sides of the per-point GEMMs: ≥ 12 for phase kernels of
-            // 3 taps or more (5–9× fewer multiplications), ≥ 32 for 2-tap ones (F(6, 2) saves only 2.9×).
+            // and enough channels for the per-point GEMMs: ≥ 12 on both sides for phase kernels of 3
+            // taps or more (4–9× fewer multiplications), ≥ 32 for 2-tap ones (F(6, 2) saves only 2.9×).
+            // One measured exception: a 3×3 layer from ≥ 32 channels to a few (≥ 3: the decoder's
+            // "predict" layers to the image), where the direct lowering's 9× copy of the wide input
+            // costs more than the transforms (1.6× faster as Winograd, docs/method.md).
             let g = plan.geometry
             let useful = Double(g.oh * g.ow) / Double(plan.th * plan.m * plan.tw * plan.m)
             let channels = Swift.min(plan.phaseChannels, g.outChannels)
-            let enough = channels >= (plan.r >= 3 ? 12 : 32)
+            let wideToFew = plan.r == 3 && plan.stride == 1 && plan.phaseChannels >= 32 && g.outChannels >= 3
+            let enough = channels >= (plan.r >= 3 ? 12 : 32) || wideToFew
             return plan.th >= 3 && plan.tw >= 3 && useful >= 0.6 && enough
         }
     }
@@ -53,11 +57,19 @@ enum ConvEngine {
         self = algorithm.runsWinograd(plan) ? .winograd(plan) : .direct(g)
     }
 
+    /// Floats of what a forward pass of `batch` samples can keep for the weight gradient (the
+    /// Winograd row transforms of the input), or nil: the direct lowering keeps nothing.
+    func keptFloats(batch: Int) -> Int? {
+        if case .winograd(let p) = self { return batch * p.rowTransformFloats }
+        return nil
+    }
+
+    /// `keep`: `keptFloats(batch:)` floats for `weightGradient(kept:)` (Winograd only).
     func correlate(_ x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                   into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+                   into y: UnsafeMutablePointer<Float>, scratch: ConvScratch, keep: UnsafeMutablePointer<Float>? = nil) {
         switch self {
         case .direct(let g): g.correlate(x, batch: batch, weight: weight, bias: bias, into: y, scratch: scratch)
-        case .winograd(let p): p.correlate(x, batch: batch, weight: weight, bias: bias, into: y, scratch: scratch)
+        case .winograd(let p): p.correlate(x, batch: batch, weight: weight, bias: bias, into: y, scratch: scratch, keepRows: keep)
         }
     }
 
@@ -71,14 +83,14 @@ enum ConvEngine {
 
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
                         weight: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
-                        then second: ConvSecondProduct, scratch: ConvScratch) {
+                        then second: ConvSecondProduct, scratch: ConvScratch, kept: UnsafePointer<Float>? = nil) {
         switch self {
         case .direct(let g):
             g.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, then: second,
                              scratch: scratch)
         case .winograd(let p):
             p.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, then: second,
-                             scratch: scratch)
+                             scratch: scratch, keptRows: kept)
         }
     }
 }

@@ -10,16 +10,26 @@ public protocol ConvolutionLayer: AnyObject {
     func outputSize(height: Int, width: Int) -> (height: Int, width: Int)
     func multiplyAdds(height: Int, width: Int) -> Int
     func forward(_ x: Tensor) -> Tensor
+    /// The forward pass and what the backward of the same x may reuse (nil: nothing to keep).
+    func forward(_ x: Tensor, keep: Bool) -> (output: Tensor, kept: Tensor?)
     @discardableResult
-    func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool, biasGradient: Bool) -> Tensor?
+    func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool, biasGradient: Bool, kept: Tensor?) -> Tensor?
 }
 
 extension ConvolutionLayer {
     @discardableResult
     public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool) -> Tensor? {
-        backward(dy, input: x, inputGradient: inputGradient, biasGradient: true)
+        backward(dy, input: x, inputGradient: inputGradient, biasGradient: true, kept: nil)
     }
 }
 
 extension Conv2d: ConvolutionLayer {}
-extension ConvTranspose2d: ConvolutionLayer {}
+extension ConvTranspose2d: ConvolutionLayer {
+    /// Its weight gradient transforms the output gradient, which no forward pass has: nothing to keep.
+    public func forward(_ x: Tensor, keep: Bool) -> (output: Tensor, kept: Tensor?) { (forward(x), nil) }
+
+    @discardableResult
+    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool, biasGradient: Bool, kept: Tensor?) -> Tensor? {
+        backward(dy, input: x, inputGradient: inputGradient, biasGradient: biasGradient)
+    }
+}

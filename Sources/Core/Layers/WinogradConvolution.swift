@@ -393,13 +393,17 @@ extension WinogradPlan {
     /// U[ξ][o][c′] = (G w_c′ Gᵀ)[ξ] for the weight w (O×C×k×k, PyTorch order). Per output channel,
     /// vectorised over c′ (every pass runs along the contiguous c′ of U). G's entries are powers of the
     /// points, exact in Float; the sums round like any 2r-term sum (the tests' error bound counts them).
-    func transformWeight(_ w: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+    /// Output channels are independent: `threads` workers take contiguous ranges of them (the same
+    /// bits at any thread count).
+    func transformWeight(_ w: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
         let gm = tables.g
+        let parts = Swift.max(1, Swift.min(threads, O))
+        parallelFor(parts, threads: parts) { part in
         let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
         let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
         defer { phase.deallocate(); half.deallocate() }
-        for o in 0..<O {
+        for o in splitRange(O, parts: parts, part) {
             // phase[u][v][c′] = w[o][c][s·u + a][s·v + b] (0 past the kernel).
             for c in 0..<g.channels {
                 let wk = w + (o * g.channels + c) * k * k
@@ -431,16 +435,20 @@ extension WinogradPlan {
                 }
             }
         }
+        }
     }
 
-    /// dW (O×C×k×k) += Gᵀ dU G, the adjoint of `transformWeight`, vectorised over c′ the same way.
-    func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+    /// dW (O×C×k×k) += Gᵀ dU G, the adjoint of `transformWeight`, vectorised over c′ the same way and
+    /// split over output channels the same way.
+    func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
         let gm = tables.g
+        let parts = Swift.max(1, Swift.min(threads, O))
+        parallelFor(parts, threads: parts) { part in
         let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
         let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
         defer { phase.deallocate(); half.deallocate() }
-        for o in 0..<O {
+        for o in splitRange(O, parts: parts, part) {
             // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2][o]; phase[u][v] = Σ_ξ1 G[ξ1][u] · half[ξ1][v].
             for x1 in 0..<a {
                 for vv in 0..<r {
@@ -472,6 +480,7 @@ extension WinogradPlan {
                     }
                 }
             }
+        }
         }
     }
 }
@@ -514,9 +523,12 @@ extension WinogradPlan {
     private func transposedWeight(_ u: UnsafePointer<Float>, scratch: ConvScratch) -> UnsafeMutablePointer<Float> {
         let O = geometry.outChannels, cp = phaseChannels
         let ut = scratch.transposedWeight(transformedWeightFloats)
-        for xi in 0..<(alpha * alpha) {
-            let src = u + xi * O * cp, dst = ut + xi * O * cp
-            for o in 0..<O { for c in 0..<cp { dst[c * O + o] = src[o * cp + c] } }
+        let points = alpha * alpha, parts = Swift.max(1, Swift.min(scratch.budget.threads, points))
+        parallelFor(parts, threads: parts) { part in
+            for xi in splitRange(points, parts: parts, part) {
+                let src = u + xi * O * cp, dst = ut + xi * O * cp
+                for o in 0..<O { for c in 0..<cp { dst[c * O + o] = src[o * cp + c] } }
+            }
         }
         return ut
     }
@@ -539,17 +551,19 @@ extension WinogradPlan {
         }
     }
 
-    /// y = x ⋆ w (+ bias).
+    /// y = x ⋆ w (+ bias). With `keepRows` (batch · `rowTransformFloats` floats) the input's row
+    /// transforms H are left there, sample by sample, for `weightGradient(keptRows:)`.
     func correlate(_ x: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
-                   bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+                   bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch,
+                   keepRows: UnsafeMutablePointer<Float>? = nil) {
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
         let u = scratch.weight(transformedWeightFloats)
-        if !scratch.weightPrepared { transformWeight(w, into: u) }
+        if !scratch.weightPrepared { transformWeight(w, into: u, threads: scratch.budget.threads) }
         let uu = UnsafePointer(scratch.weightPrepared ? scratch.transposedWeight(transformedWeightFloats) : transposedWeight(u, scratch: scratch))
         forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
             let p = s.lowered(samples.count * planeFloats)
             fillPlanes(x, samples: samples, into: p)
-            let h = s.rowTransforms(samples.count * rowTransformFloats)
+            let h = keepRows.map { $0 + samples.lowerBound * rowTransformFloats } ?? s.rowTransforms(samples.count * rowTransformFloats)
             transformRows(p, samples: samples.count, into: h)
             let out = s.rows(samples.count * outputFloats)
             let v = s.transformed(a2 * maxBlockTiles * cp), mm = s.products(a2 * maxBlockTiles * O)
@@ -570,7 +584,7 @@ extension WinogradPlan {
                           bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
         let u = scratch.weight(transformedWeightFloats)
-        if !scratch.weightPrepared { transformWeight(w, into: u) }
+        if !scratch.weightPrepared { transformWeight(w, into: u, threads: scratch.budget.threads) }
         let uu = UnsafePointer(u)
         forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
             let dyt = s.rows(samples.count * outputFloats)
@@ -593,16 +607,17 @@ extension WinogradPlan {
     }
 
     /// gradW += Σ_n t_n ⋆ x_n (the weight gradient of y = x ⋆ w for output gradient t), then the
-    /// requested second product from the same transformed tiles.
+    /// requested second product from the same transformed tiles. `keptRows`: the row transforms of
+    /// this x that `correlate(keepRows:)` left, so the input's first two passes are not redone.
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
                         weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
-                        then second: ConvSecondProduct, scratch: ConvScratch) {
+                        then second: ConvSecondProduct, scratch: ConvScratch, keptRows: UnsafePointer<Float>? = nil) {
         guard batch > 0 else { return }
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
         var uu: UnsafePointer<Float>? = nil, ut: UnsafePointer<Float>? = nil
         if case .none = second {} else {
             let u = scratch.weight(transformedWeightFloats)
-            if !scratch.weightPrepared { transformWeight(w, into: u) }
+            if !scratch.weightPrepared { transformWeight(w, into: u, threads: scratch.budget.threads) }
             uu = UnsafePointer(u)
             if case .correlation = second {
                 ut = UnsafePointer(scratch.weightPrepared ? scratch.transposedWeight(transformedWeightFloats) : transposedWeight(u, scratch: scratch))
@@ -617,10 +632,17 @@ extension WinogradPlan {
             }
         }) { samples, s, worker in
             let du = grads[worker]
+            // The planes buffer is also where the adjoint's dP goes.
             let p = s.lowered(samples.count * planeFloats)
-            fillPlanes(x, samples: samples, into: p)
-            let h = s.rowTransforms(samples.count * rowTransformFloats)
-            transformRows(p, samples: samples.count, into: h)
+            let h: UnsafePointer<Float>
+            if let keptRows {
+                h = keptRows + samples.lowerBound * rowTransformFloats
+            } else {
+                let rows = s.rowTransforms(samples.count * rowTransformFloats)
+                fillPlanes(x, samples: samples, into: p)
+                transformRows(p, samples: samples.count, into: rows)
+                h = UnsafePointer(rows)
+            }
             let dyt = s.rows(samples.count * outputFloats)
             loadOutput(t, samples: samples, into: dyt)
             let v = s.transformed(a2 * maxBlockTiles * cp), dm = s.products(a2 * maxBlockTiles * O)
@@ -666,9 +688,16 @@ extension WinogradPlan {
             case .correlation(let y): storeOutput(out!, samples: samples, bias: nil, into: y)
             }
         }
-        // Workers' dU in worker order, then one transform back to the kernel's layout.
-        let total = grads[0]
-        for g in grads.dropFirst() { for i in 0..<transformedWeightFloats { total[i] += g[i] } }
-        addWeightGradient(total, into: gradW)
+        // Workers' dU in worker order (each element by one thread, so the same bits at any split of
+        // the elements), then one transform back to the kernel's layout.
+        let total = grads[0], threads = scratch.budget.threads
+        if grads.count > 1 {
+            let n = transformedWeightFloats, parts = Swift.max(1, Swift.min(threads, n / 4096))
+            parallelFor(parts, threads: parts) { part in
+                let range = splitRange(n, parts: parts, part)
+                for g in grads.dropFirst() { for i in range { total[i] += g[i] } }
+            }
+        }
+        addWeightGradient(total, into: gradW, threads: threads)
     }
 }

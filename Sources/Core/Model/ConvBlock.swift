@@ -8,10 +8,12 @@ final class ConvBlock {
     let norm: BatchNorm2d?
     let activation: Activation?
 
-    /// What backward needs: the block input (for the conv's dW and dx), BatchNorm's cache and the
-    /// activation output (every activation's derivative is a function of its output).
+    /// What backward needs: the block input (for the conv's dW and dx), what the conv kept of its
+    /// forward pass, BatchNorm's cache and the activation output (every activation's derivative is a
+    /// function of its output).
     struct Tape {
         let input: Tensor
+        let kept: Tensor?
         let norm: BatchNormCache?
         let output: Tensor
     }
@@ -25,7 +27,8 @@ final class ConvBlock {
     }
 
     func forward(_ x: Tensor, mode: Mode) -> (Tensor, Tape) {
-        var y = conv.forward(x)
+        // Only a training pass is followed by a backward that could use what the conv keeps.
+        var (y, kept) = conv.forward(x, keep: mode == .train)
         var cache: BatchNormCache? = nil
         if let norm {
             let (normalized, c) = norm.forward(y, mode: mode)
@@ -34,7 +37,7 @@ final class ConvBlock {
         }
         // The conv/BatchNorm output is not needed again, so the activation overwrites it.
         activation?.forwardInPlace(y, threads: conv.budget.threads)
-        return (y, Tape(input: x, norm: cache, output: y))
+        return (y, Tape(input: x, kept: kept, norm: cache, output: y))
     }
 
     /// Consumes `dy` (it is overwritten in place).
@@ -43,12 +46,13 @@ final class ConvBlock {
         var g = dy
         activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads)
         guard let norm, let cache = tape.norm else {
-            return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: true)
+            return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: true, kept: tape.kept)
         }
         g = norm.backward(g, cache: cache)
         // A bias before BatchNorm in training is subtracted out again with the batch mean: its exact
         // gradient is zero (docs/method.md §BatchNorm). Floating point leaves ~1e-9 of noise, which Adam would
         // normalise into lr-sized random steps that differ between rank counts, so keep it exactly zero.
-        return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: cache.mode != .train)
+        return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: cache.mode != .train,
+                             kept: tape.kept)
     }
 }

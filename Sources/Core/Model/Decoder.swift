@@ -76,7 +76,7 @@ final class Decoder {
             let (p, pt) = stage.predict.forward(h, mode: mode)
             let (u, ut) = stage.upsample.forward(p, mode: mode)
             tapes.append((mt, pt, ut))
-            h = concatChannels(m, u)
+            h = concatChannels(m, u, threads: stage.main.conv.budget.threads)
         }
         let (out, ft) = final.forward(h, mode: mode)
         return (out, Tape(latent: z, stages: tapes, final: ft))
@@ -87,7 +87,7 @@ final class Decoder {
         var g = final.backward(dy, tape: tape.final)!
         for i in stride(from: stages.count - 1, through: 0, by: -1) {
             let stage = stages[i], t = tape.stages[i]
-            let (dMain, dSide) = splitChannels(g, first: stage.main.conv.outChannels)
+            let (dMain, dSide) = splitChannels(g, first: stage.main.conv.outChannels, threads: stage.main.conv.budget.threads)
             let dFromMain = stage.main.backward(dMain, tape: t.main)!
             let dPredict = stage.upsample.backward(dSide, tape: t.upsample)!
             let dFromSide = stage.predict.backward(dPredict, tape: t.predict)!

@@ -66,9 +66,10 @@ public final class Adam {
         secondMoment.update(repeating: 0, count: parameterCount)
     }
 
-    /// One Adam update of `parameterCount` parameters in place from their gradients.
+    /// One Adam update of `parameterCount` parameters in place from their gradients. Element-wise,
+    /// so `threads` workers on contiguous ranges give the same bits as one.
     public func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-                       learningRate: Float) {
+                       learningRate: Float, threads: Int = 1) {
         step += 1
         let t = Double(step)
         let biasCorrection1 = 1 - pow(beta1, t)
@@ -78,19 +79,27 @@ public final class Adam {
         let bc2Sqrt = Float(biasCorrection2.squareRoot())
         let k = Kernel(oneMinusBeta1: Float(1 - beta1), beta2: Float(beta2), oneMinusBeta2: Float(1 - beta2),
                        negStepSize: negStepSize, bc2Sqrt: bc2Sqrt, epsilon: Float(epsilon), lambda: Float(weightDecay))
-        // The decay test is hoisted out of the loop: each call inlines a loop with a constant flag.
-        if weightDecay == 0 {
-            k.run(p: parameters, g: gradients, m: firstMoment, v: secondMoment, n: parameterCount, decay: false)
-        } else {
-            k.run(p: parameters, g: gradients, m: firstMoment, v: secondMoment, n: parameterCount, decay: true)
+        // Ranges of whole SIMD vectors, so a split does not change which elements take the tail loop.
+        let vectors = parameterCount / 8
+        let parts = Swift.max(1, Swift.min(threads, vectors / 16_384))
+        parallelFor(parts, threads: parts) { part in
+            let r = splitRange(vectors, parts: parts, part)
+            let lo = r.lowerBound * 8, hi = part == parts - 1 ? parameterCount : r.upperBound * 8
+            let (p, g, m, v) = (parameters + lo, gradients + lo, firstMoment + lo, secondMoment + lo)
+            // The decay test is hoisted out of the loop: each call inlines a loop with a constant flag.
+            if weightDecay == 0 {
+                k.run(p: p, g: g, m: m, v: v, n: hi - lo, decay: false)
+            } else {
+                k.run(p: p, g: g, m: m, v: v, n: hi - lo, decay: true)
+            }
         }
     }
 
     /// One update of every trainable parameter of `store` from its gradient buffer.
-    public func update(_ store: ParameterStore, learningRate: Float) {
+    public func update(_ store: ParameterStore, learningRate: Float, threads: Int = 1) {
         precondition(store.parameterCount == parameterCount,
                      "Adam was built for \(parameterCount) parameters, the store has \(store.parameterCount)")
-        update(parameters: store.values, gradients: store.gradients, learningRate: learningRate)
+        update(parameters: store.values, gradients: store.gradients, learningRate: learningRate, threads: threads)
     }
 
     /// Copies of the moments (tests, reports).

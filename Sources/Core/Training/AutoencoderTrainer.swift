@@ -95,7 +95,8 @@ public final class AutoencoderTrainer {
         }
         let lr = schedule.rate(atStep: stepsTaken)
         if !skipped {
-            optimizer.update(parameters: model.store.values, gradients: model.store.gradients, learningRate: lr)
+            optimizer.update(parameters: model.store.values, gradients: model.store.gradients, learningRate: lr,
+                             threads: model.computeBudget.threads)
         }
         stepsTaken += 1
         return StepReport(step: stepsTaken, epoch: epoch, terms: terms, learningRate: lr, seconds: started.seconds,
