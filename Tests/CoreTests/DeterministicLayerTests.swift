@@ -11,7 +11,8 @@ final class DeterministicLayerTests: XCTestCase {
         var gradients: [Double]   // every parameter's exact sum, read out as Double
     }
 
-    private func run(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool = true) -> Outcome {
+    /// `keep`: the training forward's kept row transforms feed the convolution's backward.
+    private func run(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool = true, keep: Bool = false) -> Outcome {
         let n = 4, cin = 3, cout = 12, h = 22, w = 30
         let store = ParameterStore(seed: 3)
         let conv = Conv2d(store: store, name: "c", inChannels: cin, outChannels: cout, kernel: (12, 12), stride: (2, 2), padding: (5, 5))
@@ -27,13 +28,14 @@ final class DeterministicLayerTests: XCTestCase {
         // Each part is what one rank would hold; the exact sums simply keep adding.
         for part in parts {
             let xp = Tensor(shape: [part.count, cin, h, w], values: Array(x.array[(part.lowerBound * cin * h * w)..<(part.upperBound * cin * h * w)]))
-            let y = conv.forward(xp)
+            let (y, kept) = conv.forward(xp, keep: keep)
+            if keep && algorithm == .winograd { XCTAssertNotNil(kept) }
             let z = t.forward(y)
             let dzAll = GradientCheck.random([n] + Array(z.shape.dropFirst()), seed: 5)
             let per = z.count / part.count
             let dz = Tensor(shape: z.shape, values: Array(dzAll.array[(part.lowerBound * per)..<(part.upperBound * per)]))
             let dy = t.backward(dz, input: y)!
-            let dx = conv.backward(dy, input: xp)!
+            let dx = conv.backward(dy, input: xp, inputGradient: true, biasGradient: true, kept: kept)!
             outcome.y += y.array; outcome.z += z.array; outcome.dx += dx.array
         }
         outcome.gradients = exact ? (0..<store.parameterCount).map { store.exact!.value(at: $0) }
@@ -47,6 +49,7 @@ final class DeterministicLayerTests: XCTestCase {
             XCTAssertEqual(run(algorithm, threads: 2, parts: [0..<4]), reference, "\(algorithm): 2 threads vs 1")
             XCTAssertEqual(run(algorithm, threads: 2, parts: [0..<1, 1..<4]), reference, "\(algorithm): batch split 1 + 3")
             XCTAssertEqual(run(algorithm, threads: 1, parts: [0..<2, 2..<4]), reference, "\(algorithm): batch split 2 + 2")
+            XCTAssertEqual(run(algorithm, threads: 2, parts: [0..<1, 1..<4], keep: true), reference, "\(algorithm): kept row transforms")
             // The exact sums are the ordinary gradient (summed in Float over the batch) up to its rounding.
             let ordinary = run(algorithm, threads: 1, parts: [0..<4], exact: false)
             let scale = ordinary.gradients.map(abs).max()!

@@ -66,8 +66,8 @@ public final class Conv2d {
     public func forward(_ x: Tensor) -> Tensor { forward(x, keep: false).output }
 
     /// The forward pass; with `keep`, also what `backward(kept:)` can reuse instead of recomputing:
-    /// the Winograd row transforms of x (nil for the direct lowering, and in the deterministic mode,
-    /// whose backward runs unit by unit). Costs batch · `keptFloats` floats until backward.
+    /// the Winograd row transforms of x, sample by sample (nil for the direct lowering). They depend
+    /// on each sample alone, so the deterministic mode's units read them too.
     public func forward(_ x: Tensor, keep: Bool) -> (output: Tensor, kept: Tensor?) {
         checkInput(x, "forward")
         let g = geometry(height: x.shape[2], width: x.shape[3])
@@ -75,14 +75,14 @@ public final class Conv2d {
         let b = bias.map { UnsafePointer(store.value($0)) }
         let engine = ConvEngine(g, algorithm), w = store.value(weight)
         var kept: Tensor? = nil
+        if keep, let floats = engine.keptFloats(batch: x.shape[0]) { kept = Tensor(uninitialized: [floats]) }
         if store.exact == nil {
-            if keep, let floats = engine.keptFloats(batch: x.shape[0]) { kept = Tensor(uninitialized: [floats]) }
             engine.correlate(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch, keep: kept?.data)
         } else {
-            let unit = store.exact!.unit
+            let unit = store.exact!.unit, keptPerSample = engine.keptFloats(batch: 1) ?? 0
             scratch.forEachUnit(x.shape[0], unit: unit) { s, sc, _ in
                 engine.correlate(x.data + s * g.inputPerSample, batch: unit, weight: w, bias: b,
-                                 into: y.data + s * g.outputPerSample, scratch: sc)
+                                 into: y.data + s * g.outputPerSample, scratch: sc, keep: kept.map { $0.data + s * keptPerSample })
             }
         }
         return (y, kept)
@@ -101,14 +101,18 @@ public final class Conv2d {
                      "Conv2d.backward: output gradient must be \([n, outChannels, g.oh, g.ow]), got \(dy.shape)")
         let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
         let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.oh * g.ow
+        if let kept {
+            precondition(kept.count == engine.keptFloats(batch: n), "Conv2d.backward: kept is not from this input's forward pass")
+        }
         if let exact = store.exact {
             // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own.
-            let unit = exact.unit
+            let unit = exact.unit, keptPerSample = engine.keptFloats(batch: 1) ?? 0
             scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
                 let dyS = dy.data + s * g.outputPerSample, xS = x.data + s * g.inputPerSample
                 if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
                 let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
-                engine.weightGradient(input: xS, outputGradient: dyS, batch: unit, weight: w, accumulateInto: gw, then: second, scratch: sc)
+                engine.weightGradient(input: xS, outputGradient: dyS, batch: unit, weight: w, accumulateInto: gw, then: second,
+                                      scratch: sc, kept: kept.map { UnsafePointer($0.data) + s * keptPerSample })
             }
             return dx
         }
@@ -116,9 +120,6 @@ public final class Conv2d {
             addChannelSums(dy.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias), threads: budget.threads)
         }
         let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
-        if let kept {
-            precondition(kept.count == engine.keptFloats(batch: n), "Conv2d.backward: kept is not from this input's forward pass")
-        }
         engine.weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: w,
                               accumulateInto: store.gradient(weight), then: second, scratch: scratch, kept: kept.map { UnsafePointer($0.data) })
         return dx
