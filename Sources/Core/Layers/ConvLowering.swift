@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Shape of one cross-correlation y = x ⋆ w (PyTorch Conv2d semantics) at a given input size:
 /// x is N×C×H×W, w is O×C×kh×kw, y is N×O×oh×ow.
 ///
@@ -58,14 +56,14 @@ struct ConvGeometry: Equatable {
     }
 }
 
-/// Runs `body(i)` for i in 0..<count, spread over the cores when the layer's budget allows more
-/// than one thread, serially otherwise.
+/// Runs `body(i)` for i in 0..<count, spread over up to `threads` threads (`ComputePool`) when the
+/// layer's budget allows more than one, serially otherwise.
 @inline(__always)
 func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     if threads <= 1 || count <= 1 {
         for i in 0..<count { body(i) }
     } else {
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        ComputePool.shared.run(count, threads: threads, body)
     }
 }
 

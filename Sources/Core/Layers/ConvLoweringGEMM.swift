@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Grow-only scratch for the lowered GEMMs of one layer. A layer owns one and is used from one
 /// thread at a time, so buffers are reused across calls instead of reallocated per batch.
 final class ConvScratch {
@@ -122,7 +120,7 @@ extension ConvGeometry {
         let count = Swift.min(threads, list.count)
         let scratches = scratch.workerScratches(count)
         workers?(count)
-        DispatchQueue.concurrentPerform(iterations: count) { w in
+        parallelFor(count, threads: count) { w in
             for i in splitRange(list.count, parts: count, w) { body(list[i], scratches[w], w, 1) }
         }
     }

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// How a convolution layer runs in the deterministic mode (docs/distributed.md §Deterministic): one
 /// unit (`ExactGradients.unit` consecutive samples, 1 by default) per engine call, so every unit is
 /// computed by GEMMs of the same shapes (which round the same) whatever batch, rank count or thread
@@ -27,7 +25,7 @@ extension ConvScratch {
                 scratches[w].weightPrepared = true
             }
         }
-        if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers) { run($0) } }
+        parallelFor(workers, threads: workers) { run($0) }
     }
 
     /// `forEachUnit` for a backward pass: `body` ADDS one unit's weight (and bias) gradient into the

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// A convolution run as a Winograd F(m×m, r×r) convolution over its polyphase components — the
 /// same three products as the direct lowering (`ConvGeometry`), with fewer multiplications.
 ///
@@ -505,7 +503,7 @@ extension WinogradPlan {
                 first = last
             }
         }
-        if count <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: count) { run($0) } }
+        parallelFor(Swift.max(1, count), threads: count) { run($0) }
     }
 
     /// Tile rows (bands) per GEMM block, and the block's largest tile count.
