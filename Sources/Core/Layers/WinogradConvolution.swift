@@ -146,9 +146,13 @@ extension WinogradPlan {
                         continue
                     }
                     let row = base + i * wp * cp + (c * s + a) * s
-                    for x in 0..<g.width {
-                        let j = (x + g.pw) / s, b = (x + g.pw) % s
-                        dst[x] = j < wp ? b0 + row[j * cp + b] : b0
+                    // Pixel x = s·j + b − pw comes from column j of phase b: one strided run per phase
+                    // (no division per pixel; it was most of this pass).
+                    for b in 0..<s {
+                        var x = s * Swift.max(0, (g.pw - b + s - 1) / s) + b - g.pw
+                        var j = (x + g.pw) / s
+                        while x < g.width && j < wp { dst[x] = b0 + row[j * cp + b]; x += s; j += 1 }
+                        while x < g.width { dst[x] = b0; x += s }
                     }
                 }
             }
@@ -621,13 +625,14 @@ extension WinogradPlan {
                 ut = UnsafePointer(scratch.weightPrepared ? scratch.transposedWeight(transformedWeightFloats) : transposedWeight(u, scratch: scratch))
             }
         }
+        // Each worker's dU starts with its first GEMM block (β = 0), so it is never cleared separately:
+        // the deterministic mode calls this once per unit, and clearing dU each time was a pass of its own.
         var grads: [UnsafeMutablePointer<Float>] = []
+        let started = UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, scratch.budget.threads))
+        defer { started.deallocate() }
         forEachChunk(batch: batch, scratch: scratch, workers: { count in
-            grads = scratch.workerScratches(count).map { s in
-                let g = s.gradient(transformedWeightFloats)
-                g.update(repeating: 0, count: transformedWeightFloats)
-                return g
-            }
+            grads = scratch.workerScratches(count).map { $0.gradient(transformedWeightFloats) }
+            started.initialize(repeating: false, count: count)
         }) { samples, s, worker in
             let du = grads[worker]
             // The planes buffer is also where the adjoint's dP goes.
@@ -652,10 +657,12 @@ extension WinogradPlan {
                 let bt = bands.count * tw
                 transformInput(h, bands: bands, into: v)
                 transformOutputAdjoint(dyt, bands: bands, into: dm, tmp: tmp)
+                let beta: Float = started[worker] ? 1 : 0
+                started[worker] = true
                 for xi in 0..<a2 {
                     // dU[ξ] (O × C′) += dM[ξ]ᵀ · V[ξ].
                     sgemm(transA: true, m: O, n: cp, k: bt, a: dm + xi * bt * O, lda: O, b: v + xi * bt * cp, ldb: cp,
-                          beta: 1, c: du + xi * O * cp, ldc: cp)
+                          beta: beta, c: du + xi * O * cp, ldc: cp)
                 }
                 switch second {
                 case .none:
