@@ -92,6 +92,8 @@ final class ToomCookTables {
     let bt: UnsafeMutablePointer<Float>
     /// G, α × r, row-major.
     let g: UnsafeMutablePointer<Float>
+    /// Bᵀ zero-padded to 8 × 8 (α ≤ 8), for the register-blocked input transform.
+    let btPadded: UnsafeMutablePointer<Float>
 
     /// With `absolute`, every entry is replaced by its magnitude: running a convolution through these
     /// on |x| and |w| gives |Aᵀ|(|G||w||Gᵀ| ⊙ |Bᵀ||x||B|)|A|, the quantity the rounding-error bound
@@ -105,7 +107,11 @@ final class ToomCookTables {
         for (i, v) in tc.at.enumerated() { at[i] = Float(v) }
         for (i, v) in tc.bt.enumerated() { bt[i] = Float(v) }
         for (i, v) in tc.g.enumerated() { g[i] = Float(v) }
+        btPadded = .allocate(capacity: 64)
+        btPadded.initialize(repeating: 0, count: 64)
+        let alpha = tc.alpha
+        if alpha <= 8 { for i in 0..<alpha { for j in 0..<alpha { btPadded[i * 8 + j] = bt[i * alpha + j] } } }
     }
 
-    deinit { at.deallocate(); bt.deallocate(); g.deallocate() }
+    deinit { at.deallocate(); bt.deallocate(); g.deallocate(); btPadded.deallocate() }
 }

@@ -68,6 +68,7 @@ struct WinogradPlan {
         m = tile ?? WinogradPlan.defaultTile(r: r)
         tables = ToomCookTables(ToomCook(m: m, r: r), absolute: absolute)
         alpha = m + r - 1
+        precondition(alpha <= 8, "Winograd tiles with α = m + r − 1 > 8 are not supported (the points would need ±4 or ±¼)")
         th = (g.oh + m - 1) / m
         tw = (g.ow + m - 1) / m
         hp = th * m + r - 1
@@ -283,18 +284,47 @@ extension WinogradPlan {
 
     /// The vertical half: V[ξ1·α + ξ2][q·tw + tx] = Σ_i Bᵀ[ξ1][i] · H[band's row ty·m + i][ξ2][tx], for bands
     /// `bands` (q = band − bands.lowerBound); each term is one contiguous run of tw·C′ floats.
+    ///
+    /// Register-blocked (α ≤ 8, see `init`): per point column ξ2 and 8 lanes, the α source vectors are loaded
+    /// once and all α outputs formed from them (α² multiply-adds per α loads and α stores), instead of
+    /// re-reading the α sources for every output. The terms are added in the same order; zero
+    /// coefficients add an exact ±0.
     func transformInput(_ h: UnsafePointer<Float>, bands: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+        typealias V8 = SIMD8<Float>
         let cp = phaseChannels, a = alpha, run = tw * cp, hrow = a * run, bt = bands.count * tw
-        let btm = UnsafePointer(tables.bt)
+        let c = UnsafePointer(tables.btPadded), outStride = a * bt * cp
         for band in bands {
             let (n, ty) = bandPosition(band)
             let q = band - bands.lowerBound
             let top = h + (n * hp + ty * m) * hrow
-            for x1 in 0..<a {
-                for x2 in 0..<a {
-                    combine(btm + x1 * a, stride: 1, count: a, into: v + ((x1 * a + x2) * bt + q * tw) * cp, n: run) {
-                        top + $0 * hrow + x2 * run
+            for x2 in 0..<a {
+                let src = UnsafeRawPointer(top + x2 * run)
+                let dst = v + (x2 * bt + q * tw) * cp
+                @inline(__always) func source(_ i: Int, _ k: Int) -> V8 {
+                    i < a ? src.loadUnaligned(fromByteOffset: (i * hrow + k) * 4, as: V8.self) : V8()
+                }
+                var k = 0
+                while k + 8 <= run {
+                    let s0 = source(0, k), s1 = source(1, k), s2 = source(2, k), s3 = source(3, k)
+                    let s4 = source(4, k), s5 = source(5, k), s6 = source(6, k), s7 = source(7, k)
+                    for x1 in 0..<a {
+                        let r = c + x1 * 8
+                        var d = s0 * r[0]
+                        d += s1 * r[1]; d += s2 * r[2]; d += s3 * r[3]
+                        d += s4 * r[4]; d += s5 * r[5]; d += s6 * r[6]; d += s7 * r[7]
+                        UnsafeMutableRawPointer(dst + x1 * outStride + k).storeBytes(of: d, as: V8.self)
                     }
+                    k += 8
+                }
+                while k < run {
+                    let base = top + x2 * run + k
+                    for x1 in 0..<a {
+                        let r = c + x1 * 8
+                        var d = r[0] * base[0]
+                        for i in 1..<a { d += r[i] * base[i * hrow] }
+                        dst[x1 * outStride + k] = d
+                    }
+                    k += 1
                 }
             }
         }
