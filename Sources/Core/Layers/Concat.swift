@@ -11,9 +11,8 @@ public func concatChannels(_ a: Tensor, _ b: Tensor, threads: Int = 1) -> Tensor
     let n = a.shape[0]
     // Per sample, a's channels are one contiguous block and b's the next.
     let blockA = a.count / Swift.max(n, 1), blockB = b.count / Swift.max(n, 1)
-    let parts = Swift.max(1, Swift.min(threads, n))
-    parallelFor(parts, threads: parts) { part in
-        for i in splitRange(n, parts: parts, part) {
+    parallelRanges(n, threads: threads) { samples in
+        for i in samples {
             let dst = out.data + i * (blockA + blockB)
             dst.update(from: a.data + i * blockA, count: blockA)
             (dst + blockA).update(from: b.data + i * blockB, count: blockB)
@@ -32,9 +31,8 @@ public func splitChannels(_ dy: Tensor, first channels: Int, threads: Int = 1) -
     let a = Tensor(uninitialized: shapeA), b = Tensor(uninitialized: shapeB)
     let n = dy.shape[0]
     let blockA = a.count / Swift.max(n, 1), blockB = b.count / Swift.max(n, 1)
-    let parts = Swift.max(1, Swift.min(threads, n))
-    parallelFor(parts, threads: parts) { part in
-        for i in splitRange(n, parts: parts, part) {
+    parallelRanges(n, threads: threads) { samples in
+        for i in samples {
             let src = UnsafePointer(dy.data) + i * (blockA + blockB)
             (a.data + i * blockA).update(from: src, count: blockA)
             (b.data + i * blockB).update(from: src + blockA, count: blockB)

@@ -67,6 +67,14 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     }
 }
 
+/// Runs `body(range)` over contiguous ranges of 0..<n, one per thread (at most `threads`, and only as
+/// many as leave each at least `minimum` items), for passes whose items are independent.
+@inline(__always)
+func parallelRanges(_ n: Int, threads: Int, minimum: Int = 1, _ body: (Range<Int>) -> Void) {
+    let parts = Swift.max(1, Swift.min(threads, n / Swift.max(1, minimum)))
+    parallelFor(parts, threads: parts) { body(splitRange(n, parts: parts, $0)) }
+}
+
 /// Splits 0..<n into `parts` contiguous ranges (as even as possible).
 @inline(__always)
 func splitRange(_ n: Int, parts: Int, _ i: Int) -> Range<Int> { (i * n / parts)..<((i + 1) * n / parts) }

@@ -430,43 +430,42 @@ extension WinogradPlan {
     func transformWeight(_ w: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
         let gm = tables.g
-        let parts = Swift.max(1, Swift.min(threads, O))
-        parallelFor(parts, threads: parts) { part in
-        let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
-        let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
-        defer { phase.deallocate(); half.deallocate() }
-        for o in splitRange(O, parts: parts, part) {
-            // phase[u][v][c′] = w[o][c][s·u + a][s·v + b] (0 past the kernel).
-            for c in 0..<g.channels {
-                let wk = w + (o * g.channels + c) * k * k
-                for pa in 0..<s {
-                    for pb in 0..<s {
-                        let c2 = (c * s + pa) * s + pb
-                        for uu in 0..<r {
-                            for vv in 0..<r {
-                                let ky = s * uu + pa, kx = s * vv + pb
-                                phase[(uu * r + vv) * cp + c2] = ky < k && kx < k ? wk[ky * k + kx] : 0
+        parallelRanges(O, threads: threads) { outputs in
+            let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
+            let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
+            defer { phase.deallocate(); half.deallocate() }
+            for o in outputs {
+                // phase[u][v][c′] = w[o][c][s·u + a][s·v + b] (0 past the kernel).
+                for c in 0..<g.channels {
+                    let wk = w + (o * g.channels + c) * k * k
+                    for pa in 0..<s {
+                        for pb in 0..<s {
+                            let c2 = (c * s + pa) * s + pb
+                            for uu in 0..<r {
+                                for vv in 0..<r {
+                                    let ky = s * uu + pa, kx = s * vv + pb
+                                    phase[(uu * r + vv) * cp + c2] = ky < k && kx < k ? wk[ky * k + kx] : 0
+                                }
                             }
                         }
                     }
                 }
-            }
-            // half[ξ1][v] = Σ_u G[ξ1][u] · phase[u][v]; U[ξ1, ξ2][o] = Σ_v G[ξ2][v] · half[ξ1][v].
-            for x1 in 0..<a {
-                for vv in 0..<r {
-                    combine(gm + x1 * r, stride: 1, count: r, into: half + (x1 * r + vv) * cp, n: cp) {
-                        UnsafePointer(phase + ($0 * r + vv) * cp)
+                // half[ξ1][v] = Σ_u G[ξ1][u] · phase[u][v]; U[ξ1, ξ2][o] = Σ_v G[ξ2][v] · half[ξ1][v].
+                for x1 in 0..<a {
+                    for vv in 0..<r {
+                        combine(gm + x1 * r, stride: 1, count: r, into: half + (x1 * r + vv) * cp, n: cp) {
+                            UnsafePointer(phase + ($0 * r + vv) * cp)
+                        }
+                    }
+                }
+                for x1 in 0..<a {
+                    for x2 in 0..<a {
+                        combine(gm + x2 * r, stride: 1, count: r, into: u + ((x1 * a + x2) * O + o) * cp, n: cp) {
+                            UnsafePointer(half + (x1 * r + $0) * cp)
+                        }
                     }
                 }
             }
-            for x1 in 0..<a {
-                for x2 in 0..<a {
-                    combine(gm + x2 * r, stride: 1, count: r, into: u + ((x1 * a + x2) * O + o) * cp, n: cp) {
-                        UnsafePointer(half + (x1 * r + $0) * cp)
-                    }
-                }
-            }
-        }
         }
     }
 
@@ -475,44 +474,43 @@ extension WinogradPlan {
     func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
         let gm = tables.g
-        let parts = Swift.max(1, Swift.min(threads, O))
-        parallelFor(parts, threads: parts) { part in
-        let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
-        let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
-        defer { phase.deallocate(); half.deallocate() }
-        for o in splitRange(O, parts: parts, part) {
-            // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2][o]; phase[u][v] = Σ_ξ1 G[ξ1][u] · half[ξ1][v].
-            for x1 in 0..<a {
-                for vv in 0..<r {
-                    combine(gm + vv, stride: r, count: a, into: half + (x1 * r + vv) * cp, n: cp) {
-                        du + ((x1 * a + $0) * O + o) * cp
+        parallelRanges(O, threads: threads) { outputs in
+            let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
+            let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
+            defer { phase.deallocate(); half.deallocate() }
+            for o in outputs {
+                // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2][o]; phase[u][v] = Σ_ξ1 G[ξ1][u] · half[ξ1][v].
+                for x1 in 0..<a {
+                    for vv in 0..<r {
+                        combine(gm + vv, stride: r, count: a, into: half + (x1 * r + vv) * cp, n: cp) {
+                            du + ((x1 * a + $0) * O + o) * cp
+                        }
                     }
                 }
-            }
-            for uu in 0..<r {
-                for vv in 0..<r {
-                    combine(gm + uu, stride: r, count: a, into: phase + (uu * r + vv) * cp, n: cp) {
-                        UnsafePointer(half + ($0 * r + vv) * cp)
+                for uu in 0..<r {
+                    for vv in 0..<r {
+                        combine(gm + uu, stride: r, count: a, into: phase + (uu * r + vv) * cp, n: cp) {
+                            UnsafePointer(half + ($0 * r + vv) * cp)
+                        }
                     }
                 }
-            }
-            for c in 0..<g.channels {
-                let wk = dw + (o * g.channels + c) * k * k
-                for pa in 0..<s {
-                    for pb in 0..<s {
-                        let c2 = (c * s + pa) * s + pb
-                        for uu in 0..<r {
-                            let ky = s * uu + pa
-                            if ky >= k { continue }
-                            for vv in 0..<r {
-                                let kx = s * vv + pb
-                                if kx < k { wk[ky * k + kx] += phase[(uu * r + vv) * cp + c2] }
+                for c in 0..<g.channels {
+                    let wk = dw + (o * g.channels + c) * k * k
+                    for pa in 0..<s {
+                        for pb in 0..<s {
+                            let c2 = (c * s + pa) * s + pb
+                            for uu in 0..<r {
+                                let ky = s * uu + pa
+                                if ky >= k { continue }
+                                for vv in 0..<r {
+                                    let kx = s * vv + pb
+                                    if kx < k { wk[ky * k + kx] += phase[(uu * r + vv) * cp + c2] }
+                                }
                             }
                         }
                     }
                 }
             }
-        }
         }
     }
 }
@@ -555,9 +553,8 @@ extension WinogradPlan {
     private func transposedWeight(_ u: UnsafePointer<Float>, scratch: ConvScratch) -> UnsafeMutablePointer<Float> {
         let O = geometry.outChannels, cp = phaseChannels
         let ut = scratch.transposedWeight(transformedWeightFloats)
-        let points = alpha * alpha, parts = Swift.max(1, Swift.min(scratch.budget.threads, points))
-        parallelFor(parts, threads: parts) { part in
-            for xi in splitRange(points, parts: parts, part) {
+        parallelRanges(alpha * alpha, threads: scratch.budget.threads) { points in
+            for xi in points {
                 let src = u + xi * O * cp, dst = ut + xi * O * cp
                 for o in 0..<O { for c in 0..<cp { dst[c * O + o] = src[o * cp + c] } }
             }
@@ -727,9 +724,7 @@ extension WinogradPlan {
         // the elements), then one transform back to the kernel's layout.
         let total = grads[0], threads = scratch.budget.threads
         if grads.count > 1 {
-            let n = transformedWeightFloats, parts = Swift.max(1, Swift.min(threads, n / 4096))
-            parallelFor(parts, threads: parts) { part in
-                let range = splitRange(n, parts: parts, part)
+            parallelRanges(transformedWeightFloats, threads: threads, minimum: 4096) { range in
                 for g in grads.dropFirst() { for i in range { total[i] += g[i] } }
             }
         }

@@ -106,10 +106,10 @@ public final class Autoencoder {
     }
 
     /// Images N×C×H×W (values in [0,1]) → latents N×d. Eval mode uses BatchNorm's running statistics.
-    public func encode(_ x: Tensor, mode: Mode = .eval) -> Tensor { encoder.forward(x, mode: mode).0 }
+    public func encode(_ x: Tensor, mode: Mode = .eval) -> Tensor { encoder.forward(x, mode: mode, forBackward: false).0 }
 
     /// Latents N×d → images N×C×H×W.
-    public func decode(_ z: Tensor, mode: Mode = .eval) -> Tensor { decoder.forward(z, mode: mode).0 }
+    public func decode(_ z: Tensor, mode: Mode = .eval) -> Tensor { decoder.forward(z, mode: mode, forBackward: false).0 }
 
     /// VPNet's two-frame step ẑ(t+2) = Φ(z(t)) (reference objective only).
     public func advance(_ z: Tensor) -> Tensor? { vpnet?.forward(z).0 }

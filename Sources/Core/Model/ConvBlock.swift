@@ -26,9 +26,10 @@ final class ConvBlock {
         self.activation = activation
     }
 
-    func forward(_ x: Tensor, mode: Mode) -> (Tensor, Tape) {
-        // Only a training pass is followed by a backward that could use what the conv keeps.
-        var (y, kept) = conv.forward(x, keep: mode == .train)
+    /// `forBackward`: a backward of this tape follows (false for forward-only passes, e.g. the
+    /// BatchNorm re-estimate), so the conv keeps what that backward can reuse.
+    func forward(_ x: Tensor, mode: Mode, forBackward: Bool = true) -> (Tensor, Tape) {
+        var (y, kept) = conv.forward(x, keep: forBackward && mode == .train)
         var cache: BatchNormCache? = nil
         if let norm {
             let (normalized, c) = norm.forward(y, mode: mode)

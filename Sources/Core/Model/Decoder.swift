@@ -67,18 +67,19 @@ final class Decoder {
         }
     }
 
-    func forward(_ z: Tensor, mode: Mode) -> (Tensor, Tape) {
+    /// `forBackward`: as `ConvBlock.forward`.
+    func forward(_ z: Tensor, mode: Mode, forBackward: Bool = true) -> (Tensor, Tape) {
         let seed = head.forward(z)
         var h = seed.reshaped([z.shape[0]] + seedShape)
         var tapes: [(main: ConvBlock.Tape, predict: ConvBlock.Tape, upsample: ConvBlock.Tape)] = []
         for stage in stages {
-            let (m, mt) = stage.main.forward(h, mode: mode)
-            let (p, pt) = stage.predict.forward(h, mode: mode)
-            let (u, ut) = stage.upsample.forward(p, mode: mode)
+            let (m, mt) = stage.main.forward(h, mode: mode, forBackward: forBackward)
+            let (p, pt) = stage.predict.forward(h, mode: mode, forBackward: forBackward)
+            let (u, ut) = stage.upsample.forward(p, mode: mode, forBackward: forBackward)
             tapes.append((mt, pt, ut))
             h = concatChannels(m, u, threads: stage.main.conv.budget.threads)
         }
-        let (out, ft) = final.forward(h, mode: mode)
+        let (out, ft) = final.forward(h, mode: mode, forBackward: forBackward)
         return (out, Tape(latent: z, stages: tapes, final: ft))
     }
 

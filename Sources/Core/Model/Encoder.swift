@@ -56,12 +56,13 @@ final class Encoder {
         head = b.linear("encoder_output", out: config.latent)
     }
 
-    func forward(_ x: Tensor, mode: Mode) -> (Tensor, Tape) {
+    /// `forBackward`: as `ConvBlock.forward`.
+    func forward(_ x: Tensor, mode: Mode, forBackward: Bool = true) -> (Tensor, Tape) {
         var h = x
         var tapes: [ConvBlock.Tape] = []
         tapes.reserveCapacity(blocks.count)
         for block in blocks {
-            let (y, tape) = block.forward(h, mode: mode)
+            let (y, tape) = block.forward(h, mode: mode, forBackward: forBackward)
             tapes.append(tape)
             h = y
         }

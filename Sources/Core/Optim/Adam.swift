@@ -81,10 +81,8 @@ public final class Adam {
                        negStepSize: negStepSize, bc2Sqrt: bc2Sqrt, epsilon: Float(epsilon), lambda: Float(weightDecay))
         // Ranges of whole SIMD vectors, so a split does not change which elements take the tail loop.
         let vectors = parameterCount / 8
-        let parts = Swift.max(1, Swift.min(threads, vectors / 16_384))
-        parallelFor(parts, threads: parts) { part in
-            let r = splitRange(vectors, parts: parts, part)
-            let lo = r.lowerBound * 8, hi = part == parts - 1 ? parameterCount : r.upperBound * 8
+        parallelRanges(vectors, threads: threads, minimum: 16_384) { r in
+            let lo = r.lowerBound * 8, hi = r.upperBound == vectors ? parameterCount : r.upperBound * 8
             let (p, g, m, v) = (parameters + lo, gradients + lo, firstMoment + lo, secondMoment + lo)
             // The decay test is hoisted out of the loop: each call inlines a loop with a constant flag.
             if weightDecay == 0 {

@@ -37,7 +37,7 @@ final class ComputePool: @unchecked Sendable {
     private let sleeping = Atomic<Int>(0)
     private let workers = Atomic<Int>(0)
 
-    /// Sleeping-yield rounds a worker waits for the next section before it sleeps (each round is one
+    /// Rounds a worker watches for the next section before it sleeps (each round is one
     /// `sched_yield`, well under a microsecond on an idle core: a few hundred microseconds in all).
     private static let watchRounds = 2000
 
