@@ -80,15 +80,16 @@ final class FixedPointSumTests: XCTestCase {
         }
     }
 
-    /// Folding many samples at once (TwoSum fast path, per-sample fallback) gives the values and the
+    /// Folding many samples at once (Double fast path, per-sample fallback) gives the values and the
     /// refusals that folding them one by one gives, for entries that take either path: ordinary
-    /// gradients, sums that cancel, values off the grid, beyond the range, NaN.
+    /// gradients, values off the grid, sums beyond the range, NaN, ∞, samples spread over many
+    /// binades, all-zero entries and sums that cancel exactly.
     func testFoldingSamplesTogetherEqualsFoldingThemOneByOne() {
         var rng = RNG(seed: 9)
         let samples = 13, length = 5000
         var values = [Float](repeating: 0, count: samples * length)
         for i in 0..<length {
-            let kind = i % 7
+            let kind = i % 10
             for k in 0..<samples {
                 let r = Float(rng.uniform(-1, 1))
                 switch kind {
@@ -96,6 +97,9 @@ final class FixedPointSumTests: XCTestCase {
                 case 3: values[k * length + i] = r * Float(sign: .plus, exponent: -60 + k, significand: 1)   // some off the grid
                 case 4: values[k * length + i] = k == 0 ? 3e6 : (k == 1 ? 6e6 : r)      // sum beyond the range, samples within
                 case 5: values[k * length + i] = k == 5 ? .nan : r                       // refused
+                case 7: values[k * length + i] = k % 2 == 0 ? 0 : -0.0                   // nothing to add
+                case 8: values[k * length + i] = k == 2 ? .infinity : r                  // refused
+                case 9: values[k * length + i] = (k % 2 == 0 ? 1 : -1) * Float(k / 2 + 1) * 1e-3 * (k == samples - 1 ? 0 : 1)  // cancels
                 default: values[k * length + i] = r * Float(sign: .plus, exponent: Int(rng.next() % 60) - 40, significand: 1)
                 }
             }
@@ -107,10 +111,12 @@ final class FixedPointSumTests: XCTestCase {
             for k in 0..<samples { oneByOne.fold(p.baseAddress! + k * length, at: 0, length: length) }
         }
         XCTAssertEqual(together.refused, oneByOne.refused)
-        XCTAssertEqual(together.refused, length / 7 + (length % 7 > 5 ? 1 : 0))
+        XCTAssertEqual(together.refused, (0..<length).filter { $0 % 10 == 5 || $0 % 10 == 8 }.count)
         for i in 0..<length {
-            XCTAssertEqual(together.value(at: i).bitPattern, oneByOne.value(at: i).bitPattern, "entry \(i) (kind \(i % 7))")
+            XCTAssertEqual(together.value(at: i).bitPattern, oneByOne.value(at: i).bitPattern, "entry \(i) (kind \(i % 10))")
         }
+        XCTAssertEqual(together.value(at: 9), 0, "an exactly cancelling entry sums to zero")
+        XCTAssertEqual(together.value(at: 7).bitPattern, Double(0).bitPattern, "an all-zero entry stays +0")
     }
 
     /// What cannot be represented is refused (and counted), never wrapped into a wrong sum.

@@ -94,6 +94,9 @@ final class ToomCookTables {
     let g: UnsafeMutablePointer<Float>
     /// Bᵀ zero-padded to 8 × 8 (α ≤ 8), for the register-blocked input transform.
     let btPadded: UnsafeMutablePointer<Float>
+    /// Gᵀ zero-padded to r × 8 (row u: G[ξ][u] for ξ < α), for the register-blocked adjoint kernel
+    /// transform (the weight gradient).
+    let gtPadded: UnsafeMutablePointer<Float>
 
     /// With `absolute`, every entry is replaced by its magnitude: running a convolution through these
     /// on |x| and |w| gives |Aᵀ|(|G||w||Gᵀ| ⊙ |Bᵀ||x||B|)|A|, the quantity the rounding-error bound
@@ -111,7 +114,11 @@ final class ToomCookTables {
         btPadded.initialize(repeating: 0, count: 64)
         let alpha = tc.alpha
         if alpha <= 8 { for i in 0..<alpha { for j in 0..<alpha { btPadded[i * 8 + j] = bt[i * alpha + j] } } }
+        let r = tc.g.count / alpha
+        gtPadded = .allocate(capacity: 8 * r)
+        gtPadded.initialize(repeating: 0, count: 8 * r)
+        if alpha <= 8 { for u in 0..<r { for x in 0..<alpha { gtPadded[u * 8 + x] = g[x * r + u] } } }
     }
 
-    deinit { at.deallocate(); bt.deallocate(); g.deallocate(); btPadded.deallocate() }
+    deinit { at.deallocate(); bt.deallocate(); g.deallocate(); btPadded.deallocate(); gtPadded.deallocate() }
 }

@@ -473,7 +473,6 @@ extension WinogradPlan {
     /// split over output channels the same way.
     func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
-        let gm = tables.g
         parallelRanges(O, threads: threads) { outputs in
             let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
             let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
@@ -481,36 +480,60 @@ extension WinogradPlan {
             for o in outputs {
                 // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2][o]; phase[u][v] = Σ_ξ1 G[ξ1][u] · half[ξ1][v].
                 for x1 in 0..<a {
-                    for vv in 0..<r {
-                        combine(gm + vv, stride: r, count: a, into: half + (x1 * r + vv) * cp, n: cp) {
-                            du + ((x1 * a + $0) * O + o) * cp
-                        }
-                    }
+                    applyGTransposed(du + (x1 * a * O + o) * cp, sourceStride: O * cp, into: half + x1 * r * cp, outputStride: cp)
                 }
+                for vv in 0..<r {
+                    applyGTransposed(half + vv * cp, sourceStride: r * cp, into: phase + vv * cp, outputStride: r * cp)
+                }
+                // Phase (u, v) of channel c′ = (c·s + pa)·s + pb is kernel tap (s·u + pa, s·v + pb) of channel c.
                 for uu in 0..<r {
-                    for vv in 0..<r {
-                        combine(gm + uu, stride: r, count: a, into: phase + (uu * r + vv) * cp, n: cp) {
-                            UnsafePointer(half + ($0 * r + vv) * cp)
-                        }
-                    }
-                }
-                for c in 0..<g.channels {
-                    let wk = dw + (o * g.channels + c) * k * k
-                    for pa in 0..<s {
-                        for pb in 0..<s {
-                            let c2 = (c * s + pa) * s + pb
-                            for uu in 0..<r {
-                                let ky = s * uu + pa
-                                if ky >= k { continue }
-                                for vv in 0..<r {
-                                    let kx = s * vv + pb
-                                    if kx < k { wk[ky * k + kx] += phase[(uu * r + vv) * cp + c2] }
-                                }
+                    for pa in 0..<s where s * uu + pa < k {
+                        for vv in 0..<r {
+                            let plane = phase + (uu * r + vv) * cp
+                            for pb in 0..<s where s * vv + pb < k {
+                                let tap = dw + o * g.channels * k * k + (s * uu + pa) * k + s * vv + pb
+                                let first = pa * s + pb
+                                for c in 0..<g.channels { tap[c * k * k] += plane[c * s * s + first] }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// The r rows out[u] = Σ_ξ G[ξ][u] · src[ξ] (α source rows `sourceStride` apart, `phaseChannels`
+    /// floats each; outputs `outputStride` apart), eight floats at a time with all α sources in
+    /// registers: each source is read once for all r outputs. Sums run in ξ order, as a scalar loop would.
+    @inline(__always)
+    private func applyGTransposed(_ src: UnsafePointer<Float>, sourceStride: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
+        typealias V8 = SIMD8<Float>
+        let a = alpha, n = phaseChannels, c = UnsafePointer(tables.gtPadded)
+        let raw = UnsafeRawPointer(src)
+        @inline(__always) func source(_ i: Int, _ j: Int) -> V8 {
+            i < a ? raw.loadUnaligned(fromByteOffset: (i * sourceStride + j) * 4, as: V8.self) : V8()
+        }
+        var j = 0
+        while j + 8 <= n {
+            let s0 = source(0, j), s1 = source(1, j), s2 = source(2, j), s3 = source(3, j)
+            let s4 = source(4, j), s5 = source(5, j), s6 = source(6, j), s7 = source(7, j)
+            for u in 0..<r {
+                let w = c + u * 8
+                var d = s0 * w[0]
+                d += s1 * w[1]; d += s2 * w[2]; d += s3 * w[3]
+                d += s4 * w[4]; d += s5 * w[5]; d += s6 * w[6]; d += s7 * w[7]
+                UnsafeMutableRawPointer(out + u * outputStride + j).storeBytes(of: d, as: V8.self)
+            }
+            j += 8
+        }
+        while j < n {
+            for u in 0..<r {
+                let w = c + u * 8
+                var d = w[0] * src[j]
+                for i in 1..<a { d += w[i] * src[i * sourceStride + j] }
+                out[u * outputStride + j] = d
+            }
+            j += 1
         }
     }
 }

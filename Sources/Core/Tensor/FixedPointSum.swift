@@ -175,48 +175,72 @@ public final class ExactGradients {
     /// cache while every sample is added to them, so the limbs (24 bytes an entry) cross the memory
     /// bus once per call, not once per sample; blocks are split over `threads`.
     ///
-    /// Fast path: an entry's samples are first added in Double with Knuth's TwoSum error term. When
-    /// every addition was exact, every sample lies on the grid and in range, and so does the sum,
-    /// the sum IS the exact total, and it goes into the limbs in one update — the same integer the
-    /// per-sample updates would add up to, so the same value however the samples were grouped. Any
-    /// entry that fails a condition takes the per-sample updates (`add(_: Float, to:)`).
+    /// Fast path: an entry's samples are added in Double while their largest magnitude and smallest
+    /// non-zero magnitude are tracked. Every sample is a multiple of the smallest one's ulp u, and
+    /// every partial sum is below count·max; when that is below 2⁵³·u, each partial sum is a multiple
+    /// of u that Double holds exactly, so the Double sum IS the exact total. When, besides, u is on
+    /// the grid and the values are in range, the sum goes into the limbs in one update — the same
+    /// integer the per-sample updates would add up to, so the same value however the samples were
+    /// grouped (which path an entry takes never changes its result). Any entry that fails a condition
+    /// (a spread of more than about 2²⁹/count between its largest and smallest sample, a value off
+    /// the grid, out of range, NaN or ∞) takes the per-sample updates (`add(_: Float, to:)`).
     public func fold(samples values: UnsafePointer<Float>, count: Int, stride: Int, at offset: Int, length: Int, threads: Int = 1) {
         precondition(offset >= 0 && offset + length <= parameterCount,
                      "ExactGradients.fold: \(offset)+\(length) outside \(parameterCount)")
+        guard count > 0 else { return }
         let block = 2048, blocks = (length + block - 1) / block
         let pieces = Swift.min(blocks, threads <= 1 ? 1 : 4 * threads)
         var refusedPerPiece = [Int](repeating: 0, count: pieces)
         let format = self.format, base = limbs + FixedPointFormat.limbs * offset
-        // On the grid: a nonzero Float whose last mantissa bit is worth at least 2^lsb.
-        let smallest = Double(sign: .plus, exponent: format.lsbExponent + 23, significand: 1)
-        let limit = Double(sign: .plus, exponent: format.lsbExponent + 95, significand: 1)
+        let grid = Double(sign: .plus, exponent: format.lsbExponent, significand: 1)
+        let limit = format.limit, samples = Double(count)
         refusedPerPiece.withUnsafeMutableBufferPointer { counts in
             parallelFor(pieces, threads: threads) { piece in
                 let sum = UnsafeMutablePointer<Double>.allocate(capacity: block)
-                let flags = UnsafeMutablePointer<Double>.allocate(capacity: block)
-                defer { sum.deallocate(); flags.deallocate() }
+                let largest = UnsafeMutablePointer<Float>.allocate(capacity: block)
+                let smallest = UnsafeMutablePointer<Float>.allocate(capacity: block)
+                defer { sum.deallocate(); largest.deallocate(); smallest.deallocate() }
                 var bad = 0
                 for b in splitRange(blocks, parts: pieces, piece) {
                     let first = b * block, n = Swift.min(length, first + block) - first
                     sum.update(repeating: 0, count: n)
-                    flags.update(repeating: 0, count: n)
-                    for k in 0..<count {
-                        let v = values + k * stride + first
-                        // All Double arithmetic and selects, no branches: the loop vectorises.
+                    largest.update(repeating: 0, count: n)
+                    smallest.update(repeating: .infinity, count: n)
+                    // Arithmetic and selects only, no branches: the loops vectorise. Four samples per
+                    // pass over the block, so the three running values are loaded and stored once per four.
+                    // (A NaN is lost by the comparisons but not by the sum, which the check below reads.)
+                    @inline(__always) func add(_ x: Float, _ s: inout Double, _ hi: inout Float, _ lo: inout Float) {
+                        let ax = Swift.abs(x)
+                        hi = ax > hi ? ax : hi
+                        lo = ax < lo && ax != 0 ? ax : lo
+                        s += Double(x)
+                    }
+                    var k = 0
+                    while k + 4 <= count {
+                        let v0 = values + k * stride + first, v1 = v0 + stride, v2 = v1 + stride, v3 = v2 + stride
                         for i in 0..<n {
-                            let x = Double(v[i]), s = sum[i]
-                            let t = s + x, xPart = t - s
-                            let error = (s - (t - xPart)) + (x - xPart)
-                            let ax = Swift.abs(x)
-                            let inRange: Double = ax < limit ? 0 : 1          // NaN: 1
-                            let offGrid: Double = ax < smallest && ax > 0 ? 1 : 0
-                            flags[i] += Swift.abs(error) + inRange + offGrid  // NaN stays NaN ≠ 0
-                            sum[i] = t
+                            var s = sum[i], hi = largest[i], lo = smallest[i]
+                            add(v0[i], &s, &hi, &lo); add(v1[i], &s, &hi, &lo)
+                            add(v2[i], &s, &hi, &lo); add(v3[i], &s, &hi, &lo)
+                            sum[i] = s; largest[i] = hi; smallest[i] = lo
                         }
+                        k += 4
+                    }
+                    while k < count {
+                        let v = values + k * stride + first
+                        for i in 0..<n {
+                            var s = sum[i], hi = largest[i], lo = smallest[i]
+                            add(v[i], &s, &hi, &lo)
+                            sum[i] = s; largest[i] = hi; smallest[i] = lo
+                        }
+                        k += 1
                     }
                     for i in 0..<n {
                         let entry = base + FixedPointFormat.limbs * (first + i)
-                        if flags[i] == 0 && Swift.abs(sum[i]) < limit && format.add(sum[i], to: entry) { continue }
+                        if largest[i] == 0 && sum[i] == 0 { continue }          // every sample ±0
+                        let u = Double(smallest[i].ulp)                          // ∞'s ulp is NaN: fails below
+                        if u >= grid && samples * Double(largest[i]) < 0x1p53 * u && Swift.abs(sum[i]) < limit
+                            && format.add(sum[i], to: entry) { continue }
                         for k in 0..<count where !format.add(values[k * stride + first + i], to: entry) { bad += 1 }
                     }
                 }
