@@ -52,6 +52,22 @@ final class ConcatMSETests: XCTestCase {
                               atol: 1e-5, label: "mse dtarget", loss: { Double(mseLoss(p, t, weight: 2).value) })
     }
 
+    /// Samples spread over threads: the value and the gradient are the same bits at 1, 2 and 3
+    /// threads (each sample summed by one thread, the samples' sums added in order), in both modes.
+    func testMSEIsTheSameAtAnyThreadCount() {
+        let p = GradientCheck.random([6, 3, 64, 128], seed: 11), t = GradientCheck.random([6, 3, 64, 128], seed: 12)
+        let one = mseLoss(p, t, weight: 2), exactOne = mseLoss(p, t, weight: 2, exactOver: SingleProcess())
+        for threads in [2, 3] {
+            let many = mseLoss(p, t, weight: 2, threads: threads)
+            XCTAssertEqual(many.value.bitPattern, one.value.bitPattern, "\(threads) threads")
+            XCTAssertEqual(many.gradient.array, one.gradient.array, "\(threads) threads")
+            let exactMany = mseLoss(p, t, weight: 2, exactOver: SingleProcess(), threads: threads)
+            XCTAssertEqual(exactMany.value.bitPattern, exactOne.value.bitPattern, "exact, \(threads) threads")
+            XCTAssertEqual(exactMany.gradient.array, one.gradient.array, "exact, \(threads) threads")
+        }
+        XCTAssertEqual(Double(one.value), Double(exactOne.value), accuracy: Double(one.value) * 1e-6)
+    }
+
     /// Double accumulation: 2²⁴ + 1 unit errors would vanish in a Float running sum; here the mean is exact.
     func testMSESumsInDouble() {
         let n = 1 << 20

@@ -158,27 +158,39 @@ extension ConvGeometry {
     }
 
     /// w (O×C×kh×kw, PyTorch order) → w′ (O×kh×C×kw), the column order of the A_oy views.
-    func reorderWeight(_ w: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        for o in 0..<outChannels {
-            for c in 0..<channels {
-                for u in 0..<kh {
-                    (out + ((o * kh + u) * channels + c) * kw).update(from: w + ((o * channels + c) * kh + u) * kw, count: kw)
+    func reorderWeight(_ w: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, threads: Int = 1) {
+        parallelRanges(outChannels, threads: threads, minimum: reorderMinimumOutputs) { outputs in
+            for o in outputs {
+                for c in 0..<channels {
+                    for u in 0..<kh {
+                        (out + ((o * kh + u) * channels + c) * kw).update(from: w + ((o * channels + c) * kh + u) * kw, count: kw)
+                    }
                 }
             }
         }
     }
 
-    /// w += reorder⁻¹(g′): adds a gradient in O×kh×C×kw order to one in PyTorch O×C×kh×kw order.
-    func addReorderedGradient(_ g: UnsafePointer<Float>, into w: UnsafeMutablePointer<Float>) {
-        for o in 0..<outChannels {
-            for c in 0..<channels {
-                for u in 0..<kh {
-                    let d = w + ((o * channels + c) * kh + u) * kw, s = g + ((o * kh + u) * channels + c) * kw
-                    for v in 0..<kw { d[v] += s[v] }
+    /// w += Σ reorder⁻¹(g′) over `gradients` in order: adds gradients in O×kh×C×kw order to one in
+    /// PyTorch O×C×kh×kw order. Output channels are split over `threads`; every element is summed by
+    /// one thread in the gradients' order, so the bits do not depend on the split.
+    func addReorderedGradients(_ gradients: [UnsafeMutablePointer<Float>], into w: UnsafeMutablePointer<Float>, threads: Int = 1) {
+        parallelRanges(outChannels, threads: threads, minimum: reorderMinimumOutputs) { outputs in
+            for g in gradients {
+                for o in outputs {
+                    for c in 0..<channels {
+                        for u in 0..<kh {
+                            let d = w + ((o * channels + c) * kh + u) * kw, s = g + ((o * kh + u) * channels + c) * kw
+                            for v in 0..<kw { d[v] += s[v] }
+                        }
+                    }
                 }
             }
         }
     }
+
+    /// Output channels per thread in the weight reorders: parts of at least ~16k floats (below that a
+    /// parallel section costs more than it saves).
+    private var reorderMinimumOutputs: Int { Swift.max(1, (1 << 14) / Swift.max(1, channels * kh * kw)) }
 
     /// y (N×O×oh×ow, samples `samples`) → t[oy][(n, ox)][o], the GEMM-side layout (M = nb·ow rows
     /// per output row, O columns).

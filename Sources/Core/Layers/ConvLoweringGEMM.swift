@@ -129,7 +129,7 @@ extension ConvGeometry {
     func correlate(_ x: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
-        if !scratch.weightPrepared { reorderWeight(w, into: wr) }
+        if !scratch.weightPrepared { reorderWeight(w, into: wr, threads: scratch.budget.threads) }
         forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _, threads in
             let l = s.lowered(chunk.count * loweredPerSample)
             lower(x, samples: chunk, into: l, threads: threads)
@@ -145,7 +145,7 @@ extension ConvGeometry {
     func correlateAdjoint(_ t: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
                           bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let wr = scratch.weight(outChannels * k)
-        if !scratch.weightPrepared { reorderWeight(w, into: wr) }
+        if !scratch.weightPrepared { reorderWeight(w, into: wr, threads: scratch.budget.threads) }
         forEachChunk(batch: batch, scratch: scratch, rows: scratch.forwardRows) { chunk, s, _, threads in
             fill(out, samples: chunk, bias: bias)
             let r = s.rows(chunk.count * outputPerSample)
@@ -165,16 +165,16 @@ extension ConvGeometry {
         var wr: UnsafeMutablePointer<Float>? = nil
         if case .none = second {} else {
             wr = scratch.weight(outChannels * k)
-            if !scratch.weightPrepared { reorderWeight(w, into: wr!) }
+            if !scratch.weightPrepared { reorderWeight(w, into: wr!, threads: scratch.budget.threads) }
         }
-        // Each worker sums its chunks into its own dw′ (zeroed here, before the workers start).
+        // Each worker sums its chunks into its own dw′, which its first GEMM starts (β = 0): no
+        // clearing pass (the deterministic mode calls this once per unit).
         var grads: [UnsafeMutablePointer<Float>] = []
+        let started = UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, scratch.budget.threads))
+        defer { started.deallocate() }
         forEachChunk(batch: batch, scratch: scratch, rows: scratch.backwardRows, workers: { count in
-            grads = scratch.workerScratches(count).map { s in
-                let g = s.gradient(outChannels * k)
-                g.update(repeating: 0, count: outChannels * k)
-                return g
-            }
+            grads = scratch.workerScratches(count).map { $0.gradient(outChannels * k) }
+            started.initialize(repeating: false, count: count)
         }) { chunk, s, worker, threads in
             let m = chunk.count * ow
             let gr = grads[worker]
@@ -191,7 +191,8 @@ extension ConvGeometry {
                     let r0 = first * ow
                     // dw′[O × K] += t_oyᵀ · A_oy over rows r0..<r0+rows.
                     sgemm(transA: true, m: outChannels, n: k, k: rows, a: r + (oy * m + r0) * outChannels, lda: outChannels,
-                          b: l + r0 * rowStride + oy * sh * channels * kw, ldb: rowStride, beta: 1, c: gr, ldc: k)
+                          b: l + r0 * rowStride + oy * sh * channels * kw, ldb: rowStride, beta: started[worker] ? 1 : 0, c: gr, ldc: k)
+                    started[worker] = true
                     first += perBlock
                 }
             }
@@ -208,7 +209,7 @@ extension ConvGeometry {
                 scatterRows(r, samples: chunk, bias: nil, into: y, threads: threads)
             }
         }
-        for g in grads { addReorderedGradient(g, into: gradW) }
+        addReorderedGradients(grads, into: gradW, threads: scratch.budget.threads)
     }
 
     /// t[oy] = A_oy · w′ᵀ for every output row: M = rows, N = O, K = kh·C·kw.

@@ -51,7 +51,8 @@ extension Autoencoder {
     /// A training loss term: the replica's batch mean, or in the deterministic mode the global batch
     /// mean summed exactly (already the same on every replica, so the trainer does not average it).
     private func trainingLoss(_ pred: Tensor, _ target: Tensor, weight: Float = 1) -> (value: Float, gradient: Tensor) {
-        store.exact == nil ? mseLoss(pred, target, weight: weight) : mseLoss(pred, target, weight: weight, exactOver: reducer)
+        store.exact == nil ? mseLoss(pred, target, weight: weight, threads: computeBudget.threads)
+                            : mseLoss(pred, target, weight: weight, exactOver: reducer, threads: computeBudget.threads)
     }
 
     /// The objective's data terms without touching gradients or running statistics (eval mode),
