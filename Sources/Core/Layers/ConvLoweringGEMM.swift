@@ -102,8 +102,9 @@ enum ConvSecondProduct {
 extension ConvGeometry {
     /// Runs `body(chunk, scratch, worker, threads)` for every chunk of the batch, on up to
     /// `scratch.budget.threads` workers; `threads` is what the chunk's own passes may use (all of
-    /// the budget with one worker, 1 inside each of several). Chunks of different workers cover
-    /// disjoint samples.
+    /// the budget with one worker, 1 inside each of several). With `workers` (a pass that
+    /// accumulates per worker) each worker takes a fixed contiguous run of chunks, so its sum covers
+    /// the same samples in every run; without, chunks are claimed by whichever thread is free.
     func forEachChunk(batch: Int, scratch: ConvScratch, rows: Int, workers: ((Int) -> Void)? = nil,
                       _ body: (Range<Int>, ConvScratch, Int, Int) -> Void) {
         let threads = scratch.budget.threads
@@ -119,7 +120,12 @@ extension ConvGeometry {
         }
         let count = Swift.min(threads, list.count)
         let scratches = scratch.workerScratches(count)
-        workers?(count)
+        guard let workers else {
+            // Nothing accumulated per worker: chunks go to whichever thread is free.
+            parallelForClaimed(list.count, threads: count) { i, slot in body(list[i], scratches[slot], slot, 1) }
+            return
+        }
+        workers(count)
         parallelFor(count, threads: count) { w in
             for i in splitRange(list.count, parts: count, w) { body(list[i], scratches[w], w, 1) }
         }

@@ -542,23 +542,27 @@ extension WinogradPlan {
 
 extension WinogradPlan {
     /// Runs `body(samples, scratch, worker)` over chunks of whole samples (about `blockTiles` tiles or
-    /// more each), the batch split into one contiguous part per worker.
+    /// more each). With `workers` (a pass that accumulates per worker, the weight gradient), the batch
+    /// is split into one contiguous part per worker, so each worker's sum covers the same samples in
+    /// every run; without, the chunks are claimed by whichever thread is free (`parallelForClaimed`:
+    /// a thread slowed by the machine takes fewer), each sample's output being the same wherever it runs.
     private func forEachChunk(batch: Int, scratch: ConvScratch, workers: ((Int) -> Void)? = nil,
                               _ body: (Range<Int>, ConvScratch, Int) -> Void) {
         let perChunk = Swift.max(1, blockTiles / tilesPerSample)
         let count = Swift.min(scratch.budget.threads, batch)
         let scratches = scratch.workerScratches(Swift.max(1, count))
-        workers?(Swift.max(1, count))
-        func run(_ w: Int) {
-            let part = count <= 1 ? 0..<batch : splitRange(batch, parts: count, w)
-            var first = part.lowerBound
-            while first < part.upperBound {
-                let last = Swift.min(part.upperBound, first + perChunk)
-                body(first..<last, scratches[w], w)
-                first = last
-            }
+        func chunks(_ part: Range<Int>) -> [Range<Int>] {
+            Swift.stride(from: part.lowerBound, to: part.upperBound, by: perChunk).map { $0..<Swift.min(part.upperBound, $0 + perChunk) }
         }
-        parallelFor(Swift.max(1, count), threads: count) { run($0) }
+        guard let workers else {
+            let list = chunks(0..<batch)
+            parallelForClaimed(list.count, threads: count) { i, slot in body(list[i], scratches[slot], slot) }
+            return
+        }
+        workers(Swift.max(1, count))
+        parallelFor(Swift.max(1, count), threads: count) { w in
+            for chunk in chunks(count <= 1 ? 0..<batch : splitRange(batch, parts: count, w)) { body(chunk, scratches[w], w) }
+        }
     }
 
     /// Tile rows (bands) per GEMM block, and the block's largest tile count.

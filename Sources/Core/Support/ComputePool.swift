@@ -28,7 +28,7 @@ final class ComputePool: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
     /// Set before a section's word is published and read only after claiming one of its indices
     /// (the section cannot end before that index is done), so every access is ordered by `state`.
-    private nonisolated(unsafe) var body: ((Int) -> Void)?
+    private nonisolated(unsafe) var body: ((Int, Int) -> Void)?
 
     private let sleepers = NSCondition()
     /// Workers asleep on `sleepers`. Sequentially consistent with `state` on both sides (a worker
@@ -45,11 +45,14 @@ final class ComputePool: @unchecked Sendable {
     private static func count(_ word: Int) -> Int { (word >> 16) & 0xFFFF }
     private static func index(_ word: Int) -> Int { word & 0xFFFF }
 
-    /// Runs `body(i)` for i in 0..<count on the caller and up to `threads − 1` workers.
-    func run(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+    /// Runs `body(i, slot)` for i in 0..<count on the caller and up to `threads − 1` workers. Indices
+    /// are claimed in order by whichever thread is free; `slot` (0 for the caller, 1… for the helpers
+    /// of this section, below min(threads, count)) names the thread, so a body can use per-thread
+    /// scratch: no two bodies running at once share a slot.
+    func run(_ count: Int, threads: Int, _ body: (_ index: Int, _ slot: Int) -> Void) {
         guard threads > 1, count > 1, count < 1 << 16,
               running.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            for i in 0..<count { body(i) }
+            for i in 0..<count { body(i, 0) }
             return
         }
         defer { running.store(false, ordering: .releasing) }
@@ -67,19 +70,19 @@ final class ComputePool: @unchecked Sendable {
                 sleepers.broadcast()
                 sleepers.unlock()
             }
-            work(generation: next)
+            work(generation: next, slot: 0)
             while finished.load(ordering: .acquiring) < count { sched_yield() }
             self.body = nil
         }
     }
 
     /// Claims and runs indices of section `generation` until none is left.
-    private func work(generation: Int) {
+    private func work(generation: Int, slot: Int) {
         while true {
             let word = state.load(ordering: .acquiring)
             guard Self.generation(word) == generation, Self.index(word) < Self.count(word) else { return }
             guard state.compareExchange(expected: word, desired: word + 1, ordering: .acquiringAndReleasing).exchanged else { continue }
-            body!(Self.index(word))
+            body!(Self.index(word), slot)
             finished.wrappingAdd(1, ordering: .releasing)
         }
     }
@@ -114,8 +117,9 @@ final class ComputePool: @unchecked Sendable {
             }
             seen = current
             // Only as many helpers as the section's budget allows; the rest wait for the next one.
-            guard helpers.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue < maxHelpers.load(ordering: .relaxed) else { continue }
-            work(generation: current)
+            let helper = helpers.wrappingAdd(1, ordering: .acquiringAndReleasing).oldValue
+            guard helper < maxHelpers.load(ordering: .relaxed) else { continue }
+            work(generation: current, slot: helper + 1)
         }
     }
 }
