@@ -217,12 +217,10 @@ extension BatchNorm2d {
         return out
     }
 
-    /// Runs `body(channel)` for every channel, the channels split over the budget's threads.
+    /// Runs `body(channel)` for every channel over the budget's threads, each channel claimed by
+    /// whichever thread is free (a channel is a whole plane per sample: big enough to claim alone).
     fileprivate func forEachChannel(_ body: (Int) -> Void) {
-        let threads = budget.threads, pieces = workPieces(channels, threads: threads)
-        parallelFor(pieces, threads: threads) { piece in
-            for ch in splitRange(channels, parts: pieces, piece) { body(ch) }
-        }
+        parallelFor(channels, threads: budget.threads, body)
     }
 }
 
