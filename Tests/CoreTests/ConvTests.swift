@@ -137,23 +137,30 @@ final class ConvTests: XCTestCase {
         }
     }
 
-    /// The weight reorders split over output channels (large enough to split: 16 × 32 × 12 × 12)
-    /// give the same bits at 1 and 2 threads: each element is copied, or summed over the workers'
-    /// gradients in their order, by one thread.
+    /// The weight reorders split over output channels (large enough to split: 16 × 32 × k × k, for
+    /// k = 12 and the vectorised k = 4) give the same bits at 1 and 2 threads — each element is
+    /// copied, or summed over the workers' gradients in their order, by one thread — and are the
+    /// permutation they claim: w[o][c][u][v] ↔ w′[o][u][c][v].
     func testWeightReordersAreTheSameAtAnyThreadCount() {
-        let g = ConvGeometry(channels: 32, height: 20, width: 20, outChannels: 16, kernel: (12, 12), stride: (2, 2), padding: (5, 5))
-        let n = 16 * 32 * 144
-        let w = GradientCheck.random([n], seed: 21), a = GradientCheck.random([n], seed: 22), b = GradientCheck.random([n], seed: 23)
-        var results: [[Float]] = []
-        for threads in [1, 2] {
-            let reordered = Tensor(zeros: [n]), sum = GradientCheck.random([n], seed: 24)
-            g.reorderWeight(w.data, into: reordered.data, threads: threads)
-            g.addReorderedGradients([a.data, b.data], into: sum.data, threads: threads)
-            results.append(reordered.array + sum.array)
+        for k in [12, 4] {
+            let g = ConvGeometry(channels: 32, height: 20, width: 20, outChannels: 16, kernel: (k, k), stride: (2, 2), padding: (1, 1))
+            let n = 16 * 32 * k * k
+            let w = GradientCheck.random([n], seed: 21), a = GradientCheck.random([n], seed: 22), b = GradientCheck.random([n], seed: 23)
+            let initial = GradientCheck.random([n], seed: 24)
+            var results: [[Float]] = []
+            for threads in [1, 2] {
+                let reordered = Tensor(zeros: [n]), sum = Tensor(shape: [n], values: initial.array)
+                g.reorderWeight(w.data, into: reordered.data, threads: threads)
+                g.addReorderedGradients([a.data, b.data], into: sum.data, threads: threads)
+                results.append(reordered.array + sum.array)
+            }
+            XCTAssertEqual(results[0], results[1], "k = \(k)")
+            for (o, c, u, v) in [(3, 7, 2, 1), (15, 31, k - 1, k - 1), (0, 0, 0, 0)] {
+                let plain = ((o * 32 + c) * k + u) * k + v, lowered = ((o * k + u) * 32 + c) * k + v
+                XCTAssertEqual(results[0][lowered], w[plain], "reorder, k = \(k)")
+                XCTAssertEqual(results[0][n + plain], initial[plain] + a[lowered] + b[lowered], "gradient, k = \(k)")
+            }
         }
-        XCTAssertEqual(results[0], results[1])
-        // And the reorder is the permutation it claims: w[o][c][u][v] → w′[o][u][c][v].
-        XCTAssertEqual(results[0][((3 * 12 + 5) * 32 + 7) * 12 + 2], w[((3 * 32 + 7) * 12 + 5) * 12 + 2])
     }
 
     // MARK: backward

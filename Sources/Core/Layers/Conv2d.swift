@@ -80,7 +80,7 @@ public final class Conv2d {
             engine.correlate(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch, keep: kept?.data)
         } else {
             let unit = store.exact!.unit, keptPerSample = engine.keptFloats(batch: 1) ?? 0
-            scratch.forEachUnit(x.shape[0], unit: unit) { s, sc, _ in
+            scratch.forEachUnit(x.shape[0], unit: unit) { s, sc in
                 engine.correlate(x.data + s * g.inputPerSample, batch: unit, weight: w, bias: b,
                                  into: y.data + s * g.outputPerSample, scratch: sc, keep: kept.map { $0.data + s * keptPerSample })
             }

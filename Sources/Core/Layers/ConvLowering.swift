@@ -187,13 +187,25 @@ extension ConvGeometry {
     /// PyTorch O×C×kh×kw order. Output channels are split over `threads`; every element is summed by
     /// one thread in the gradients' order, so the bits do not depend on the split.
     func addReorderedGradients(_ gradients: [UnsafeMutablePointer<Float>], into w: UnsafeMutablePointer<Float>, threads: Int = 1) {
+        let (C, kh, kw) = (channels, kh, kw)
         parallelRanges(outChannels, threads: threads, minimum: reorderMinimumOutputs) { outputs in
             for g in gradients {
                 for o in outputs {
-                    for c in 0..<channels {
-                        for u in 0..<kh {
-                            let d = w + ((o * channels + c) * kh + u) * kw, s = g + ((o * kh + u) * channels + c) * kw
-                            for v in 0..<kw { d[v] += s[v] }
+                    // Source rows (o, u, ·) are contiguous runs of C·kw; each goes to C rows kh·kw apart.
+                    for u in 0..<kh {
+                        var s = UnsafePointer(g + (o * kh + u) * C * kw), d = w + (o * C * kh + u) * kw
+                        if kw == 4 {   // the 4×4 and 3×4 layers: one vector per kernel row
+                            for _ in 0..<C {
+                                let sum = UnsafeRawPointer(d).loadUnaligned(as: SIMD4<Float>.self)
+                                    + UnsafeRawPointer(s).loadUnaligned(as: SIMD4<Float>.self)
+                                UnsafeMutableRawPointer(d).storeBytes(of: sum, as: SIMD4<Float>.self)
+                                s += 4; d += kh * 4
+                            }
+                        } else {
+                            for _ in 0..<C {
+                                for v in 0..<kw { d[v] += s[v] }
+                                s += kw; d += kh * kw
+                            }
                         }
                     }
                 }

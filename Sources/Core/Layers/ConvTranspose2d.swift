@@ -83,7 +83,7 @@ public final class ConvTranspose2d {
             engine.correlateAdjoint(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch)
         } else {
             let unit = store.exact!.unit
-            scratch.forEachUnit(x.shape[0], unit: unit) { s, sc, _ in
+            scratch.forEachUnit(x.shape[0], unit: unit) { s, sc in
                 engine.correlateAdjoint(x.data + s * g.outputPerSample, batch: unit, weight: w, bias: b,
                                         into: y.data + s * g.inputPerSample, scratch: sc)
             }

@@ -2,13 +2,14 @@
 /// unit (`ExactGradients.unit` consecutive samples, 1 by default) per engine call, so every unit is
 /// computed by GEMMs of the same shapes (which round the same) whatever batch, rank count or thread
 /// count it comes with, and each unit's weight gradient is folded into the exact sums on its own.
-/// The layer's threads take whole units, each worker on a scratch of its own running
-/// single-threaded, so the result does not depend on how many there are.
+/// The layer's threads take whole units — each claimed by whichever thread is free, since every unit
+/// writes its own output or gradient buffer — each thread on a scratch of its own running
+/// single-threaded, so the result does not depend on how many there are or who ran what.
 extension ConvScratch {
-    /// Runs `body(first, scratch, worker)` for every unit of `unit` samples (`first` its first
-    /// sample), spread over up to `budget.threads` workers. After a worker's first unit its scratch
-    /// keeps the prepared weight (`weightPrepared`): the weight does not change within a layer call.
-    func forEachUnit(_ batch: Int, unit: Int, _ body: (_ first: Int, _ scratch: ConvScratch, _ worker: Int) -> Void) {
+    /// Runs `body(first, scratch)` for every unit of `unit` samples (`first` its first sample),
+    /// spread over up to `budget.threads` threads. After a thread's first unit its scratch keeps the
+    /// prepared weight (`weightPrepared`): the weight does not change within a layer call.
+    func forEachUnit(_ batch: Int, unit: Int, _ body: (_ first: Int, _ scratch: ConvScratch) -> Void) {
         precondition(batch % unit == 0, "deterministic mode: a batch of \(batch) is not whole units of \(unit)")
         let units = batch / unit
         let workers = Swift.max(1, Swift.min(budget.threads, units))
@@ -19,13 +20,10 @@ extension ConvScratch {
             for s in scratches { s.weightPrepared = false }
             budget = saved
         }
-        func run(_ w: Int) {
-            for u in splitRange(units, parts: workers, w) {
-                body(u * unit, scratches[w], w)
-                scratches[w].weightPrepared = true
-            }
+        parallelForClaimed(units, threads: workers) { u, slot in
+            body(u * unit, scratches[slot])
+            scratches[slot].weightPrepared = true
         }
-        parallelFor(workers, threads: workers) { run($0) }
     }
 
     /// `forEachUnit` for a backward pass: `body` ADDS one unit's weight (and bias) gradient into the
@@ -39,7 +37,7 @@ extension ConvScratch {
         let size = weight.count + (bias?.count ?? 0), units = batch / unit
         let buffers = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, units * size))
         defer { buffers.deallocate() }
-        forEachUnit(batch, unit: unit) { first, scratch, _ in
+        forEachUnit(batch, unit: unit) { first, scratch in
             let gw = buffers + (first / unit) * size
             gw.initialize(repeating: 0, count: size)   // here, so the engine finds it in cache
             body(first, scratch, gw, bias == nil ? nil : gw + weight.count)
