@@ -83,13 +83,13 @@ final class FixedPointSumTests: XCTestCase {
     /// Folding many samples at once (Double fast path, per-sample fallback) gives the values and the
     /// refusals that folding them one by one gives, for entries that take either path: ordinary
     /// gradients, values off the grid, sums beyond the range, NaN, ∞, samples spread over many
-    /// binades, all-zero entries and sums that cancel exactly.
+    /// binades, all-zero entries, sums that cancel exactly, and sums whose digits fill all three limbs.
     func testFoldingSamplesTogetherEqualsFoldingThemOneByOne() {
         var rng = RNG(seed: 9)
         let samples = 13, length = 5000
         var values = [Float](repeating: 0, count: samples * length)
         for i in 0..<length {
-            let kind = i % 10
+            let kind = i % 11
             for k in 0..<samples {
                 let r = Float(rng.uniform(-1, 1))
                 switch kind {
@@ -100,6 +100,7 @@ final class FixedPointSumTests: XCTestCase {
                 case 7: values[k * length + i] = k % 2 == 0 ? 0 : -0.0                   // nothing to add
                 case 8: values[k * length + i] = k == 2 ? .infinity : r                  // refused
                 case 9: values[k * length + i] = (k % 2 == 0 ? 1 : -1) * Float(k / 2 + 1) * 1e-3 * (k == samples - 1 ? 0 : 1)  // cancels
+                case 10: values[k * length + i] = r * 0.5 - 0.2                          // all three digits, negative sums
                 default: values[k * length + i] = r * Float(sign: .plus, exponent: Int(rng.next() % 60) - 40, significand: 1)
                 }
             }
@@ -111,9 +112,9 @@ final class FixedPointSumTests: XCTestCase {
             for k in 0..<samples { oneByOne.fold(p.baseAddress! + k * length, at: 0, length: length) }
         }
         XCTAssertEqual(together.refused, oneByOne.refused)
-        XCTAssertEqual(together.refused, (0..<length).filter { $0 % 10 == 5 || $0 % 10 == 8 }.count)
+        XCTAssertEqual(together.refused, (0..<length).filter { $0 % 11 == 5 || $0 % 11 == 8 }.count)
         for i in 0..<length {
-            XCTAssertEqual(together.value(at: i).bitPattern, oneByOne.value(at: i).bitPattern, "entry \(i) (kind \(i % 10))")
+            XCTAssertEqual(together.value(at: i).bitPattern, oneByOne.value(at: i).bitPattern, "entry \(i) (kind \(i % 11))")
         }
         XCTAssertEqual(together.value(at: 9), 0, "an exactly cancelling entry sums to zero")
         XCTAssertEqual(together.value(at: 7).bitPattern, Double(0).bitPattern, "an all-zero entry stays +0")

@@ -193,13 +193,15 @@ public final class ExactGradients {
         var refusedPerPiece = [Int](repeating: 0, count: pieces)
         let format = self.format, base = limbs + FixedPointFormat.limbs * offset
         let grid = Double(sign: .plus, exponent: format.lsbExponent, significand: 1)
-        let limit = format.limit, samples = Double(count)
+        let limit = format.limit, samples = Double(count), toGrid = format.toGrid
         refusedPerPiece.withUnsafeMutableBufferPointer { counts in
             parallelFor(pieces, threads: threads) { piece in
                 let sum = UnsafeMutablePointer<Double>.allocate(capacity: block)
                 let largest = UnsafeMutablePointer<Float>.allocate(capacity: block)
                 let smallest = UnsafeMutablePointer<Float>.allocate(capacity: block)
-                defer { sum.deallocate(); largest.deallocate(); smallest.deallocate() }
+                let digits = UnsafeMutablePointer<Int64>.allocate(capacity: 3 * block)
+                let slow = UnsafeMutablePointer<UInt8>.allocate(capacity: block)
+                defer { sum.deallocate(); largest.deallocate(); smallest.deallocate(); digits.deallocate(); slow.deallocate() }
                 var bad = 0
                 for b in splitRange(blocks, parts: pieces, piece) {
                     let first = b * block, n = Swift.min(length, first + block) - first
@@ -235,12 +237,35 @@ public final class ExactGradients {
                         }
                         k += 1
                     }
+                    // The fast entries' signed base-2³² digits, in a branch-free (vectorising) pass:
+                    // Double arithmetic is exact here (a multiple of the grid below 2⁹⁵, scaled by
+                    // powers of two), and a digit below 2⁵¹ becomes an Int64 by the 1.5·2⁵² trick.
+                    // An entry that fails gets `digits` NaN and goes the per-sample way below.
                     for i in 0..<n {
-                        let entry = base + FixedPointFormat.limbs * (first + i)
-                        if largest[i] == 0 && sum[i] == 0 { continue }          // every sample ±0
-                        let u = Double(smallest[i].ulp)                          // ∞'s ulp is NaN: fails below
-                        if u >= grid && samples * Double(largest[i]) < 0x1p53 * u && Swift.abs(sum[i]) < limit
-                            && format.add(sum[i], to: entry) { continue }
+                        // u = ulp(smallest) from its exponent field e (e < 24: below the grid anyway).
+                        let e = Int32(truncatingIfNeeded: (smallest[i].bitPattern >> 23) & 0xFF)
+                        let u = Double(Float(bitPattern: UInt32(truncatingIfNeeded: Swift.max(e, 24) - 23) << 23))
+                        let zero = largest[i] == 0 && sum[i] == 0                     // every sample ±0
+                        let fast = zero || (e != 255 && u >= grid && samples * Double(largest[i]) < 0x1p53 * u
+                                            && Swift.abs(sum[i]) < limit)
+                        let x = sum[i] * toGrid, a = Swift.abs(x)
+                        let d2 = (a * 0x1p-64).rounded(.down)
+                        let r1 = a - d2 * 0x1p64
+                        let d1 = (r1 * 0x1p-32).rounded(.down)
+                        let d0 = r1 - d1 * 0x1p32
+                        let sign: Double = x < 0 ? -1 : 1
+                        @inline(__always) func integer(_ d: Double) -> Int64 {
+                            Int64(bitPattern: (d + 0x1.8p52).bitPattern) &- Int64(bitPattern: (0x1.8p52 as Double).bitPattern)
+                        }
+                        digits[3 * i] = fast ? integer(sign * d0) : 0
+                        digits[3 * i + 1] = fast ? integer(sign * d1) : 0
+                        digits[3 * i + 2] = fast ? integer(sign * d2) : 0
+                        slow[i] = fast ? 0 : 1
+                    }
+                    let entries = base + FixedPointFormat.limbs * first
+                    for j in 0..<(3 * n) { entries[j] &+= digits[j] }
+                    for i in 0..<n where slow[i] != 0 {
+                        let entry = entries + FixedPointFormat.limbs * i
                         for k in 0..<count where !format.add(values[k * stride + first + i], to: entry) { bad += 1 }
                     }
                 }
