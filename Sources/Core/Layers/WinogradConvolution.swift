@@ -210,6 +210,44 @@ private func addScaled(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Floa
     for i in 0..<n { d[i] += k * s[i] }
 }
 
+/// out[u] = Σ_{i < sources} coef[u·8 + i] · src[i] for u in 0..<rows: `sources` (≤ 8) source rows
+/// `sourceStride` floats apart, `count` floats each; output rows `outputStride` apart. Register-blocked:
+/// per 8 lanes the sources are loaded once and every output formed from them, instead of re-reading
+/// the sources for each output. Coefficient rows are zero-padded to 8 (`ToomCookTables`); the terms
+/// are added in i order, as a scalar loop would, and a zero coefficient adds an exact ±0. The input
+/// transform (Bᵀ) and the adjoint kernel transform (Gᵀ) both run through it.
+@inline(__always)
+private func applyPaddedRows(_ coef: UnsafePointer<Float>, rows: Int, sources a: Int, _ src: UnsafePointer<Float>,
+                             sourceStride: Int, count n: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
+    typealias V8 = SIMD8<Float>
+    let raw = UnsafeRawPointer(src)
+    @inline(__always) func source(_ i: Int, _ j: Int) -> V8 {
+        i < a ? raw.loadUnaligned(fromByteOffset: (i * sourceStride + j) * 4, as: V8.self) : V8()
+    }
+    var j = 0
+    while j + 8 <= n {
+        let s0 = source(0, j), s1 = source(1, j), s2 = source(2, j), s3 = source(3, j)
+        let s4 = source(4, j), s5 = source(5, j), s6 = source(6, j), s7 = source(7, j)
+        for u in 0..<rows {
+            let w = coef + u * 8
+            var d = s0 * w[0]
+            d += s1 * w[1]; d += s2 * w[2]; d += s3 * w[3]
+            d += s4 * w[4]; d += s5 * w[5]; d += s6 * w[6]; d += s7 * w[7]
+            UnsafeMutableRawPointer(out + u * outputStride + j).storeBytes(of: d, as: V8.self)
+        }
+        j += 8
+    }
+    while j < n {
+        for u in 0..<rows {
+            let w = coef + u * 8
+            var d = w[0] * src[j]
+            for i in 1..<a { d += w[i] * src[i * sourceStride + j] }
+            out[u * outputStride + j] = d
+        }
+        j += 1
+    }
+}
+
 /// d = Σ_j coef[j·stride] · src(j), n floats, over the non-zero coefficients (at least one).
 @inline(__always)
 private func combine(_ coef: UnsafePointer<Float>, stride: Int, count: Int, into d: UnsafeMutablePointer<Float>, n: Int,
@@ -290,7 +328,6 @@ extension WinogradPlan {
     /// re-reading the α sources for every output. The terms are added in the same order; zero
     /// coefficients add an exact ±0.
     func transformInput(_ h: UnsafePointer<Float>, bands: Range<Int>, into v: UnsafeMutablePointer<Float>) {
-        typealias V8 = SIMD8<Float>
         let cp = phaseChannels, a = alpha, run = tw * cp, hrow = a * run, bt = bands.count * tw
         let c = UnsafePointer(tables.btPadded), outStride = a * bt * cp
         for band in bands {
@@ -298,34 +335,8 @@ extension WinogradPlan {
             let q = band - bands.lowerBound
             let top = h + (n * hp + ty * m) * hrow
             for x2 in 0..<a {
-                let src = UnsafeRawPointer(top + x2 * run)
-                let dst = v + (x2 * bt + q * tw) * cp
-                @inline(__always) func source(_ i: Int, _ k: Int) -> V8 {
-                    i < a ? src.loadUnaligned(fromByteOffset: (i * hrow + k) * 4, as: V8.self) : V8()
-                }
-                var k = 0
-                while k + 8 <= run {
-                    let s0 = source(0, k), s1 = source(1, k), s2 = source(2, k), s3 = source(3, k)
-                    let s4 = source(4, k), s5 = source(5, k), s6 = source(6, k), s7 = source(7, k)
-                    for x1 in 0..<a {
-                        let r = c + x1 * 8
-                        var d = s0 * r[0]
-                        d += s1 * r[1]; d += s2 * r[2]; d += s3 * r[3]
-                        d += s4 * r[4]; d += s5 * r[5]; d += s6 * r[6]; d += s7 * r[7]
-                        UnsafeMutableRawPointer(dst + x1 * outStride + k).storeBytes(of: d, as: V8.self)
-                    }
-                    k += 8
-                }
-                while k < run {
-                    let base = top + x2 * run + k
-                    for x1 in 0..<a {
-                        let r = c + x1 * 8
-                        var d = r[0] * base[0]
-                        for i in 1..<a { d += r[i] * base[i * hrow] }
-                        dst[x1 * outStride + k] = d
-                    }
-                    k += 1
-                }
+                applyPaddedRows(c, rows: a, sources: a, top + x2 * run, sourceStride: hrow, count: run,
+                                into: v + (x2 * bt + q * tw) * cp, outputStride: outStride)
             }
         }
     }
@@ -473,6 +484,7 @@ extension WinogradPlan {
     /// split over output channels the same way.
     func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
+        let gt = UnsafePointer(tables.gtPadded)
         parallelRanges(O, threads: threads) { outputs in
             let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
             let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
@@ -480,10 +492,12 @@ extension WinogradPlan {
             for o in outputs {
                 // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2][o]; phase[u][v] = Σ_ξ1 G[ξ1][u] · half[ξ1][v].
                 for x1 in 0..<a {
-                    applyGTransposed(du + (x1 * a * O + o) * cp, sourceStride: O * cp, into: half + x1 * r * cp, outputStride: cp)
+                    applyPaddedRows(gt, rows: r, sources: a, du + (x1 * a * O + o) * cp, sourceStride: O * cp, count: cp,
+                                    into: half + x1 * r * cp, outputStride: cp)
                 }
                 for vv in 0..<r {
-                    applyGTransposed(half + vv * cp, sourceStride: r * cp, into: phase + vv * cp, outputStride: r * cp)
+                    applyPaddedRows(gt, rows: r, sources: a, half + vv * cp, sourceStride: r * cp, count: cp,
+                                    into: phase + vv * cp, outputStride: r * cp)
                 }
                 // Phase (u, v) of channel c′ = (c·s + pa)·s + pb is kernel tap (s·u + pa, s·v + pb) of channel c.
                 for uu in 0..<r {
@@ -502,40 +516,6 @@ extension WinogradPlan {
         }
     }
 
-    /// The r rows out[u] = Σ_ξ G[ξ][u] · src[ξ] (α source rows `sourceStride` apart, `phaseChannels`
-    /// floats each; outputs `outputStride` apart), eight floats at a time with all α sources in
-    /// registers: each source is read once for all r outputs. Sums run in ξ order, as a scalar loop would.
-    @inline(__always)
-    private func applyGTransposed(_ src: UnsafePointer<Float>, sourceStride: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
-        typealias V8 = SIMD8<Float>
-        let a = alpha, n = phaseChannels, c = UnsafePointer(tables.gtPadded)
-        let raw = UnsafeRawPointer(src)
-        @inline(__always) func source(_ i: Int, _ j: Int) -> V8 {
-            i < a ? raw.loadUnaligned(fromByteOffset: (i * sourceStride + j) * 4, as: V8.self) : V8()
-        }
-        var j = 0
-        while j + 8 <= n {
-            let s0 = source(0, j), s1 = source(1, j), s2 = source(2, j), s3 = source(3, j)
-            let s4 = source(4, j), s5 = source(5, j), s6 = source(6, j), s7 = source(7, j)
-            for u in 0..<r {
-                let w = c + u * 8
-                var d = s0 * w[0]
-                d += s1 * w[1]; d += s2 * w[2]; d += s3 * w[3]
-                d += s4 * w[4]; d += s5 * w[5]; d += s6 * w[6]; d += s7 * w[7]
-                UnsafeMutableRawPointer(out + u * outputStride + j).storeBytes(of: d, as: V8.self)
-            }
-            j += 8
-        }
-        while j < n {
-            for u in 0..<r {
-                let w = c + u * 8
-                var d = w[0] * src[j]
-                for i in 1..<a { d += w[i] * src[i * sourceStride + j] }
-                out[u * outputStride + j] = d
-            }
-            j += 1
-        }
-    }
 }
 
 // MARK: - The three products
