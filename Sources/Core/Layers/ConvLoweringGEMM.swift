@@ -100,21 +100,17 @@ enum ConvSecondProduct {
 /// per-row GEMM to a threaded BLAS: those GEMMs are too small to split well (measured: the first
 /// 12×12 layer's forward ran slower on 2 BLAS threads than on 1).
 extension ConvGeometry {
-    /// Runs `body(chunk, scratch, part, threads)` for every chunk of the batch on up to
-    /// `scratch.budget.threads` threads, claimed as they come free; `threads` is what the chunk's own
-    /// passes may use (all of the budget with one thread, 1 inside each of several). Without `sums`
-    /// each chunk is claimed on its own (`part`: the thread's slot). With `sums` (a pass that sums
-    /// `sums.floats` per group over samples, the weight gradient) the chunks are cut into fixed
-    /// contiguous groups, each claimed whole and run in order (`part`: the group), so each group's
-    /// sum covers the same samples in every run whoever ran it; `sums.prepare(groups)` runs first.
-    /// One group at one thread; with more, one per chunk while the groups' buffers stay within about
-    /// 8 MB, and at least one per thread.
-    func forEachChunk(batch: Int, scratch: ConvScratch, rows: Int, sums: (floats: Int, prepare: (Int) -> Void)? = nil,
+    /// Runs `body(chunk, scratch, worker, threads)` for every chunk of the batch, on up to
+    /// `scratch.budget.threads` workers; `threads` is what the chunk's own passes may use (all of
+    /// the budget with one worker, 1 inside each of several). With `workers` (a pass that
+    /// accumulates per worker) each worker takes a fixed contiguous run of chunks, so its sum covers
+    /// the same samples in every run; without, chunks are claimed by whichever thread is free.
+    func forEachChunk(batch: Int, scratch: ConvScratch, rows: Int, workers: ((Int) -> Void)? = nil,
                       _ body: (Range<Int>, ConvScratch, Int, Int) -> Void) {
         let threads = scratch.budget.threads
         var list = chunks(batch: batch, targetRows: rows, budget: scratch.loweredBudget)
         if threads <= 1 || batch < 2 {
-            sums?.prepare(1)
+            workers?(1)
             for c in list { body(c, scratch, 0, threads) }
             return
         }
@@ -124,14 +120,14 @@ extension ConvGeometry {
         }
         let count = Swift.min(threads, list.count)
         let scratches = scratch.workerScratches(count)
-        guard let sums else {
+        guard let workers else {
+            // Nothing accumulated per worker: chunks go to whichever thread is free.
             parallelForClaimed(list.count, threads: count) { i, slot in body(list[i], scratches[slot], slot, 1) }
             return
         }
-        let groups = Swift.max(count, Swift.min(list.count, (1 << 21) / Swift.max(1, sums.floats)))
-        sums.prepare(groups)
-        parallelForClaimed(groups, threads: count) { g, slot in
-            for i in splitRange(list.count, parts: groups, g) { body(list[i], scratches[slot], g, 1) }
+        workers(count)
+        parallelFor(count, threads: count) { w in
+            for i in splitRange(list.count, parts: count, w) { body(list[i], scratches[w], w, 1) }
         }
     }
 
@@ -177,22 +173,17 @@ extension ConvGeometry {
             wr = scratch.weight(outChannels * k)
             if !scratch.weightPrepared { reorderWeight(w, into: wr!, threads: scratch.budget.threads) }
         }
-        // Each group sums its chunks into its own dw′ (one after another in the layer's scratch),
-        // which its first GEMM starts (β = 0): no clearing pass (the deterministic mode calls this
-        // once per unit).
-        let size = outChannels * k
+        // Each worker sums its chunks into its own dw′, which its first GEMM starts (β = 0): no
+        // clearing pass (the deterministic mode calls this once per unit).
         var grads: [UnsafeMutablePointer<Float>] = []
-        var started = UnsafeMutablePointer<Bool>.allocate(capacity: 1)   // one flag per group, written by its thread
+        let started = UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, scratch.budget.threads))
         defer { started.deallocate() }
-        forEachChunk(batch: batch, scratch: scratch, rows: scratch.backwardRows, sums: (size, { groups in
-            let buffer = scratch.gradient(groups * size)
-            grads = (0..<groups).map { buffer + $0 * size }
-            started.deallocate()
-            started = .allocate(capacity: groups)
-            started.initialize(repeating: false, count: groups)
-        })) { chunk, s, group, threads in
+        forEachChunk(batch: batch, scratch: scratch, rows: scratch.backwardRows, workers: { count in
+            grads = scratch.workerScratches(count).map { $0.gradient(outChannels * k) }
+            started.initialize(repeating: false, count: count)
+        }) { chunk, s, worker, threads in
             let m = chunk.count * ow
-            let gr = grads[group]
+            let gr = grads[worker]
             let l = s.lowered(chunk.count * loweredPerSample)
             lower(x, samples: chunk, into: l, threads: threads)
             let r = s.rows(chunk.count * outputPerSample)
@@ -206,8 +197,8 @@ extension ConvGeometry {
                     let r0 = first * ow
                     // dw′[O × K] += t_oyᵀ · A_oy over rows r0..<r0+rows.
                     sgemm(transA: true, m: outChannels, n: k, k: rows, a: r + (oy * m + r0) * outChannels, lda: outChannels,
-                          b: l + r0 * rowStride + oy * sh * channels * kw, ldb: rowStride, beta: started[group] ? 1 : 0, c: gr, ldc: k)
-                    started[group] = true
+                          b: l + r0 * rowStride + oy * sh * channels * kw, ldb: rowStride, beta: started[worker] ? 1 : 0, c: gr, ldc: k)
+                    started[worker] = true
                     first += perBlock
                 }
             }
