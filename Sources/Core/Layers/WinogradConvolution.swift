@@ -521,14 +521,12 @@ extension WinogradPlan {
 // MARK: - The three products
 
 extension WinogradPlan {
-    /// Runs `body(samples, scratch, part)` over chunks of whole samples (about `blockTiles` tiles or
-    /// more each), the threads claiming work as they come free (`parallelForClaimed`: a thread slowed
-    /// by the machine takes less). Without `groups` each chunk is claimed on its own (`part`: the
-    /// thread's slot), for passes whose outputs are per sample. With `groups` (a pass that sums over
-    /// samples, the weight gradient) the batch is cut into that many contiguous groups, each claimed
-    /// whole and its chunks run in order (`part`: the group), so each group's sum covers the same
-    /// samples in the same order in every run, whoever ran it.
-    private func forEachChunk(batch: Int, scratch: ConvScratch, groups: Int? = nil,
+    /// Runs `body(samples, scratch, worker)` over chunks of whole samples (about `blockTiles` tiles or
+    /// more each). With `workers` (a pass that accumulates per worker, the weight gradient), the batch
+    /// is split into one contiguous part per worker, so each worker's sum covers the same samples in
+    /// every run; without, the chunks are claimed by whichever thread is free (`parallelForClaimed`:
+    /// a thread slowed by the machine takes fewer), each sample's output being the same wherever it runs.
+    private func forEachChunk(batch: Int, scratch: ConvScratch, workers: ((Int) -> Void)? = nil,
                               _ body: (Range<Int>, ConvScratch, Int) -> Void) {
         let perChunk = Swift.max(1, blockTiles / tilesPerSample)
         let count = Swift.min(scratch.budget.threads, batch)
@@ -536,25 +534,15 @@ extension WinogradPlan {
         func chunks(_ part: Range<Int>) -> [Range<Int>] {
             Swift.stride(from: part.lowerBound, to: part.upperBound, by: perChunk).map { $0..<Swift.min(part.upperBound, $0 + perChunk) }
         }
-        guard let groups else {
+        guard let workers else {
             let list = chunks(0..<batch)
             parallelForClaimed(list.count, threads: count) { i, slot in body(list[i], scratches[slot], slot) }
             return
         }
-        parallelForClaimed(groups, threads: count) { g, slot in
-            for chunk in chunks(splitRange(batch, parts: groups, g)) { body(chunk, scratches[slot], g) }
+        workers(Swift.max(1, count))
+        parallelFor(Swift.max(1, count), threads: count) { w in
+            for chunk in chunks(count <= 1 ? 0..<batch : splitRange(batch, parts: count, w)) { body(chunk, scratches[w], w) }
         }
-    }
-
-    /// Groups the weight gradient sums a batch in (see `forEachChunk`): one at one thread (a single
-    /// sum, no extra buffer); with more, as many as there are chunks — the finest balance — as long
-    /// as their dU buffers stay within about 8 MB, and at least one per thread.
-    private func weightGradientGroups(batch: Int, threads: Int) -> Int {
-        guard threads > 1, batch > 1 else { return 1 }
-        let perChunk = Swift.max(1, blockTiles / tilesPerSample)
-        let chunks = (batch + perChunk - 1) / perChunk
-        let affordable = (1 << 21) / Swift.max(1, transformedWeightFloats)
-        return Swift.min(batch, Swift.max(threads, Swift.min(chunks, affordable)))
     }
 
     /// Tile rows (bands) per GEMM block, and the block's largest tile count.
@@ -671,16 +659,16 @@ extension WinogradPlan {
                 ut = UnsafePointer(scratch.weightPrepared ? scratch.transposedWeight(transformedWeightFloats) : transposedWeight(u, scratch: scratch))
             }
         }
-        // Each group's dU (one buffer after another in the layer's scratch) starts with its first GEMM
-        // block (β = 0), so it is never cleared separately: the deterministic mode calls this once per
-        // unit, and clearing dU each time was a pass of its own.
-        let groups = weightGradientGroups(batch: batch, threads: scratch.budget.threads)
-        let grads = scratch.gradient(groups * transformedWeightFloats)
-        let started = UnsafeMutablePointer<Bool>.allocate(capacity: groups)
-        started.initialize(repeating: false, count: groups)
+        // Each worker's dU starts with its first GEMM block (β = 0), so it is never cleared separately:
+        // the deterministic mode calls this once per unit, and clearing dU each time was a pass of its own.
+        var grads: [UnsafeMutablePointer<Float>] = []
+        let started = UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, scratch.budget.threads))
         defer { started.deallocate() }
-        forEachChunk(batch: batch, scratch: scratch, groups: groups) { samples, s, group in
-            let du = grads + group * transformedWeightFloats
+        forEachChunk(batch: batch, scratch: scratch, workers: { count in
+            grads = scratch.workerScratches(count).map { $0.gradient(transformedWeightFloats) }
+            started.initialize(repeating: false, count: count)
+        }) { samples, s, worker in
+            let du = grads[worker]
             // The planes buffer is also where the adjoint's dP goes.
             let p = s.lowered(samples.count * planeFloats)
             let h: UnsafePointer<Float>
@@ -703,8 +691,8 @@ extension WinogradPlan {
                 let bt = bands.count * tw
                 transformInput(h, bands: bands, into: v)
                 transformOutputAdjoint(dyt, bands: bands, into: dm, tmp: tmp)
-                let beta: Float = started[group] ? 1 : 0
-                started[group] = true
+                let beta: Float = started[worker] ? 1 : 0
+                started[worker] = true
                 for xi in 0..<a2 {
                     // dU[ξ] (O × C′) += dM[ξ]ᵀ · V[ξ].
                     sgemm(transA: true, m: O, n: cp, k: bt, a: dm + xi * bt * O, lda: O, b: v + xi * bt * cp, ldb: cp,
@@ -739,12 +727,12 @@ extension WinogradPlan {
             case .correlation(let y): storeOutput(out!, samples: samples, bias: nil, into: y)
             }
         }
-        // The groups' dU in group order (each element by one thread, so the same bits at any split of
+        // Workers' dU in worker order (each element by one thread, so the same bits at any split of
         // the elements), then one transform back to the kernel's layout.
-        let total = grads, n = transformedWeightFloats, threads = scratch.budget.threads
-        if groups > 1 {
-            parallelRanges(n, threads: threads, minimum: 4096) { range in
-                for g in 1..<groups { let other = grads + g * n; for i in range { total[i] += other[i] } }
+        let total = grads[0], threads = scratch.budget.threads
+        if grads.count > 1 {
+            parallelRanges(transformedWeightFloats, threads: threads, minimum: 4096) { range in
+                for g in grads.dropFirst() { for i in range { total[i] += g[i] } }
             }
         }
         addWeightGradient(total, into: gradW, threads: threads)
