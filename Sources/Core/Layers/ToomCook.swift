@@ -94,6 +94,8 @@ final class ToomCookTables {
     let g: UnsafeMutablePointer<Float>
     /// Bᵀ zero-padded to 8 × 8 (α ≤ 8), for the register-blocked input transform.
     let btPadded: UnsafeMutablePointer<Float>
+    /// G zero-padded to α × 8 (row ξ: G[ξ][u] for u < r), for the register-blocked kernel transform.
+    let gPadded: UnsafeMutablePointer<Float>
     /// Gᵀ zero-padded to r × 8 (row u: G[ξ][u] for ξ < α), for the register-blocked adjoint kernel
     /// transform (the weight gradient).
     let gtPadded: UnsafeMutablePointer<Float>
@@ -115,10 +117,13 @@ final class ToomCookTables {
         let alpha = tc.alpha
         if alpha <= 8 { for i in 0..<alpha { for j in 0..<alpha { btPadded[i * 8 + j] = bt[i * alpha + j] } } }
         let r = tc.g.count / alpha
+        gPadded = .allocate(capacity: 8 * alpha)
+        gPadded.initialize(repeating: 0, count: 8 * alpha)
+        if alpha <= 8 { for x in 0..<alpha { for u in 0..<r { gPadded[x * 8 + u] = g[x * r + u] } } }
         gtPadded = .allocate(capacity: 8 * r)
         gtPadded.initialize(repeating: 0, count: 8 * r)
         if alpha <= 8 { for u in 0..<r { for x in 0..<alpha { gtPadded[u * 8 + x] = g[x * r + u] } } }
     }
 
-    deinit { at.deallocate(); bt.deallocate(); g.deallocate(); btPadded.deallocate(); gtPadded.deallocate() }
+    deinit { at.deallocate(); bt.deallocate(); g.deallocate(); btPadded.deallocate(); gPadded.deallocate(); gtPadded.deallocate() }
 }

@@ -322,11 +322,7 @@ extension WinogradPlan {
 
     /// The vertical half: V[ξ1·α + ξ2][q·tw + tx] = Σ_i Bᵀ[ξ1][i] · H[band's row ty·m + i][ξ2][tx], for bands
     /// `bands` (q = band − bands.lowerBound); each term is one contiguous run of tw·C′ floats.
-    ///
-    /// Register-blocked (α ≤ 8, see `init`): per point column ξ2 and 8 lanes, the α source vectors are loaded
-    /// once and all α outputs formed from them (α² multiply-adds per α loads and α stores), instead of
-    /// re-reading the α sources for every output. The terms are added in the same order; zero
-    /// coefficients add an exact ±0.
+    /// Register-blocked per point column ξ2 (`applyPaddedRows`; α ≤ 8, see `init`).
     func transformInput(_ h: UnsafePointer<Float>, bands: Range<Int>, into v: UnsafeMutablePointer<Float>) {
         let cp = phaseChannels, a = alpha, run = tw * cp, hrow = a * run, bt = bands.count * tw
         let c = UnsafePointer(tables.btPadded), outStride = a * bt * cp
@@ -440,7 +436,7 @@ extension WinogradPlan {
     /// bits at any thread count).
     func transformWeight(_ w: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>, threads: Int = 1) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
-        let gm = tables.g
+        let gp = UnsafePointer(tables.gPadded)
         parallelRanges(O, threads: threads) { outputs in
             let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
             let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
@@ -462,19 +458,13 @@ extension WinogradPlan {
                     }
                 }
                 // half[ξ1][v] = Σ_u G[ξ1][u] · phase[u][v]; U[ξ1, ξ2][o] = Σ_v G[ξ2][v] · half[ξ1][v].
-                for x1 in 0..<a {
-                    for vv in 0..<r {
-                        combine(gm + x1 * r, stride: 1, count: r, into: half + (x1 * r + vv) * cp, n: cp) {
-                            UnsafePointer(phase + ($0 * r + vv) * cp)
-                        }
-                    }
+                for vv in 0..<r {
+                    applyPaddedRows(gp, rows: a, sources: r, phase + vv * cp, sourceStride: r * cp, count: cp,
+                                    into: half + vv * cp, outputStride: r * cp)
                 }
                 for x1 in 0..<a {
-                    for x2 in 0..<a {
-                        combine(gm + x2 * r, stride: 1, count: r, into: u + ((x1 * a + x2) * O + o) * cp, n: cp) {
-                            UnsafePointer(half + (x1 * r + $0) * cp)
-                        }
-                    }
+                    applyPaddedRows(gp, rows: a, sources: r, half + x1 * r * cp, sourceStride: cp, count: cp,
+                                    into: u + (x1 * a * O + o) * cp, outputStride: O * cp)
                 }
             }
         }
@@ -515,7 +505,6 @@ extension WinogradPlan {
             }
         }
     }
-
 }
 
 // MARK: - The three products

@@ -50,14 +50,20 @@ public struct FixedPointFormat: Sendable, Equatable {
         let x = value * toGrid
         let a = Swift.abs(x)
         guard a < 0x1p95 else { return false }    // also false for NaN
-        // Digits of a in base 2³². Each subtraction removes leading bits of a non-negative number,
-        // so its result is a subset of a's bits and exact; only d0 is rounded (to the grid).
+        let (d0, d1, d2) = Self.digits(a)
+        addDigits(Int64(d0), Int64(d1), Int64(d2), negative: x < 0, to: limbs)
+        return true
+    }
+
+    /// The base-2³² digits of a non-negative a < 2⁹⁵ (in grid units), d0 rounded to nearest (ties to
+    /// even). Each subtraction removes leading bits of a non-negative number, so its result is a
+    /// subset of a's bits and exact; only d0 is rounded (to the grid). Branch-free: it vectorises.
+    @inline(__always)
+    static func digits(_ a: Double) -> (d0: Double, d1: Double, d2: Double) {
         let d2 = (a * 0x1p-64).rounded(.down)
         let r1 = a - d2 * 0x1p64
         let d1 = (r1 * 0x1p-32).rounded(.down)
-        let d0 = (r1 - d1 * 0x1p32).rounded(.toNearestOrEven)
-        addDigits(Int64(d0), Int64(d1), Int64(d2), negative: x < 0, to: limbs)
-        return true
+        return ((r1 - d1 * 0x1p32).rounded(.toNearestOrEven), d1, d2)
     }
 
     /// Adds (or, for a negative value, subtracts) base-2³² digits to the limbs: a select, not a
@@ -240,7 +246,7 @@ public final class ExactGradients {
                     // The fast entries' signed base-2³² digits, in a branch-free (vectorising) pass:
                     // Double arithmetic is exact here (a multiple of the grid below 2⁹⁵, scaled by
                     // powers of two), and a digit below 2⁵¹ becomes an Int64 by the 1.5·2⁵² trick.
-                    // An entry that fails gets `digits` NaN and goes the per-sample way below.
+                    // An entry that fails adds zero digits and is marked `slow`: it goes the per-sample way below.
                     for i in 0..<n {
                         // u = ulp(smallest) from its exponent field e (e < 24: below the grid anyway).
                         let e = Int32(truncatingIfNeeded: (smallest[i].bitPattern >> 23) & 0xFF)
@@ -248,11 +254,8 @@ public final class ExactGradients {
                         let zero = largest[i] == 0 && sum[i] == 0                     // every sample ±0
                         let fast = zero || (e != 255 && u >= grid && samples * Double(largest[i]) < 0x1p53 * u
                                             && Swift.abs(sum[i]) < limit)
-                        let x = sum[i] * toGrid, a = Swift.abs(x)
-                        let d2 = (a * 0x1p-64).rounded(.down)
-                        let r1 = a - d2 * 0x1p64
-                        let d1 = (r1 * 0x1p-32).rounded(.down)
-                        let d0 = r1 - d1 * 0x1p32
+                        let x = sum[i] * toGrid
+                        let (d0, d1, d2) = FixedPointFormat.digits(Swift.abs(x))
                         let sign: Double = x < 0 ? -1 : 1
                         @inline(__always) func integer(_ d: Double) -> Int64 {
                             Int64(bitPattern: (d + 0x1.8p52).bitPattern) &- Int64(bitPattern: (0x1.8p52 as Double).bitPattern)
