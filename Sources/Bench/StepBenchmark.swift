@@ -35,6 +35,8 @@ public struct StepBenchmark {
         public var deterministic_cost: Double?
         /// Deterministic runs: samples per exactly-summed unit.
         public var deterministic_unit: Int?
+        /// `bench train --rounds`: which round (from 1) measured this run; nil for a single round.
+        public var round: Int?
     }
 
     public var config: ModelConfig

@@ -23,6 +23,8 @@ public struct TorchTrainPeer: Sendable {
         public var baseline_rss_mb: Double
         public var clean_samples: Int
         public var samples: Int
+        /// `bench train --rounds`: the round (from 1) of the run it was measured beside.
+        public var round: Int?
     }
 
     /// The script's --check answer.

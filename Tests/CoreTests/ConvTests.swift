@@ -137,6 +137,55 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// The direct lowering's two GEMM layouts — one GEMM per output row, or (short chunks, e.g. the
+    /// deterministic mode's one-sample units) one GEMM over every output row's K-vectors stacked —
+    /// give the same forward, input gradient and weight gradient up to rounding, for a convolution
+    /// and a transposed convolution. Tolerance from the error bound of two orderings of the same
+    /// n-term sums: |a − b| ≤ 2·γₙ·Σ|terms|, γₙ = n·2⁻²⁴, with Σ|terms| from the same layer run on
+    /// the operands' magnitudes.
+    func testDirectLoweringRowGEMMsAndStackedGEMMAgree() {
+        let c = Case(n: 3, cin: 5, cout: 6, h: 12, w: 14, k: (4, 4), s: (2, 2), p: (1, 1))
+        let store = ParameterStore(seed: 7)
+        let conv = Conv2d(store: store, name: "c", inChannels: c.cin, outChannels: c.cout, kernel: c.k, stride: c.s, padding: c.p)
+        let t = ConvTranspose2d(store: store, name: "t", inChannels: c.cout, outChannels: c.cin, kernel: (4, 4), stride: (2, 2), padding: (1, 1))
+        conv.algorithm = .direct
+        t.algorithm = .direct
+        let x = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: 8)
+        let (oh, ow) = conv.outputSize(height: c.h, width: c.w)
+        let dyC = GradientCheck.random([c.n, c.cout, oh, ow], seed: 9), dzT = GradientCheck.random([c.n, c.cin, c.h, c.w], seed: 10)
+        func run(_ x: Tensor, _ dyC: Tensor, _ dzT: Tensor) -> [[Float]] {
+            store.zeroGradients()
+            let y = conv.forward(x), z = t.forward(dyC)
+            let dx = conv.backward(dyC, input: x)!, dy = t.backward(dzT, input: dyC)!
+            return [y.array, z.array, dx.array, dy.array, store.gradientArray(conv.weight), store.gradientArray(t.weight)]
+        }
+        func abs(_ a: Tensor) -> Tensor { Tensor(shape: a.shape, values: a.array.map { Swift.abs($0) }) }
+        for layer in [conv.scratch, t.scratch] { layer.loweredBudget = 1 }   // one sample per chunk
+        var results: [[[Float]]] = []
+        for below in [0, Int.max] {
+            conv.scratch.expandBelowRows = below
+            t.scratch.expandBelowRows = below
+            results.append(run(x, dyC, dzT))
+        }
+        // Σ|terms| per element: the same products on |operands|, weights included.
+        let saved = (store.valueArray(conv.weight), store.valueArray(t.weight))
+        for p in [conv.weight, t.weight] { for i in 0..<p.count { store.value(p)[i] = Swift.abs(store.value(p)[i]) } }
+        let magnitude = run(abs(x), abs(dyC), abs(dzT))
+        for (p, v) in [(conv.weight, saved.0), (t.weight, saved.1)] { for i in 0..<p.count { store.value(p)[i] = v[i] } }
+        // Terms per sum: forward C·kh·kw (+ bias); input gradients O·kh·kw at most; weight gradients N·oh·ow (and N·h·w).
+        let kk = c.k.0 * c.k.1
+        let terms = [c.cin * kk + 1, c.cout * kk + 1, c.cout * kk, c.cin * kk, c.n * oh * ow, c.n * c.h * c.w]
+        for (i, label) in ["conv y", "transposed z", "conv dx", "transposed dy", "conv dW", "transposed dW"].enumerated() {
+            let bound = 2 * Float(terms[i]) * 0x1p-24
+            var worst: Float = 0
+            for j in results[0][i].indices {
+                let allowed = bound * magnitude[i][j] * 1.01 + .leastNormalMagnitude
+                worst = max(worst, Swift.abs(results[0][i][j] - results[1][i][j]) / allowed)
+            }
+            XCTAssertLessThanOrEqual(worst, 1, "\(label): worst difference over its bound")
+        }
+    }
+
     /// The weight reorders split over output channels (large enough to split: 16 × 32 × k × k, for
     /// k = 12 and the vectorised k = 4) give the same bits at 1 and 2 threads — each element is
     /// copied, or summed over the workers' gradients in their order, by one thread — and are the

@@ -14,6 +14,7 @@ final class ConvScratch {
     private(set) var rowTransforms = ScratchBuffer()   // H (or dH): plane rows after the horizontal transform
     private(set) var rowTransformsGradient = ScratchBuffer()  // dH, when the weight gradient also makes dx
     private(set) var outputs = ScratchBuffer()         // tiled y, when the weight gradient also makes y
+    private(set) var expanded = ScratchBuffer()  // E (or dE): every output row's A_oy stacked, small chunks only
     /// Chunk sizing, see `ConvGeometry.chunks`. Tests set the budget to 1 to force one sample per chunk.
     var loweredBudget = 6 << 20
     /// GEMM rows per chunk (nb·ow). Measured A/B on this machine, 1 thread, batch 16: 128 rows
@@ -24,6 +25,9 @@ final class ConvScratch {
     var backwardRows = 128
     /// The weight-gradient GEMMs run on sub-blocks of about this many rows of a chunk.
     var weightGradientRows = 128
+    /// A chunk of fewer GEMM rows than this (nb·ow) runs one GEMM over all its output rows
+    /// (`ConvGeometry.expands`) instead of one per output row. Tests set it to 0 or .max to pick a path.
+    var expandBelowRows = 64
 
     /// Threads this layer may use (see `ComputeBudget`); the model sets it on every layer.
     var budget = ComputeBudget.serial
@@ -35,7 +39,7 @@ final class ConvScratch {
     private var workers: [ConvScratch] = []
 
     deinit {
-        for b in [lowered, rows, weight, gradient, transformed, transposedWeight, products, temporary, rowTransforms, rowTransformsGradient, outputs] { b.release() }
+        for b in [lowered, rows, weight, gradient, transformed, transposedWeight, products, temporary, rowTransforms, rowTransformsGradient, outputs, expanded] { b.release() }
     }
 
     func workerScratches(_ count: Int) -> [ConvScratch] {
@@ -45,7 +49,7 @@ final class ConvScratch {
 
     /// Bytes currently held (reported by benchmarks).
     var bytes: Int {
-        4 * [lowered, rows, weight, gradient, transformed, transposedWeight, products, temporary, rowTransforms, rowTransformsGradient, outputs].reduce(0) { $0 + $1.capacity }
+        4 * [lowered, rows, weight, gradient, transformed, transposedWeight, products, temporary, rowTransforms, rowTransformsGradient, outputs, expanded].reduce(0) { $0 + $1.capacity }
             + workers.reduce(0) { $0 + $1.bytes }
     }
 }
@@ -79,6 +83,7 @@ extension ConvScratch {
     func rowTransforms(_ n: Int) -> UnsafeMutablePointer<Float> { rowTransforms.reserve(n) }
     func rowTransformsGradient(_ n: Int) -> UnsafeMutablePointer<Float> { rowTransformsGradient.reserve(n) }
     func outputs(_ n: Int) -> UnsafeMutablePointer<Float> { outputs.reserve(n) }
+    func expanded(_ n: Int) -> UnsafeMutablePointer<Float> { expanded.reserve(n) }
 }
 
 /// What to compute, after the weight gradient, from the same lowered input.
@@ -140,7 +145,8 @@ extension ConvGeometry {
             let l = s.lowered(chunk.count * loweredPerSample)
             lower(x, samples: chunk, into: l, threads: threads)
             let t = s.rows(chunk.count * outputPerSample)
-            forwardGEMMs(l, weight: wr, rows: chunk.count * ow, into: t)
+            forwardGEMMs(l, weight: wr, rows: chunk.count * ow, into: t,
+                         expanded: expanded(l, rows: chunk.count * ow, scratch: s).map { UnsafePointer($0) })
             scatterRows(t, samples: chunk, bias: bias, into: y, threads: threads)
         }
     }
@@ -157,7 +163,7 @@ extension ConvGeometry {
             let r = s.rows(chunk.count * outputPerSample)
             gatherRows(t, samples: chunk, into: r, threads: threads)
             let dl = s.lowered(chunk.count * loweredPerSample)
-            adjointGEMMs(r, weight: wr, rows: chunk.count * ow, into: dl, count: chunk.count * loweredPerSample)
+            adjointGEMMs(r, weight: wr, rows: chunk.count * ow, into: dl, count: chunk.count * loweredPerSample, scratch: s)
             unlowerAdd(dl, samples: chunk, into: out, threads: threads)
         }
     }
@@ -188,18 +194,26 @@ extension ConvGeometry {
             lower(x, samples: chunk, into: l, threads: threads)
             let r = s.rows(chunk.count * outputPerSample)
             gatherRows(t, samples: chunk, into: r, threads: threads)
-            // Sub-blocks of whole samples, about weightGradientRows rows each.
-            let perBlock = Swift.max(1, s.weightGradientRows / ow)
-            for oy in 0..<oh {
-                var first = 0
-                while first < chunk.count {
-                    let rows = Swift.min(perBlock, chunk.count - first) * ow
-                    let r0 = first * ow
-                    // dw′[O × K] += t_oyᵀ · A_oy over rows r0..<r0+rows.
-                    sgemm(transA: true, m: outChannels, n: k, k: rows, a: r + (oy * m + r0) * outChannels, lda: outChannels,
-                          b: l + r0 * rowStride + oy * sh * channels * kw, ldb: rowStride, beta: started[worker] ? 1 : 0, c: gr, ldc: k)
-                    started[worker] = true
-                    first += perBlock
+            let e = expanded(l, rows: m, scratch: s).map { UnsafePointer($0) }
+            if let e {
+                // dw′[O × K] += tᵀ · E: all output rows in one GEMM.
+                sgemm(transA: true, m: outChannels, n: k, k: oh * m, a: r, lda: outChannels, b: e, ldb: k,
+                      beta: started[worker] ? 1 : 0, c: gr, ldc: k)
+                started[worker] = true
+            } else {
+                // Sub-blocks of whole samples, about weightGradientRows rows each.
+                let perBlock = Swift.max(1, s.weightGradientRows / ow)
+                for oy in 0..<oh {
+                    var first = 0
+                    while first < chunk.count {
+                        let rows = Swift.min(perBlock, chunk.count - first) * ow
+                        let r0 = first * ow
+                        // dw′[O × K] += t_oyᵀ · A_oy over rows r0..<r0+rows.
+                        sgemm(transA: true, m: outChannels, n: k, k: rows, a: r + (oy * m + r0) * outChannels, lda: outChannels,
+                              b: l + r0 * rowStride + oy * sh * channels * kw, ldb: rowStride, beta: started[worker] ? 1 : 0, c: gr, ldc: k)
+                        started[worker] = true
+                        first += perBlock
+                    }
                 }
             }
             switch second {
@@ -208,19 +222,43 @@ extension ConvGeometry {
             case .adjoint(let dx):
                 // L is no longer needed: reuse it as dL.
                 fill(dx, samples: chunk, bias: nil)
-                adjointGEMMs(r, weight: wr!, rows: m, into: l, count: chunk.count * loweredPerSample)
+                adjointGEMMs(r, weight: wr!, rows: m, into: l, count: chunk.count * loweredPerSample, scratch: s)
                 unlowerAdd(l, samples: chunk, into: dx, threads: threads)
             case .correlation(let y):
-                forwardGEMMs(l, weight: wr!, rows: m, into: r)
+                forwardGEMMs(l, weight: wr!, rows: m, into: r, expanded: e)
                 scatterRows(r, samples: chunk, bias: nil, into: y, threads: threads)
             }
         }
         addReorderedGradients(grads, into: gradW, threads: scratch.budget.threads)
     }
 
-    /// t[oy] = A_oy · w′ᵀ for every output row: M = rows, N = O, K = kh·C·kw.
+    /// Whether a chunk of `m` GEMM rows (nb·ow) runs its GEMMs over E, every output row's A_oy
+    /// stacked (oh·m × K), instead of one GEMM per output row: when the chunk is too short for those
+    /// (a deterministic unit of one sample: 16 rows in the 4×4 layers) each call packs the whole
+    /// weight again for a few rows — E costs one copy of the lowered chunk and packs it once. Only
+    /// while E stays small (≤ 4 MB), so it is still in cache for the GEMM.
+    func expands(rows m: Int, scratch: ConvScratch) -> Bool {
+        oh > 1 && m < scratch.expandBelowRows && oh * m * k <= 1 << 20
+    }
+
+    /// E (when `expands`): E[oy·m + r] = A_oy[r], the K-vectors in the order of t's rows.
+    private func expanded(_ l: UnsafePointer<Float>, rows m: Int, scratch: ConvScratch) -> UnsafeMutablePointer<Float>? {
+        guard expands(rows: m, scratch: scratch) else { return nil }
+        let e = scratch.expanded(oh * m * k)
+        for oy in 0..<oh {
+            for r in 0..<m { (e + (oy * m + r) * k).update(from: l + r * rowStride + oy * sh * channels * kw, count: k) }
+        }
+        return e
+    }
+
+    /// t[oy] = A_oy · w′ᵀ for every output row: M = rows, N = O, K = kh·C·kw (with E, one GEMM of
+    /// M = oh·rows).
     private func forwardGEMMs(_ l: UnsafePointer<Float>, weight wr: UnsafePointer<Float>, rows m: Int,
-                              into t: UnsafeMutablePointer<Float>) {
+                              into t: UnsafeMutablePointer<Float>, expanded e: UnsafePointer<Float>?) {
+        if let e {
+            sgemm(transB: true, m: oh * m, n: outChannels, k: k, a: e, lda: k, b: wr, ldb: k, c: t, ldc: outChannels)
+            return
+        }
         for oy in 0..<oh {
             sgemm(transB: true, m: m, n: outChannels, k: k, a: l + oy * sh * channels * kw, lda: rowStride,
                   b: wr, ldb: k, c: t + oy * m * outChannels, ldc: outChannels)
@@ -228,10 +266,19 @@ extension ConvGeometry {
     }
 
     /// dL = Σ_oy (view A_oy) += t_oy · w′. The views overlap (kh > sh), so the GEMMs accumulate
-    /// (beta = 1) into a zeroed buffer, one after another.
+    /// (beta = 1) into a zeroed buffer, one after another. A short chunk (`expands`) makes all of
+    /// dE = t · w′ in one GEMM and adds its rows into the views in the same order.
     private func adjointGEMMs(_ t: UnsafePointer<Float>, weight wr: UnsafePointer<Float>, rows m: Int,
-                              into dl: UnsafeMutablePointer<Float>, count: Int) {
+                              into dl: UnsafeMutablePointer<Float>, count: Int, scratch: ConvScratch) {
         dl.update(repeating: 0, count: count)
+        if expands(rows: m, scratch: scratch) {
+            let de = scratch.expanded(oh * m * k)
+            sgemm(m: oh * m, n: k, k: outChannels, a: t, lda: outChannels, b: wr, ldb: k, c: de, ldc: k)
+            for oy in 0..<oh {
+                for r in 0..<m { addFloats(dl + r * rowStride + oy * sh * channels * kw, de + (oy * m + r) * k, k) }
+            }
+            return
+        }
         for oy in 0..<oh {
             sgemm(m: m, n: k, k: outChannels, a: t + oy * m * outChannels, lda: outChannels,
                   b: wr, ldb: k, beta: 1, c: dl + oy * sh * channels * kw, ldc: rowStride)

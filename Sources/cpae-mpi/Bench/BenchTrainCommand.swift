@@ -19,7 +19,10 @@ struct BenchTrainCommand: ParsableCommand {
             for it (then that is an error); --no-peer skips it.
 
             Timings wait for a quiet machine and repeat disturbed samples (medians); the host line (CPU, \
-            AVX-512, OpenBLAS kernels) says what the figures depend on.
+            AVX-512, OpenBLAS kernels) says what the figures depend on. On a host shared with other work a \
+            single round's ratios still swing by ±10%: --rounds R measures every configuration R times, round \
+            after round, and ends with each ratio's median and range over the rounds (and, with two or more \
+            thread counts, each count's speed-up over the smallest, round by round).
             """)
 
     @OptionGroup var model: ModelOptions
@@ -27,6 +30,8 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Comma-separated thread counts (the layers' workers; OpenBLAS runs single-threaded inside them).") var threads = "1,2"
     @Option(help: "Comma-separated objectives (reconstruction, reference).") var objectives = "reconstruction,reference"
     @Option(help: "Timed samples per measurement (median reported), ours and PyTorch's.") var samples = 3
+    @Option(help: "Measure every configuration this many times, round after round, and summarise the ratios' medians and ranges.")
+    var rounds = 1
     @Flag(inversion: .prefixedNo,
           help: "Time the PyTorch peer too (default: when python3 and torch are there). --peer makes a missing peer an error.")
     var peer: Bool?
@@ -37,7 +42,7 @@ struct BenchTrainCommand: ParsableCommand {
     var deterministic = false
     @Option(name: .customLong("deterministic-units"), help: "With --deterministic: comma-separated units to time (train-ae --deterministic-unit; each must divide --batch).")
     var deterministicUnits = "1"
-    @Flag(help: "Print one JSON object ({\"host\", \"model\", \"runs\", \"peer\"}) instead of a table.") var json = false
+    @Flag(help: "Print one JSON object ({\"host\", \"model\", \"runs\", \"summary\", \"peer\"}) instead of a table.") var json = false
     /// Measure the one configuration in this process and print its run as one JSON line: how the
     /// parent gets each configuration's figures and peak RSS from a child of its own.
     @Flag(help: .hidden) var single = false
@@ -45,6 +50,8 @@ struct BenchTrainCommand: ParsableCommand {
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be ≥ 2 (BatchNorm on the innermost 1×1 maps needs two samples)") }
         guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
+        guard !single || rounds == 1 else { throw ValidationError("--single measures one round") }
     }
 
     func run() throws {
@@ -96,32 +103,40 @@ struct BenchTrainCommand: ParsableCommand {
         var peerFailure: Error?
         // Ours then the peer's, configuration by configuration, so a change in the machine's load
         // between configurations hits both sides of a ratio alike.
-        for t in threadCounts {
-            for o in objs {
-                var r = try measureInChild(threads: t, objective: o)
-                var theirs: TorchTrainPeer.Run?
-                if let torch, peerFailure == nil {
-                    do {
-                        theirs = try torch.peer.run(threads: t, objective: o)
-                        peerRuns.append(theirs!)
-                        r.ratio = r.samples_per_second / theirs!.samples_per_second
-                    } catch {
-                        peerFailure = error   // ours go on; the peer is not retried
-                        FileHandle.standardError.write(Data("PyTorch peer failed, continuing without it: \(error)\n".utf8))
+        for round in 1...rounds {
+            if rounds > 1 && !json { print("round \(round) of \(rounds)") }
+            for t in threadCounts {
+                for o in objs {
+                    var r = try measureInChild(threads: t, objective: o)
+                    r.round = rounds > 1 ? round : nil
+                    var theirs: TorchTrainPeer.Run?
+                    if let torch, peerFailure == nil {
+                        do {
+                            theirs = try torch.peer.run(threads: t, objective: o)
+                            theirs!.round = r.round
+                            peerRuns.append(theirs!)
+                            r.ratio = r.samples_per_second / theirs!.samples_per_second
+                        } catch {
+                            peerFailure = error   // ours go on; the peer is not retried
+                            FileHandle.standardError.write(Data("PyTorch peer failed, continuing without it: \(error)\n".utf8))
+                        }
                     }
-                }
-                runs.append(r)
-                if !json { printRow(r, theirs) }
-                if deterministic {
-                    for unit in units {
-                        var exact = try measureInChild(threads: t, objective: o, deterministic: true, unit: unit)
-                        exact.deterministic_cost = exact.step_seconds / r.step_seconds - 1
-                        runs.append(exact)
-                        if !json { printRow(exact, nil) }
+                    runs.append(r)
+                    if !json { printRow(r, theirs) }
+                    if deterministic {
+                        for unit in units {
+                            var exact = try measureInChild(threads: t, objective: o, deterministic: true, unit: unit)
+                            exact.deterministic_cost = exact.step_seconds / r.step_seconds - 1
+                            exact.round = r.round
+                            runs.append(exact)
+                            if !json { printRow(exact, nil) }
+                        }
                     }
                 }
             }
         }
+        let summary = StepRoundSummary(runs: runs)
+        if !json { printSummary(summary) }
         if !json, let ours = runs.first {
             // Most of PyTorch's RSS is its libraries; say so, or the RSS columns read as working memory.
             let theirs = peerRuns.first.map { String(format: ", PyTorch's %.0f MB after import torch", $0.baseline_rss_mb) } ?? ""
@@ -135,7 +150,7 @@ struct BenchTrainCommand: ParsableCommand {
             }
             struct Report: Codable {
                 var host: HostInfo; var model: ModelConfig; var runs: [StepBenchmark.Run]
-                var peer: Peer?; var peer_skipped: String?
+                var summary: StepRoundSummary; var peer: Peer?; var peer_skipped: String?
             }
             let peerReport = torch.map {
                 Peer(torch: $0.version.torch, cpu_capability: $0.version.cpu_capability, script: $0.peer.script,
@@ -143,7 +158,7 @@ struct BenchTrainCommand: ParsableCommand {
             }
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try e.encode(Report(host: host, model: config, runs: runs, peer: peerReport, peer_skipped: peerProblem)),
+            print(String(decoding: try e.encode(Report(host: host, model: config, runs: runs, summary: summary, peer: peerReport, peer_skipped: peerProblem)),
                          as: UTF8.self))
         }
         if let peerFailure, explicitPeer { throw UserError("--peer: \(peerFailure)") }
@@ -188,6 +203,28 @@ struct BenchTrainCommand: ParsableCommand {
             + (deterministic ? ["--deterministic", "--deterministic-units", "\(unit)"] : []) + model.arguments
         return try ChildMeasurement.run(StepBenchmark.Run.self, executable: ChildMeasurement.executable, arguments: args,
                                         what: "the measurement at \(threads) thread(s), \(objective.rawValue)")
+    }
+
+    /// The speed-ups, and with several rounds every figure's median and range over them.
+    private func printSummary(_ s: StepRoundSummary) {
+        func label(_ objective: String, _ unit: Int?) -> String { unit.map { "\(objective) det/\($0)" } ?? objective }
+        func spread(_ x: StepRoundSummary.Spread, _ format: String, scale: Double = 1) -> String {
+            String(format: format, x.median * scale) + (s.rounds > 1 ? " (" + String(format: format, x.min * scale) + " … "
+                + String(format: format, x.max * scale) + ")" : "")
+        }
+        if s.rounds > 1 {
+            print("median over \(s.rounds) rounds (range):")
+            for c in s.configurations {
+                var line = "  \(c.threads) thread(s), \(label(c.objective, c.deterministic_unit)): "
+                    + spread(c.samples_per_second, "%.2f") + " samples/s"
+                if let r = c.ratio { line += ", ours/PyTorch " + spread(r, "%.2f×") }
+                if let d = c.deterministic_cost { line += ", deterministic " + spread(d, "%+.0f%%", scale: 100) + " step time" }
+                print(line)
+            }
+        }
+        for u in s.speedups {
+            print("\(u.threads) threads over \(u.over_threads), \(label(u.objective, u.deterministic_unit)): " + spread(u.speedup, "%.2f×"))
+        }
     }
 
     private func printRow(_ r: StepBenchmark.Run, _ theirs: TorchTrainPeer.Run?) {

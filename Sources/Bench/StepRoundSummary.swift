@@ -1,0 +1,85 @@
+import Core
+
+/// What `bench train --rounds R` concludes from its R rounds. Each round measures every
+/// configuration once (ours, then the PyTorch peer, then the deterministic mode), so each round's
+/// ratios compare timings taken minutes apart at most; on a shared host single rounds still swing
+/// by ±10% as other guests come and go, so the summary gives each ratio's median over the rounds
+/// and its range rather than any one round's figure.
+public struct StepRoundSummary: Codable, Sendable, Equatable {
+    /// The median and the extremes of one figure over the rounds.
+    public struct Spread: Codable, Sendable, Equatable {
+        public var median: Double
+        public var min: Double
+        public var max: Double
+
+        public init?(_ values: [Double]) {
+            guard !values.isEmpty else { return nil }
+            median = Core.median(values)
+            min = values.min()!
+            max = values.max()!
+        }
+    }
+
+    /// One configuration (threads, objective, mode) over the rounds.
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var threads: Int
+        public var objective: String
+        /// nil: the default mode; otherwise the deterministic mode's unit.
+        public var deterministic_unit: Int?
+        public var rounds: Int
+        public var samples_per_second: Spread
+        /// Ours / PyTorch's samples/s, round by round (default mode only, when the peer ran).
+        public var ratio: Spread?
+        /// Deterministic step time over the same round's default-mode step, minus 1.
+        public var deterministic_cost: Spread?
+    }
+
+    /// A thread count's samples/s over the smallest thread count's, in the same round and mode.
+    public struct SpeedUp: Codable, Sendable, Equatable {
+        public var threads: Int
+        public var over_threads: Int
+        public var objective: String
+        public var deterministic_unit: Int?
+        public var speedup: Spread
+    }
+
+    public var rounds: Int
+    public var configurations: [Configuration]
+    public var speedups: [SpeedUp]
+
+    /// From every run of every round (`Run.round` set; runs without one count as round 0), in the
+    /// order the configurations were first measured.
+    public init(runs: [StepBenchmark.Run]) {
+        struct Key: Hashable { var threads: Int; var objective: String; var unit: Int? }
+        func key(_ r: StepBenchmark.Run) -> Key {
+            Key(threads: r.threads, objective: r.objective, unit: r.deterministic == true ? (r.deterministic_unit ?? 1) : nil)
+        }
+        var order: [Key] = []
+        var byKey: [Key: [StepBenchmark.Run]] = [:]
+        for r in runs {
+            let k = key(r)
+            if byKey[k] == nil { order.append(k) }
+            byKey[k, default: []].append(r)
+        }
+        rounds = Set(runs.map { $0.round ?? 0 }).count
+        configurations = order.map { k in
+            let rs = byKey[k]!
+            return Configuration(threads: k.threads, objective: k.objective, deterministic_unit: k.unit, rounds: rs.count,
+                                 samples_per_second: Spread(rs.map(\.samples_per_second))!,
+                                 ratio: Spread(rs.compactMap(\.ratio)),
+                                 deterministic_cost: Spread(rs.compactMap(\.deterministic_cost)))
+        }
+        let base = runs.map(\.threads).min()
+        var ups: [SpeedUp] = []
+        for k in order where k.threads != base {
+            let baseKey = Key(threads: base!, objective: k.objective, unit: k.unit)
+            guard let slow = byKey[baseKey] else { continue }
+            let perRound = Dictionary(slow.map { ($0.round ?? 0, $0.samples_per_second) }, uniquingKeysWith: { a, _ in a })
+            let ratios = byKey[k]!.compactMap { r in perRound[r.round ?? 0].map { r.samples_per_second / $0 } }
+            if let spread = Spread(ratios) {
+                ups.append(SpeedUp(threads: k.threads, over_threads: base!, objective: k.objective, deterministic_unit: k.unit, speedup: spread))
+            }
+        }
+        speedups = ups
+    }
+}

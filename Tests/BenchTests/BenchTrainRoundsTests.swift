@@ -1,0 +1,91 @@
+@testable import Bench
+import Foundation
+import TestLauncher
+import XCTest
+
+/// `bench train --rounds`: the summary's medians, ranges and speed-ups from known runs, and the
+/// command end to end on the small preset (structure and consistency only: the machine is shared,
+/// so no timing is asserted).
+final class BenchTrainRoundsTests: XCTestCase {
+    private func run(round: Int, threads: Int, objective: String = "reconstruction", sps: Double, ratio: Double? = nil,
+                     unit: Int? = nil, cost: Double? = nil) -> StepBenchmark.Run {
+        StepBenchmark.Run(threads: threads, objective: objective, batch: 4, samples_per_second: sps, step_seconds: 4 / sps,
+                          regularizer_share: 0, regularizer_seconds: 0, gflops: 1, clean_samples: 1, samples: 1,
+                          algorithm: "auto", peak_rss_mb: 1, baseline_rss_mb: 1, ratio: ratio,
+                          deterministic: unit != nil, deterministic_cost: cost, deterministic_unit: unit, round: round)
+    }
+
+    func testMediansRangesAndSpeedUpsArePerConfigurationAndRound() {
+        let runs = [
+            run(round: 1, threads: 1, sps: 10, ratio: 1.5), run(round: 1, threads: 1, sps: 9, unit: 1, cost: 0.11),
+            run(round: 1, threads: 2, sps: 19, ratio: 1.7),
+            run(round: 2, threads: 1, sps: 8, ratio: 1.2), run(round: 2, threads: 1, sps: 7, unit: 1, cost: 0.14),
+            run(round: 2, threads: 2, sps: 16, ratio: 1.8),
+            run(round: 3, threads: 1, sps: 12, ratio: 1.6), run(round: 3, threads: 1, sps: 11, unit: 1, cost: 0.09),
+            run(round: 3, threads: 2, sps: 21, ratio: 1.9),
+        ]
+        let s = StepRoundSummary(runs: runs)
+        XCTAssertEqual(s.rounds, 3)
+        XCTAssertEqual(s.configurations.map(\.threads), [1, 1, 2])
+        XCTAssertEqual(s.configurations.map(\.deterministic_unit), [nil, 1, nil])
+        let one = s.configurations[0]
+        XCTAssertEqual(one.rounds, 3)
+        XCTAssertEqual(one.samples_per_second, StepRoundSummary.Spread([10, 8, 12]))
+        XCTAssertEqual(one.ratio?.median, 1.5)
+        XCTAssertEqual(one.ratio?.min, 1.2)
+        XCTAssertEqual(one.ratio?.max, 1.6)
+        XCTAssertNil(one.deterministic_cost)
+        XCTAssertEqual(s.configurations[1].deterministic_cost?.median, 0.11)
+        XCTAssertNil(s.configurations[1].ratio)
+        // Speed-ups pair each round's runs: 19/10, 16/8, 21/12 — not the ratio of the medians (20/10).
+        XCTAssertEqual(s.speedups.count, 1)
+        let up = s.speedups[0]
+        XCTAssertEqual(up.threads, 2)
+        XCTAssertEqual(up.over_threads, 1)
+        XCTAssertNil(up.deterministic_unit)
+        XCTAssertEqual(up.speedup.median, 1.9, accuracy: 1e-12)
+        XCTAssertEqual(up.speedup.min, 1.75, accuracy: 1e-12)
+        XCTAssertEqual(up.speedup.max, 2.0, accuracy: 1e-12)
+    }
+
+    func testASingleRoundWithoutRoundNumbersIsOneRound() {
+        let s = StepRoundSummary(runs: [run(round: 1, threads: 1, sps: 5), run(round: 1, threads: 2, sps: 9)].map {
+            var r = $0
+            r.round = nil
+            return r
+        })
+        XCTAssertEqual(s.rounds, 1)
+        XCTAssertEqual(s.speedups.first?.speedup.median ?? 0, 1.8, accuracy: 1e-12)
+        XCTAssertEqual(s.speedups.first?.speedup.min, s.speedups.first?.speedup.max)
+    }
+
+    private struct Report: Decodable {
+        var runs: [StepBenchmark.Run]
+        var summary: StepRoundSummary
+    }
+
+    func testBenchTrainRoundsEndToEnd() throws {
+        let result = try MPILauncher.runSingleton(["bench", "train", "--preset", "small", "--objectives", "reconstruction",
+                                                   "--threads", "1,2", "--batch", "4", "--samples", "1", "--rounds", "2",
+                                                   "--deterministic", "--no-peer", "--json"], timeout: 300)
+        XCTAssertEqual(result.exitCode, 0, result.summary)
+        let report = try JSONDecoder().decode(Report.self, from: Data(result.stdout.utf8))
+        // Per round: default and deterministic at 1 and 2 threads.
+        XCTAssertEqual(report.runs.count, 8)
+        XCTAssertEqual(report.runs.map(\.round), [1, 1, 1, 1, 2, 2, 2, 2])
+        XCTAssertEqual(report.summary, StepRoundSummary(runs: report.runs))
+        XCTAssertEqual(report.summary.rounds, 2)
+        XCTAssertEqual(report.summary.configurations.count, 4)
+        for c in report.summary.configurations {
+            XCTAssertEqual(c.rounds, 2)
+            XCTAssertLessThanOrEqual(c.samples_per_second.min, c.samples_per_second.median)
+            XCTAssertLessThanOrEqual(c.samples_per_second.median, c.samples_per_second.max)
+            XCTAssertEqual(c.deterministic_cost != nil, c.deterministic_unit != nil)
+        }
+        XCTAssertEqual(report.summary.speedups.map(\.threads), [2, 2])
+
+        let refused = try MPILauncher.runSingleton(["bench", "train", "--preset", "small", "--rounds", "0", "--no-peer"], timeout: 60)
+        XCTAssertNotEqual(refused.exitCode, 0)
+        XCTAssertTrue(refused.stderr.contains("--rounds"), refused.summary)
+    }
+}
