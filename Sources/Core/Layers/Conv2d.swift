@@ -111,7 +111,7 @@ public final class Conv2d {
                 let dyS = dy.data + s * g.outputPerSample, xS = x.data + s * g.inputPerSample
                 if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
                 let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
-                engine.weightGradient(input: xS, outputGradient: dyS, batch: unit, weight: w, accumulateInto: gw, then: second,
+                engine.weightGradient(input: xS, outputGradient: dyS, batch: unit, weight: w, accumulateInto: gw, overwrite: true, then: second,
                                       scratch: sc, kept: kept.map { UnsafePointer($0.data) + s * keptPerSample })
             }
             return dx

@@ -81,16 +81,18 @@ enum ConvEngine {
         }
     }
 
+    /// gradW += the batch's weight gradient (`overwrite`: gradW = it, gradW's old contents unread),
+    /// then the `second` product from the same lowered or transformed input.
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
-                        weight: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
+                        weight: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>, overwrite: Bool = false,
                         then second: ConvSecondProduct, scratch: ConvScratch, kept: UnsafePointer<Float>? = nil) {
         switch self {
         case .direct(let g):
-            g.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, then: second,
-                             scratch: scratch)
+            g.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, overwrite: overwrite,
+                             then: second, scratch: scratch)
         case .winograd(let p):
-            p.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, then: second,
-                             scratch: scratch, keptRows: kept)
+            p.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, overwrite: overwrite,
+                             then: second, scratch: scratch, keptRows: kept)
         }
     }
 }

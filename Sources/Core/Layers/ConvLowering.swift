@@ -185,21 +185,29 @@ extension ConvGeometry {
 
     /// w += Σ reorder⁻¹(g′) over `gradients` in order: adds gradients in O×kh×C×kw order to one in
     /// PyTorch O×C×kh×kw order. Output channels are split over `threads`; every element is summed by
-    /// one thread in the gradients' order, so the bits do not depend on the split.
-    func addReorderedGradients(_ gradients: [UnsafeMutablePointer<Float>], into w: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    /// one thread in the gradients' order, so the bits do not depend on the split. `overwrite`: w
+    /// starts from the first gradient instead (its old contents unread).
+    func addReorderedGradients(_ gradients: [UnsafeMutablePointer<Float>], into w: UnsafeMutablePointer<Float>, threads: Int = 1,
+                               overwrite: Bool = false) {
         let (C, kh, kw) = (channels, kh, kw)
         parallelRanges(outChannels, threads: threads, minimum: reorderMinimumOutputs) { outputs in
-            for g in gradients {
+            for (i, g) in gradients.enumerated() {
+                let set = overwrite && i == 0
                 for o in outputs {
                     // Source rows (o, u, ·) are contiguous runs of C·kw; each goes to C rows kh·kw apart.
                     for u in 0..<kh {
                         var s = UnsafePointer(g + (o * kh + u) * C * kw), d = w + (o * C * kh + u) * kw
                         if kw == 4 {   // the 4×4 and 3×4 layers: one vector per kernel row
                             for _ in 0..<C {
-                                let sum = UnsafeRawPointer(d).loadUnaligned(as: SIMD4<Float>.self)
-                                    + UnsafeRawPointer(s).loadUnaligned(as: SIMD4<Float>.self)
+                                let g = UnsafeRawPointer(s).loadUnaligned(as: SIMD4<Float>.self)
+                                let sum = set ? g : UnsafeRawPointer(d).loadUnaligned(as: SIMD4<Float>.self) + g
                                 UnsafeMutableRawPointer(d).storeBytes(of: sum, as: SIMD4<Float>.self)
                                 s += 4; d += kh * 4
+                            }
+                        } else if set {
+                            for _ in 0..<C {
+                                for v in 0..<kw { d[v] = s[v] }
+                                s += kw; d += kh * kw
                             }
                         } else {
                             for _ in 0..<C {

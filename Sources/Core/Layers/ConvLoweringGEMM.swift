@@ -171,9 +171,12 @@ extension ConvGeometry {
     /// gradW (O×C×kh×kw) += Σ_n t_n ⋆ x_n, the weight gradient of y = x ⋆ w for output gradient t;
     /// then, from the same lowered chunks, the requested second product.
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
-                        weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
+                        weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>, overwrite: Bool = false,
                         then second: ConvSecondProduct, scratch: ConvScratch) {
-        guard batch > 0 else { return }
+        guard batch > 0 else {
+            if overwrite { gradW.update(repeating: 0, count: outChannels * k) }
+            return
+        }
         var wr: UnsafeMutablePointer<Float>? = nil
         if case .none = second {} else {
             wr = scratch.weight(outChannels * k)
@@ -229,7 +232,7 @@ extension ConvGeometry {
                 scatterRows(r, samples: chunk, bias: nil, into: y, threads: threads)
             }
         }
-        addReorderedGradients(grads, into: gradW, threads: scratch.budget.threads)
+        addReorderedGradients(grads, into: gradW, threads: scratch.budget.threads, overwrite: overwrite)
     }
 
     /// Whether a chunk of `m` GEMM rows (nb·ow) runs its GEMMs over E, every output row's A_oy

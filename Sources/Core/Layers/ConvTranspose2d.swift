@@ -111,7 +111,7 @@ public final class ConvTranspose2d {
                 let dyS = dy.data + s * g.inputPerSample, xS = x.data + s * g.outputPerSample
                 if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
                 let second: ConvSecondProduct = dx.map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
-                engine.weightGradient(input: dyS, outputGradient: xS, batch: unit, weight: w, accumulateInto: gw, then: second, scratch: sc)
+                engine.weightGradient(input: dyS, outputGradient: xS, batch: unit, weight: w, accumulateInto: gw, overwrite: true, then: second, scratch: sc)
             }
             return dx
         }

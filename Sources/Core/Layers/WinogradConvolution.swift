@@ -471,10 +471,13 @@ extension WinogradPlan {
     }
 
     /// dW (O×C×k×k) += Gᵀ dU G, the adjoint of `transformWeight`, vectorised over c′ the same way and
-    /// split over output channels the same way.
-    func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    /// split over output channels the same way. `overwrite`: dW = Gᵀ dU G (dW's old contents unread).
+    func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int = 1,
+                           overwrite: Bool = false) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
         let gt = UnsafePointer(tables.gtPadded)
+        // Kernel column kx is phase column kx / s, sub-phase kx % s: its offset in a phase row.
+        let columns = (0..<k).map { ($0 / s) * cp + $0 % s }
         parallelRanges(O, threads: threads) { outputs in
             let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
             let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
@@ -490,15 +493,23 @@ extension WinogradPlan {
                                     into: phase + vv * cp, outputStride: r * cp)
                 }
                 // Phase (u, v) of channel c′ = (c·s + pa)·s + pb is kernel tap (s·u + pa, s·v + pb) of channel c.
-                for uu in 0..<r {
-                    for pa in 0..<s where s * uu + pa < k {
-                        for vv in 0..<r {
-                            let plane = phase + (uu * r + vv) * cp
-                            for pb in 0..<s where s * vv + pb < k {
-                                let tap = dw + o * g.channels * k * k + (s * uu + pa) * k + s * vv + pb
-                                let first = pa * s + pb
-                                for c in 0..<g.channels { tap[c * k * k] += plane[c * s * s + first] }
+                // Written one kernel row at a time (contiguous in dW); a stride-2 row's taps come in
+                // pairs (pb = 0, 1 are adjacent channels c′), two pairs to a vector.
+                for c in 0..<g.channels {
+                    for ky in 0..<k {
+                        let src = UnsafePointer(phase + (ky / s) * r * cp + (c * s + ky % s) * s)
+                        let row = dw + ((o * g.channels + c) * k + ky) * k
+                        if s == 2 && k % 4 == 0 {
+                            for q in 0..<(k / 4) {
+                                let taps = SIMD4(lowHalf: UnsafeRawPointer(src + 2 * q * cp).loadUnaligned(as: SIMD2<Float>.self),
+                                                 highHalf: UnsafeRawPointer(src + (2 * q + 1) * cp).loadUnaligned(as: SIMD2<Float>.self))
+                                let d = UnsafeMutableRawPointer(row + 4 * q)
+                                d.storeBytes(of: overwrite ? taps : d.loadUnaligned(as: SIMD4<Float>.self) + taps, as: SIMD4<Float>.self)
                             }
+                        } else if overwrite {
+                            for kx in 0..<k { row[kx] = src[columns[kx]] }
+                        } else {
+                            for kx in 0..<k { row[kx] += src[columns[kx]] }
                         }
                     }
                 }
@@ -635,9 +646,12 @@ extension WinogradPlan {
     /// requested second product from the same transformed tiles. `keptRows`: the row transforms of
     /// this x that `correlate(keepRows:)` left, so the input's first two passes are not redone.
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
-                        weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>,
+                        weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>, overwrite: Bool = false,
                         then second: ConvSecondProduct, scratch: ConvScratch, keptRows: UnsafePointer<Float>? = nil) {
-        guard batch > 0 else { return }
+        guard batch > 0 else {
+            if overwrite { gradW.update(repeating: 0, count: geometry.outChannels * geometry.channels * geometry.kh * geometry.kw) }
+            return
+        }
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
         var uu: UnsafePointer<Float>? = nil, ut: UnsafePointer<Float>? = nil
         if case .none = second {} else {
@@ -724,6 +738,6 @@ extension WinogradPlan {
                 for g in grads.dropFirst() { for i in range { total[i] += g[i] } }
             }
         }
-        addWeightGradient(total, into: gradW, threads: threads)
+        addWeightGradient(total, into: gradW, threads: threads, overwrite: overwrite)
     }
 }
