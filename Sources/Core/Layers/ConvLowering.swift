@@ -60,11 +60,7 @@ struct ConvGeometry: Equatable {
 /// layer's budget allows more than one, serially otherwise.
 @inline(__always)
 func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
-    if threads <= 1 || count <= 1 {
-        for i in 0..<count { body(i) }
-    } else {
-        ComputePool.shared.run(count, threads: threads) { i, _ in body(i) }
-    }
+    parallelForClaimed(count, threads: threads) { i, _ in body(i) }
 }
 
 /// `parallelFor` for items of uneven or unpredictable cost: `body(i, slot)` for i in 0..<count, each

@@ -215,7 +215,7 @@ private func addScaled(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Floa
 /// per 8 lanes the sources are loaded once and every output formed from them, instead of re-reading
 /// the sources for each output. Coefficient rows are zero-padded to 8 (`ToomCookTables`); the terms
 /// are added in i order, as a scalar loop would, and a zero coefficient adds an exact ±0. The input
-/// transform (Bᵀ) and the adjoint kernel transform (Gᵀ) both run through it.
+/// transform (Bᵀ), the kernel transform (G) and its adjoint (Gᵀ) all run through it.
 @inline(__always)
 private func applyPaddedRows(_ coef: UnsafePointer<Float>, rows: Int, sources a: Int, _ src: UnsafePointer<Float>,
                              sourceStride: Int, count n: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
