@@ -120,6 +120,70 @@ final class FixedPointSumTests: XCTestCase {
         XCTAssertEqual(together.value(at: 7).bitPattern, Double(0).bitPattern, "an all-zero entry stays +0")
     }
 
+    /// `write` (four entries to a vector when the limbs are small) gives Float(value) for every
+    /// entry: limbs in carry-save form of every size, on both sides of the vector path's limits
+    /// (|l₀|, |l₁| < 2⁵¹, |l₂| < 2¹⁹, a total below 2⁶³ grid units), both signs, zeros, and a tail
+    /// that is not a whole vector.
+    func testWriteGivesEachEntrysValueRoundedToFloat() {
+        var rng = RNG(seed: 21)
+        let count = 4 * 9000 + 3      // above write's threshold for splitting: pieces start off a vector boundary
+        let exact = ExactGradients(parameterCount: count)
+        func limb(_ bits: Int) -> Int64 {
+            let magnitude = bits >= 63 ? Int64(bitPattern: rng.next() >> 1) : Int64(bitPattern: rng.next() % (UInt64(1) << UInt64(bits)))
+            return rng.next() & 1 == 0 ? magnitude : 0 &- magnitude
+        }
+        for i in 0..<count {
+            let entry = exact.limbs + FixedPointFormat.limbs * i
+            switch i % 7 {
+            case 0: entry[0] = 0; entry[1] = 0; entry[2] = 0                                // zero
+            case 1: entry[0] = limb(40); entry[1] = limb(40); entry[2] = limb(8)              // ordinary sums
+            case 2: entry[0] = limb(51); entry[1] = limb(51); entry[2] = limb(19)             // near the limits, within
+            case 3: entry[0] = limb(52); entry[1] = limb(52); entry[2] = limb(20)             // around the limits
+            case 4: entry[0] = limb(63); entry[1] = limb(63); entry[2] = limb(63)             // anything an allreduce can give
+            case 5: entry[0] = Int64(i % 5) - 2; entry[1] = 1 << 21; entry[2] = 0              // 2⁵³ − 2 … 2⁵³ + 2: ties
+            default: entry[0] = limb(33); entry[1] = (1 << 31) - Int64(i % 3); entry[2] = 0    // totals around 2⁶³
+            }
+        }
+        for threads in [1, 2] {
+            var written = [Float](repeating: .nan, count: count)
+            written.withUnsafeMutableBufferPointer { exact.write(into: $0.baseAddress!, threads: threads) }
+            for i in 0..<count {
+                XCTAssertEqual(written[i].bitPattern, Float(exact.value(at: i)).bitPattern, "entry \(i) (kind \(i % 7)), \(threads) threads")
+            }
+        }
+    }
+
+    /// `zero()` clears lazily and a fold that covers a whole chunk writes its sums instead of adding
+    /// them: after sums of every kind, `zero()` and a mix of folds (ranges that start and end inside
+    /// chunks, a range folded twice, single adds, a per-sample fold), every entry equals what a fresh
+    /// instance gets from the same mix, and entries nothing touched since read 0.
+    func testZeroThenFoldsGiveWhatAFreshInstanceGives() {
+        var rng = RNG(seed: 33)
+        let length = 10_000, samples = 3
+        func randomValues(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.uniform(-1, 1)) * 1e-2 } }
+        let reused = ExactGradients(parameterCount: length), fresh = ExactGradients(parameterCount: length)
+        let garbage = randomValues(samples * length)
+        garbage.withUnsafeBufferPointer { reused.fold(samples: $0.baseAddress!, count: samples, stride: length, at: 0, length: length) }
+        reused.add(7, at: 3)
+        reused.zero()
+        let a = randomValues(samples * 5000), b = randomValues(samples * 4900), c = randomValues(samples * 4900)
+        let single = randomValues(60)
+        for exact in [reused, fresh] {
+            a.withUnsafeBufferPointer { exact.fold(samples: $0.baseAddress!, count: samples, stride: 5000, at: 100, length: 5000) }
+            b.withUnsafeBufferPointer { exact.fold(samples: $0.baseAddress!, count: samples, stride: 4900, at: 5100, length: 4900) }
+            c.withUnsafeBufferPointer { exact.fold(samples: $0.baseAddress!, count: samples, stride: 4900, at: 5100, length: 4900) }
+            exact.add(3, at: 50)
+            var copy = single
+            copy.withUnsafeMutableBufferPointer { exact.fold($0.baseAddress!, at: 40, length: 60) }
+        }
+        XCTAssertEqual(reused.refused, 0)
+        for i in 0..<length {
+            XCTAssertEqual(reused.value(at: i).bitPattern, fresh.value(at: i).bitPattern, "entry \(i)")
+        }
+        for i in 0..<40 { XCTAssertEqual(reused.value(at: i), 0, "entry \(i) was not touched after zero()") }
+        XCTAssertNotEqual(reused.value(at: 6000), 0)
+    }
+
     /// What cannot be represented is refused (and counted), never wrapped into a wrong sum.
     func testOutOfRangeAndNonFiniteContributionsAreRefused() {
         var limbs = [Int64](repeating: 0, count: 3)

@@ -80,7 +80,7 @@ public final class Conv2d {
             engine.correlate(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch, keep: kept?.data)
         } else {
             let unit = store.exact!.unit, keptPerSample = engine.keptFloats(batch: 1) ?? 0
-            scratch.forEachUnit(x.shape[0], unit: unit) { s, sc in
+            scratch.forEachUnit(x.shape[0], unit: unit, prepare: { engine.prepareWeight(w, transposed: true, scratch: $0) }) { s, sc in
                 engine.correlate(x.data + s * g.inputPerSample, batch: unit, weight: w, bias: b,
                                  into: y.data + s * g.outputPerSample, scratch: sc, keep: kept.map { $0.data + s * keptPerSample })
             }
@@ -107,7 +107,8 @@ public final class Conv2d {
         if let exact = store.exact {
             // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own.
             let unit = exact.unit, keptPerSample = engine.keptFloats(batch: 1) ?? 0
-            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
+            let prepare: ((ConvScratch) -> Void)? = dx == nil ? nil : { engine.prepareWeight(w, transposed: false, scratch: $0) }
+            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil, prepare: prepare) { s, sc, gw, gb in
                 let dyS = dy.data + s * g.outputPerSample, xS = x.data + s * g.inputPerSample
                 if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
                 let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none

@@ -64,6 +64,16 @@ enum ConvEngine {
         return nil
     }
 
+    /// Prepares this call's weight in `scratch` with its threads: the direct lowering's reordered w′,
+    /// or the Winograd U and (`transposed`, for a forward correlation) Uᵀ — the same bits the
+    /// products make for themselves when `scratch.weightPrepared` is false.
+    func prepareWeight(_ w: UnsafePointer<Float>, transposed: Bool, scratch: ConvScratch) {
+        switch self {
+        case .direct(let g): g.reorderWeight(w, into: scratch.weight(g.outChannels * g.k), threads: scratch.budget.threads)
+        case .winograd(let p): p.prepareWeight(w, transposed: transposed, scratch: scratch)
+        }
+    }
+
     /// `keep`: `keptFloats(batch:)` floats for `weightGradient(kept:)` (Winograd only).
     func correlate(_ x: UnsafePointer<Float>, batch: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                    into y: UnsafeMutablePointer<Float>, scratch: ConvScratch, keep: UnsafeMutablePointer<Float>? = nil) {

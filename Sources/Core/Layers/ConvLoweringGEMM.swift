@@ -32,9 +32,12 @@ final class ConvScratch {
     /// Threads this layer may use (see `ComputeBudget`); the model sets it on every layer.
     var budget = ComputeBudget.serial
     /// True while `weight` (and `transposedWeight`) already hold this layer call's prepared weight:
-    /// the deterministic mode's per-sample loop (`forEachSample`) sets it after a worker's first
-    /// sample, so the samples after it skip the transform.
+    /// the deterministic mode's per-unit loop (`forEachUnit`) prepares it once and sets this on
+    /// every worker, so no unit repeats the transform.
     var weightPrepared = false
+    /// Set by `forEachUnit` on every worker: the buffers of the scratch that prepared the weight,
+    /// which `weight(_:)` and `transposedWeight(_:)` then return (read-only) instead of the worker's own.
+    var sharedWeight: (weight: UnsafeMutablePointer<Float>, transposed: UnsafeMutablePointer<Float>)? = nil
     /// Per-worker scratch for multi-threaded calls (worker 0 is `self`).
     private var workers: [ConvScratch] = []
 
@@ -74,10 +77,10 @@ struct ScratchBuffer {
 extension ConvScratch {
     func lowered(_ n: Int) -> UnsafeMutablePointer<Float> { lowered.reserve(n) }
     func rows(_ n: Int) -> UnsafeMutablePointer<Float> { rows.reserve(n) }
-    func weight(_ n: Int) -> UnsafeMutablePointer<Float> { weight.reserve(n) }
+    func weight(_ n: Int) -> UnsafeMutablePointer<Float> { sharedWeight?.weight ?? weight.reserve(n) }
     func gradient(_ n: Int) -> UnsafeMutablePointer<Float> { gradient.reserve(n) }
     func transformed(_ n: Int) -> UnsafeMutablePointer<Float> { transformed.reserve(n) }
-    func transposedWeight(_ n: Int) -> UnsafeMutablePointer<Float> { transposedWeight.reserve(n) }
+    func transposedWeight(_ n: Int) -> UnsafeMutablePointer<Float> { sharedWeight?.transposed ?? transposedWeight.reserve(n) }
     func products(_ n: Int) -> UnsafeMutablePointer<Float> { products.reserve(n) }
     func temporary(_ n: Int) -> UnsafeMutablePointer<Float> { temporary.reserve(n) }
     func rowTransforms(_ n: Int) -> UnsafeMutablePointer<Float> { rowTransforms.reserve(n) }

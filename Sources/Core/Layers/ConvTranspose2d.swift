@@ -83,7 +83,7 @@ public final class ConvTranspose2d {
             engine.correlateAdjoint(x.data, batch: x.shape[0], weight: w, bias: b, into: y.data, scratch: scratch)
         } else {
             let unit = store.exact!.unit
-            scratch.forEachUnit(x.shape[0], unit: unit) { s, sc in
+            scratch.forEachUnit(x.shape[0], unit: unit, prepare: { engine.prepareWeight(w, transposed: false, scratch: $0) }) { s, sc in
                 engine.correlateAdjoint(x.data + s * g.outputPerSample, batch: unit, weight: w, bias: b,
                                         into: y.data + s * g.inputPerSample, scratch: sc)
             }
@@ -107,7 +107,8 @@ public final class ConvTranspose2d {
         if let exact = store.exact {
             // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own.
             let unit = exact.unit
-            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil) { s, sc, gw, gb in
+            let prepare: ((ConvScratch) -> Void)? = dx == nil ? nil : { engine.prepareWeight(w, transposed: true, scratch: $0) }
+            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil, prepare: prepare) { s, sc, gw, gb in
                 let dyS = dy.data + s * g.inputPerSample, xS = x.data + s * g.outputPerSample
                 if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
                 let second: ConvSecondProduct = dx.map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
