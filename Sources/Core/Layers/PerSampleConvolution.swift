@@ -10,7 +10,7 @@ extension ConvScratch {
     /// spread over up to `budget.threads` threads. `prepare` (the products' weight preparation,
     /// `ConvEngine.prepareWeight`; nil when the products need no weight) runs first, once, with all
     /// the threads, and every worker reads what it made (`sharedWeight`): the weight does not change
-    /// within a layer call. (Each worker preparing its own copy on its first unit cost about 1.5% of
+    /// within a layer call. (Each worker preparing its own copy on its first unit cost about 1.3% of
     /// a 2-thread deterministic step.)
     func forEachUnit(_ batch: Int, unit: Int, prepare: ((ConvScratch) -> Void)?,
                      _ body: (_ first: Int, _ scratch: ConvScratch) -> Void) {

@@ -252,8 +252,8 @@ public final class ExactGradients {
                     // pass over the block, so the three running values are loaded and stored once per four.
                     // The magnitudes are tracked as bit patterns (|x|'s bits order like |x|): the largest
                     // by an integer max, the smallest non-zero one by an integer min of bits − 1, under
-                    // which a zero wraps to the top and never wins. (A NaN's bits exceed ∞'s; the check
-                    // below refuses an entry whose largest is not finite, and the sum carries NaN too.)
+                    // which a zero wraps to the top and never wins. (A NaN's bits exceed ∞'s: an entry
+                    // whose largest is not finite takes the per-sample path below, which refuses it.)
                     @inline(__always) func add(_ x: Float, _ s: inout Double, _ hi: inout UInt32, _ lo: inout UInt32) {
                         let bits = x.bitPattern & 0x7FFF_FFFF
                         hi = Swift.max(hi, bits)
