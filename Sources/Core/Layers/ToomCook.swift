@@ -96,14 +96,9 @@ final class ToomCookTables {
     let btPadded: UnsafeMutablePointer<Float>
     /// G zero-padded to α × 8 (row ξ: G[ξ][u] for u < r), for the register-blocked kernel transform.
     let gPadded: UnsafeMutablePointer<Float>
-    /// Gᵀ by the points' structure, for the weight gradient's kernel transform (`applyKernelAdjoint`):
-    /// G's row 0 is the point 0 (1 at u = 0), rows 2k + 1 and 2k + 2 the pair ±p_k for k < `pairs`
-    /// (±1, ±½, ±2, as many as α holds), then at α = 5 or 7 one `lone` point, and the last row ∞
-    /// (1 at u = r − 1). `pairPowers[u·3 + k]` = G[2k + 1][u] (0 for k ≥ pairs), `lonePowers[u]` =
-    /// G[lone][u]. `alternating`: G[2k + 2][u] = (−1)^u·G[2k + 1][u]; false for the absolute tables,
-    /// whose pair rows are equal.
-    let pairs: Int, lone: Int?, alternating: Bool
-    let pairPowers: UnsafeMutablePointer<Float>, lonePowers: UnsafeMutablePointer<Float>
+    /// Gᵀ zero-padded to r × 8 (row u: G[ξ][u] for ξ < α), for the register-blocked adjoint kernel
+    /// transform (the weight gradient).
+    let gtPadded: UnsafeMutablePointer<Float>
 
     /// With `absolute`, every entry is replaced by its magnitude: running a convolution through these
     /// on |x| and |w| gives |Aᵀ|(|G||w||Gᵀ| ⊙ |Bᵀ||x||B|)|A|, the quantity the rounding-error bound
@@ -125,31 +120,10 @@ final class ToomCookTables {
         gPadded = .allocate(capacity: 8 * alpha)
         gPadded.initialize(repeating: 0, count: 8 * alpha)
         if alpha <= 8 { for x in 0..<alpha { for u in 0..<r { gPadded[x * 8 + u] = g[x * r + u] } } }
-        pairs = Swift.min(3, (alpha - 2) / 2)
-        lone = (alpha - 2) % 2 == 1 ? 2 * pairs + 1 : nil
-        alternating = !absolute
-        pairPowers = .allocate(capacity: 3 * r)
-        pairPowers.initialize(repeating: 0, count: 3 * r)
-        lonePowers = .allocate(capacity: r)
-        lonePowers.initialize(repeating: 0, count: r)
-        for u in 0..<r {
-            for k in 0..<pairs { pairPowers[u * 3 + k] = g[(2 * k + 1) * r + u] }
-            if let lone { lonePowers[u] = g[lone * r + u] }
-        }
-        // The structure `applyKernelAdjoint` relies on (it holds for `ToomCook.points`; checked, not assumed).
-        for u in 0..<r {
-            precondition(g[u] == (u == 0 ? 1 : 0) && g[(alpha - 1) * r + u] == (u == r - 1 ? 1 : 0),
-                         "Toom-Cook F(\(tc.m), \(tc.r)): G's first row is not the point 0 or its last not ∞")
-            for k in 0..<pairs {
-                let sign: Float = alternating && u % 2 == 1 ? -1 : 1
-                precondition(g[(2 * k + 2) * r + u] == sign * g[(2 * k + 1) * r + u],
-                             "Toom-Cook F(\(tc.m), \(tc.r)): G's rows \(2 * k + 1), \(2 * k + 2) are not a ± pair")
-            }
-        }
+        gtPadded = .allocate(capacity: 8 * r)
+        gtPadded.initialize(repeating: 0, count: 8 * r)
+        if alpha <= 8 { for u in 0..<r { for x in 0..<alpha { gtPadded[u * 8 + x] = g[x * r + u] } } }
     }
 
-    deinit {
-        at.deallocate(); bt.deallocate(); g.deallocate(); btPadded.deallocate(); gPadded.deallocate()
-        pairPowers.deallocate(); lonePowers.deallocate()
-    }
+    deinit { at.deallocate(); bt.deallocate(); g.deallocate(); btPadded.deallocate(); gPadded.deallocate(); gtPadded.deallocate() }
 }

@@ -215,7 +215,7 @@ private func addScaled(_ d: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Floa
 /// per 8 lanes the sources are loaded once and every output formed from them, instead of re-reading
 /// the sources for each output. Coefficient rows are zero-padded to 8 (`ToomCookTables`); the terms
 /// are added in i order, as a scalar loop would, and a zero coefficient adds an exact ±0. The input
-/// transform (Bᵀ) and the kernel transform (G) run through it; G's adjoint has its own (`applyKernelAdjoint`).
+/// transform (Bᵀ), the kernel transform (G) and its adjoint (Gᵀ) all run through it.
 @inline(__always)
 private func applyPaddedRows(_ coef: UnsafePointer<Float>, rows: Int, sources a: Int, _ src: UnsafePointer<Float>,
                              sourceStride: Int, count n: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
@@ -245,54 +245,6 @@ private func applyPaddedRows(_ coef: UnsafePointer<Float>, rows: Int, sources a:
             out[u * outputStride + j] = d
         }
         j += 1
-    }
-}
-
-/// out[u] = Σ_ξ G[ξ][u] · src[ξ] for u < r: `applyPaddedRows` with Gᵀ, for the weight gradient's
-/// kernel transform, by the points' symmetry (`ToomCookTables.pairs`): a pair ±p contributes
-/// p^u·(s₊ + s₋) to even u and p^u·(s₊ − s₋) to odd u, so it costs one add, one subtract and a
-/// multiply-add per row instead of two multiply-adds per row; the point 0 and ∞ add to one row each.
-/// Every coefficient is a power of two: the products are exact and only the additions round. The
-/// deterministic mode runs this once per sample; perf, 1 thread: the weight-gradient transform took
-/// 20% less time than with the dense rows. Lanes past `count` go through the same vector code from
-/// a zero-padded copy, so every entry rounds the same way.
-@inline(__always)
-private func applyKernelAdjoint(_ t: ToomCookTables, rows r: Int, sources a: Int, _ src: UnsafePointer<Float>, sourceStride: Int,
-                                count n: Int, into out: UnsafeMutablePointer<Float>, outputStride: Int) {
-    typealias V8 = SIMD8<Float>
-    let pairs = t.pairs, lone = t.lone, alternating = t.alternating
-    let powers = UnsafePointer(t.pairPowers), lonePowers = UnsafePointer(t.lonePowers)
-    @inline(__always) func eight(_ src: UnsafePointer<Float>, _ sourceStride: Int, _ out: UnsafeMutablePointer<Float>, _ outputStride: Int) {
-        let raw = UnsafeRawPointer(src)
-        @inline(__always) func source(_ i: Int) -> V8 { raw.loadUnaligned(fromByteOffset: i * sourceStride * 4, as: V8.self) }
-        let p0 = pairs > 0 ? source(1) : V8(), q0 = pairs > 0 ? source(2) : V8()
-        let p1 = pairs > 1 ? source(3) : V8(), q1 = pairs > 1 ? source(4) : V8()
-        let p2 = pairs > 2 ? source(5) : V8(), q2 = pairs > 2 ? source(6) : V8()
-        let e0 = p0 + q0, o0 = p0 - q0, e1 = p1 + q1, o1 = p1 - q1, e2 = p2 + q2, o2 = p2 - q2
-        let zero = source(0), infinity = source(a - 1), single = lone.map { source($0) } ?? V8()
-        for u in 0..<r {
-            let odd = alternating && u & 1 == 1, w = powers + u * 3
-            var d = (odd ? o0 : e0) * w[0]
-            if pairs > 1 { d += (odd ? o1 : e1) * w[1] }
-            if pairs > 2 { d += (odd ? o2 : e2) * w[2] }
-            if lone != nil { d += single * lonePowers[u] }
-            if u == 0 { d += zero }
-            if u == r - 1 { d += infinity }
-            UnsafeMutableRawPointer(out + u * outputStride).storeBytes(of: d, as: V8.self)
-        }
-    }
-    var j = 0
-    while j + 8 <= n {
-        eight(src + j, sourceStride, out + j, outputStride)
-        j += 8
-    }
-    guard j < n else { return }
-    let rest = n - j
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * (a + r)) { buffer in
-        let tin = buffer.baseAddress!, tout = tin + 8 * a
-        for i in 0..<a { for l in 0..<8 { tin[i * 8 + l] = l < rest ? src[i * sourceStride + j + l] : 0 } }
-        eight(tin, 8, tout, 8)
-        for u in 0..<r { for l in 0..<rest { out[u * outputStride + j + l] = tout[u * 8 + l] } }
     }
 }
 
@@ -523,9 +475,10 @@ extension WinogradPlan {
     func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int = 1,
                            overwrite: Bool = false) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
+        let gt = UnsafePointer(tables.gtPadded)
         // Kernel column kx is phase column kx / s, sub-phase kx % s: its offset in a phase row; kernel
-        // row ky is phase row ky / s of sub-phase ky % s. (Tables: s is not a constant, and two integer
-        // divisions per kernel row were about a tenth of this transform's time.)
+        // row ky is phase row ky / s of sub-phase ky % s. (Tables: s is not a constant, so `/` and `%`
+        // are integer divisions, which the deterministic mode would otherwise run twice per kernel row per sample.)
         let columns = (0..<k).map { ($0 / s) * cp + $0 % s }
         let rows = (0..<k).map { ($0 / s) * r * cp + ($0 % s) * s }
         parallelRanges(O, threads: threads) { outputs in
@@ -535,11 +488,11 @@ extension WinogradPlan {
             for o in outputs {
                 // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2][o]; phase[u][v] = Σ_ξ1 G[ξ1][u] · half[ξ1][v].
                 for x1 in 0..<a {
-                    applyKernelAdjoint(tables, rows: r, sources: a, du + (x1 * a * O + o) * cp, sourceStride: O * cp, count: cp,
+                    applyPaddedRows(gt, rows: r, sources: a, du + (x1 * a * O + o) * cp, sourceStride: O * cp, count: cp,
                                     into: half + x1 * r * cp, outputStride: cp)
                 }
                 for vv in 0..<r {
-                    applyKernelAdjoint(tables, rows: r, sources: a, half + vv * cp, sourceStride: r * cp, count: cp,
+                    applyPaddedRows(gt, rows: r, sources: a, half + vv * cp, sourceStride: r * cp, count: cp,
                                     into: phase + vv * cp, outputStride: r * cp)
                 }
                 // Phase (u, v) of channel c′ = (c·s + pa)·s + pb is kernel tap (s·u + pa, s·v + pb) of channel c.
