@@ -590,7 +590,8 @@ extension WinogradPlan {
         }
     }
 
-    /// U (and, `transposed`, Uᵀ) in `scratch`, as `correlate` and the other products make them.
+    /// U (and, `transposed`, Uᵀ) in `scratch`: what every product reads from `scratch.weight` and
+    /// `scratch.transposedWeight`, made here unless `scratch.weightPrepared` says it is there already.
     func prepareWeight(_ w: UnsafePointer<Float>, transposed: Bool, scratch: ConvScratch) {
         let u = scratch.weight(transformedWeightFloats)
         transformWeight(w, into: u, threads: scratch.budget.threads)
@@ -603,9 +604,8 @@ extension WinogradPlan {
                    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: ConvScratch,
                    keepRows: UnsafeMutablePointer<Float>? = nil) {
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
-        let u = scratch.weight(transformedWeightFloats)
-        if !scratch.weightPrepared { transformWeight(w, into: u, threads: scratch.budget.threads) }
-        let uu = UnsafePointer(scratch.weightPrepared ? scratch.transposedWeight(transformedWeightFloats) : transposedWeight(u, scratch: scratch))
+        if !scratch.weightPrepared { prepareWeight(w, transposed: true, scratch: scratch) }
+        let uu = UnsafePointer(scratch.transposedWeight(transformedWeightFloats))
         forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
             let p = s.lowered(samples.count * planeFloats)
             fillPlanes(x, samples: samples, into: p)
@@ -629,9 +629,8 @@ extension WinogradPlan {
     func correlateAdjoint(_ t: UnsafePointer<Float>, batch: Int, weight w: UnsafePointer<Float>,
                           bias: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
-        let u = scratch.weight(transformedWeightFloats)
-        if !scratch.weightPrepared { transformWeight(w, into: u, threads: scratch.budget.threads) }
-        let uu = UnsafePointer(u)
+        if !scratch.weightPrepared { prepareWeight(w, transposed: false, scratch: scratch) }
+        let uu = UnsafePointer(scratch.weight(transformedWeightFloats))
         forEachChunk(batch: batch, scratch: scratch) { samples, s, _ in
             let dyt = s.rows(samples.count * outputFloats)
             loadOutput(t, samples: samples, into: dyt)
@@ -665,12 +664,11 @@ extension WinogradPlan {
         let O = geometry.outChannels, cp = phaseChannels, a2 = alpha * alpha
         var uu: UnsafePointer<Float>? = nil, ut: UnsafePointer<Float>? = nil
         if case .none = second {} else {
-            let u = scratch.weight(transformedWeightFloats)
-            if !scratch.weightPrepared { transformWeight(w, into: u, threads: scratch.budget.threads) }
-            uu = UnsafePointer(u)
-            if case .correlation = second {
-                ut = UnsafePointer(scratch.weightPrepared ? scratch.transposedWeight(transformedWeightFloats) : transposedWeight(u, scratch: scratch))
-            }
+            var transposed = false
+            if case .correlation = second { transposed = true }
+            if !scratch.weightPrepared { prepareWeight(w, transposed: transposed, scratch: scratch) }
+            uu = UnsafePointer(scratch.weight(transformedWeightFloats))
+            if transposed { ut = UnsafePointer(scratch.transposedWeight(transformedWeightFloats)) }
         }
         // Each worker's dU starts with its first GEMM block (β = 0), so it is never cleared separately:
         // the deterministic mode calls this once per unit, and clearing dU each time was a pass of its own.

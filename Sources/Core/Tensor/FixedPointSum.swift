@@ -119,6 +119,16 @@ public struct FixedPointFormat: Sendable, Equatable {
     }
 }
 
+/// Exact conversions between Double and Int64 for integers below 2⁵¹ in magnitude, four at a time:
+/// adding 1.5·2⁵² puts the integer in the mantissa bits (AVX2, which the build targets, has no
+/// 64-bit integer ↔ Double conversion, so the plain ones would not vectorise).
+private enum MantissaTrick {
+    @inline(__always) static var magic: SIMD4<Double> { SIMD4(repeating: 0x1.8p52) }
+    @inline(__always) static var magicBits: SIMD4<Int64> { unsafeBitCast(magic, to: SIMD4<Int64>.self) }
+    @inline(__always) static func integer(_ d: SIMD4<Double>) -> SIMD4<Int64> { unsafeBitCast(d + magic, to: SIMD4<Int64>.self) &- magicBits }
+    @inline(__always) static func double(_ x: SIMD4<Int64>) -> SIMD4<Double> { unsafeBitCast(x &+ magicBits, to: SIMD4<Double>.self) - magic }
+}
+
 /// The deterministic mode's gradient: for every parameter, the exact sum of its per-sample
 /// contributions (three limbs each). Each layer computes one sample's gradient into the store's
 /// Float gradient buffer and `fold`s it in; the trainer sums the limbs over replicas (integers:
@@ -282,16 +292,13 @@ public final class ExactGradients {
                     }
                     // The fast entries' signed base-2³² digits, four entries to a vector: Double
                     // arithmetic is exact here (a multiple of the grid below 2⁹⁵, scaled by powers of
-                    // two), and a digit below 2⁵¹ becomes an Int64 by the 1.5·2⁵² trick. An entry that
+                    // two), and a digit below 2⁵¹ becomes an Int64 exactly (`MantissaTrick`). An entry that
                     // fails adds zero digits and is marked `slow`: it goes the per-sample way below.
                     // (Written with SIMD types: as a scalar loop the compiler left it unvectorised, and
                     // it was half the fold's time.)
                     typealias D4 = SIMD4<Double>
-                    typealias I4 = SIMD4<Int64>
                     typealias U4 = SIMD4<UInt32>
-                    let magic = D4(repeating: 0x1.8p52), magicBits = unsafeBitCast(magic, to: I4.self)
-                    @inline(__always) func integer(_ d: D4) -> I4 { unsafeBitCast(d + magic, to: I4.self) &- magicBits }
-                    var slowSeen = SIMDMask<I4>(repeating: false)
+                    var slowSeen = SIMDMask<SIMD4<Int64>>(repeating: false)
                     for i in Swift.stride(from: 0, to: padded, by: 4) {
                         let s = UnsafeRawPointer(sum + i).loadUnaligned(as: D4.self)
                         let hiBits = UnsafeRawPointer(largest + i).loadUnaligned(as: U4.self)
@@ -311,9 +318,9 @@ public final class ExactGradients {
                         let d1 = (r1 * 0x1p-32).rounded(.down)
                         let d0 = (r1 - d1 * 0x1p32).rounded(.toNearestOrEven)
                         let sign = D4(repeating: 1).replacing(with: -1, where: negative)
-                        let i0 = integer(sign * d0).replacing(with: 0, where: .!fast)
-                        let i1 = integer(sign * d1).replacing(with: 0, where: .!fast)
-                        let i2 = integer(sign * d2).replacing(with: 0, where: .!fast)
+                        let i0 = MantissaTrick.integer(sign * d0).replacing(with: 0, where: .!fast)
+                        let i1 = MantissaTrick.integer(sign * d1).replacing(with: 0, where: .!fast)
+                        let i2 = MantissaTrick.integer(sign * d2).replacing(with: 0, where: .!fast)
                         slowSeen .|= .!fast
                         for lane in 0..<4 {
                             digits[3 * (i + lane)] = i0[lane]
@@ -395,7 +402,6 @@ public final class ExactGradients {
     @inline(__always)
     private static func writeFour(_ p: UnsafePointer<Int64>, into out: UnsafeMutablePointer<Float>, fromGrid: Double) -> Bool {
         typealias I4 = SIMD4<Int64>
-        typealias D4 = SIMD4<Double>
         // |x| < 2^b ⇔ x + 2^b, as unsigned, is below 2^(b+1). (Scalar on purpose: SIMD4<Int64>
         // comparisons compile to a loop here, not to vector compares.)
         @inline(__always) func above(_ x: Int64, _ b: Int) -> UInt64 { UInt64(bitPattern: x &+ (1 << b)) >> (b + 1) }
@@ -403,10 +409,7 @@ public final class ExactGradients {
         for j in 0..<4 { large |= above(p[3 * j], 51) | above(p[3 * j + 1], 51) | above(p[3 * j + 2], 19) }
         guard large == 0 else { return false }
         let l0 = I4(p[0], p[3], p[6], p[9]), l1 = I4(p[1], p[4], p[7], p[10]), l2 = I4(p[2], p[5], p[8], p[11])
-        // An integer |x| < 2⁵¹ to Double exactly: its bits added to 1.5·2⁵²'s mantissa, then 1.5·2⁵² taken off.
-        let magic = D4(repeating: 0x1.8p52), magicBits = unsafeBitCast(magic, to: I4.self)
-        @inline(__always) func double(_ x: I4) -> D4 { unsafeBitCast(x &+ magicBits, to: D4.self) - magic }
-        let total = (double(l2) * 0x1p32 + double(l1)) * 0x1p32 + double(l0)
+        let total = (MantissaTrick.double(l2) * 0x1p32 + MantissaTrick.double(l1)) * 0x1p32 + MantissaTrick.double(l0)
         guard all((total .< 0x1p63) .& (total .> -0x1p63)) else { return false }
         UnsafeMutableRawPointer(out).storeBytes(of: SIMD4<Float>(total * fromGrid), as: SIMD4<Float>.self)
         return true
