@@ -67,6 +67,65 @@ final class BatchNormTests: XCTestCase {
         checkGradients(shape: [2, 3, 2, 3], mode: .eval, seed: 30)
     }
 
+    // MARK: ReLU inside BatchNorm
+
+    /// `forward(relu: true)` and its backward must give exactly what BatchNorm followed by a separate
+    /// ReLU gives, since blocks use the fused path and it must not change a result: y, dx, dγ, dβ and
+    /// the running statistics, bit for bit, in both modes, at 1 and 2 threads. Channel 0 is constant
+    /// with β = 0, so every element sits exactly on the ReLU's kink (γ·x̂ + β = 0); channel 2 holds a
+    /// NaN (in eval mode the others stay finite); dy has a NaN and an ∞ where the mask is 0.
+    func testReLUInsideBatchNormGivesTheBitsOfReLUAfterIt() {
+        let shape = [3, 4, 5, 6], plane = 30
+        let x = input(shape, seed: 40)
+        for i in 0..<shape[0] { for k in 0..<plane { x[i * 4 * plane + k] = 0.5 } }
+        x[(1 * 4 + 2) * plane + 7] = .nan
+        let dy = GradientCheck.random(shape, seed: 41)
+        dy[(2 * 4 + 0) * plane + 3] = .nan
+        dy[(0 * 4 + 0) * plane + 5] = .infinity
+        func bits(_ t: Tensor) -> [UInt32] { t.array.map(\.bitPattern) }
+        func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
+        for mode in [Mode.train, .eval] {
+            for threads in [1, 2] {
+                var results: [(y: [UInt32], dx: [UInt32], params: [UInt32])] = []
+                for fused in [false, true] {
+                    let (store, bn) = makeBN(channels: shape[1], seed: 42)
+                    store.value(bn.bias)[0] = 0
+                    if mode == .eval {
+                        for ch in 0..<shape[1] {
+                            store.buffer(bn.runningMean)[ch] = ch == 0 ? 0.5 : 0.3 * Float(ch) - 0.2
+                            store.buffer(bn.runningVar)[ch] = 0.5 + Float(ch)
+                        }
+                    }
+                    bn.budget = ComputeBudget(threads: threads)
+                    store.zeroGradients()
+                    let g = dy.copy()
+                    let y: Tensor, dx: Tensor
+                    if fused {
+                        let (out, cache) = bn.forward(x.copy(), mode: mode, relu: true)
+                        y = out
+                        dx = bn.backward(g, cache: cache, overwriting: true)
+                    } else {
+                        let (out, cache) = bn.forward(x.copy(), mode: mode)
+                        Activation.relu.forwardInPlace(out)
+                        Activation.relu.backwardInPlace(g, output: out)
+                        y = out
+                        dx = bn.backward(g, cache: cache)
+                    }
+                    let params = store.gradientArray(bn.weight) + store.gradientArray(bn.bias)
+                        + Array(UnsafeBufferPointer(start: store.buffer(bn.runningMean), count: bn.channels))
+                        + Array(UnsafeBufferPointer(start: store.buffer(bn.runningVar), count: bn.channels))
+                    results.append((bits(y), bits(dx), bits(params)))
+                }
+                let tag = "\(mode), \(threads) thread(s)"
+                XCTAssertEqual(results[1].y, results[0].y, "y, \(tag)")
+                XCTAssertEqual(results[1].dx, results[0].dx, "dx, \(tag)")
+                XCTAssertEqual(results[1].params, results[0].params, "dγ, dβ, running statistics, \(tag)")
+                // The kink channel's outputs are all 0 (ReLU of exactly 0), so the case was exercised.
+                XCTAssertTrue(results[1].y[0..<plane].allSatisfy { $0 == 0 }, "kink channel, \(tag)")
+            }
+        }
+    }
+
     // MARK: Hand-computed statistics
 
     /// One channel, x = [1, 2, 3, 6]: mean 3, biased var 14/4 = 3.5, unbiased var 14/3.

@@ -1,11 +1,47 @@
-/// What BatchNorm's backward needs from its forward.
+/// What BatchNorm's backward needs from its forward. The forward's input, not x̂: backward
+/// recomputes x̂ = (x − mean)·invStd with the forward's own arithmetic (`BatchNormPoint`, the same
+/// bits), so the forward writes one tensor (y), not two — the pass is memory-bound.
 public struct BatchNormCache {
-    public let normalized: Tensor      // x̂ = (x − mean)·invStd
+    public let input: Tensor
+    public let mean: [Float]           // per channel, as the forward subtracted it
     public let invStd: [Float]         // per channel
     public let mode: Mode
     /// Elements per channel the statistics were taken over, summed over all replicas (train mode);
     /// backward divides the reduced Σdy and Σdy·x̂ by it.
     public let globalCount: Int
+    /// The forward applied a ReLU in the same pass (`forward(_:mode:relu:)`): backward masks dy
+    /// with it first.
+    public let relu: Bool
+}
+
+/// One channel's normalisation, written once for the forward and the backward's recomputation, so
+/// both form x̂ and γ·x̂ + β with the same operations in the same order (Swift does not contract a
+/// multiply and an add into an FMA, so the same expression gives the same bits in both loops, and
+/// the eight-lane forms give each lane the scalar form's bits).
+struct BatchNormPoint {
+    typealias F8 = SIMD8<Float>
+    let mean: Float, invStd: Float, gamma: Float, beta: Float
+    let means: F8, invStds: F8, gammas: F8, betas: F8
+
+    init(mean: Float, invStd: Float, gamma: Float, beta: Float) {
+        self.mean = mean; self.invStd = invStd; self.gamma = gamma; self.beta = beta
+        means = F8(repeating: mean); invStds = F8(repeating: invStd); gammas = F8(repeating: gamma); betas = F8(repeating: beta)
+    }
+
+    /// x̂ = (x − mean)·invStd.
+    @inline(__always) func normalized(_ x: Float) -> Float { (x - mean) * invStd }
+    @inline(__always) func normalized(_ x: F8) -> F8 { (x - means) * invStds }
+    /// γ·x̂ + β.
+    @inline(__always) func affine(_ h: Float) -> Float { h * gamma + beta }
+    @inline(__always) func affine(_ h: F8) -> F8 { h * gammas + betas }
+    /// ReLU's derivative at γ·x̂ + β as a 0/1 factor (0 at 0 and for NaN, as `Activation.relu`:
+    /// its output is > 0 exactly where its input is).
+    @inline(__always) func reluMask(_ h: Float) -> Float { affine(h) > 0 ? 1 : 0 }
+    @inline(__always) func reluMask(_ h: F8) -> F8 { F8(repeating: 0).replacing(with: 1, where: affine(h) .> 0) }
+}
+
+@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
 }
 
 /// BatchNorm2d over (N, H, W) per channel, PyTorch semantics: in training, batch statistics with the
@@ -61,8 +97,9 @@ public final class BatchNorm2d {
         return (t.shape[0], t.rank == 4 ? t.shape[2] * t.shape[3] : 1)
     }
 
-    /// x: N×C×H×W (or N×C) → same shape.
-    public func forward(_ x: Tensor, mode: Mode) -> (Tensor, BatchNormCache) {
+    /// x: N×C×H×W (or N×C) → same shape. `relu`: y = max(γ·x̂ + β, 0) in the same pass, the same
+    /// bits as this then `Activation.relu` (one read and one write of the tensor fewer).
+    public func forward(_ x: Tensor, mode: Mode, relu: Bool = false) -> (Tensor, BatchNormCache) {
         let (n, plane) = layout(x)
         let c = channels
         var mean = [Double](repeating: 0, count: c)
@@ -112,39 +149,46 @@ public final class BatchNorm2d {
             }
         }
 
-        // y = γ·x̂ + β, one contiguous plane at a time.
+        // y = γ·x̂ + β (then the ReLU), one contiguous plane at a time.
         let y = Tensor(uninitialized: x.shape)
-        let xhat = Tensor(uninitialized: x.shape)
         let gamma = store.value(weight), beta = store.value(bias)
+        let means = mean.map { Float($0) }
         forEachChannel { ch in
+            let point = BatchNormPoint(mean: means[ch], invStd: invStd[ch], gamma: gamma[ch], beta: beta[ch])
             for i in 0..<n {
                 let off = (i * c + ch) * plane
-                let src = x.data + off, h = xhat.data + off, dst = y.data + off
-                let mu = Float(mean[ch]), s = invStd[ch], g = gamma[ch], b = beta[ch]
-                for k in 0..<plane {
-                    let v = (src[k] - mu) * s
-                    h[k] = v
-                    dst[k] = v * g + b
+                let src = x.data + off, dst = y.data + off
+                if relu {
+                    for k in 0..<plane { dst[k] = Swift.max(point.affine(point.normalized(src[k])), 0) }
+                } else {
+                    for k in 0..<plane { dst[k] = point.affine(point.normalized(src[k])) }
                 }
             }
         }
-        return (y, BatchNormCache(normalized: xhat, invStd: invStd, mode: mode, globalCount: globalCount))
+        return (y, BatchNormCache(input: x, mean: means, invStd: invStd, mode: mode, globalCount: globalCount, relu: relu))
     }
 
-    /// Accumulates dγ, dβ; returns dx.
-    public func backward(_ dy: Tensor, cache: BatchNormCache) -> Tensor {
-        let xhat = cache.normalized
-        precondition(dy.shape == xhat.shape, "BatchNorm2d.backward: dy \(dy.shape) vs forward \(xhat.shape)")
+    /// Accumulates dγ, dβ; returns dx. With the forward's `relu`, `dy` is the ReLU's output
+    /// gradient and the mask is applied here. `overwriting`: dx is written over dy (which the
+    /// caller no longer needs) instead of into a new tensor.
+    public func backward(_ dy: Tensor, cache: BatchNormCache, overwriting: Bool = false) -> Tensor {
+        let x = cache.input
+        precondition(dy.shape == x.shape, "BatchNorm2d.backward: dy \(dy.shape) vs forward \(x.shape)")
         let (n, plane) = layout(dy)
         let c = channels
+        let gamma = store.value(weight), beta = store.value(bias), relu = cache.relu
+        func point(_ ch: Int) -> BatchNormPoint {
+            BatchNormPoint(mean: cache.mean[ch], invStd: cache.invStd[ch], gamma: gamma[ch], beta: beta[ch])
+        }
 
         // Per sample: [Σdy per channel…, Σdy·x̂ per channel…]
         var perSample = [Double](repeating: 0, count: 2 * c * n)
         perSample.withUnsafeMutableBufferPointer { out in
             forEachChannel { ch in
+                let p = point(ch)
                 for i in 0..<n {
                     let off = (i * c + ch) * plane
-                    let (s, sx) = planeSumAndDot(dy.data + off, xhat.data + off, plane)
+                    let (s, sx) = planeSumAndDot(dy.data + off, x.data + off, plane, point: p, relu: relu)
                     out[ch * n + i] = s
                     out[(c + ch) * n + i] = sx
                 }
@@ -169,31 +213,58 @@ public final class BatchNorm2d {
             }
         }
 
-        let gamma = store.value(weight)
-        let dx = Tensor(uninitialized: dy.shape)
+        let dx = overwriting ? dy : Tensor(uninitialized: dy.shape)
+        // Each element is read before its own dx is written, so dx may be dy itself.
         switch cache.mode {
         case .eval:
             // Statistics are constants: dx = γ·invStd·dy.
             forEachChannel { ch in
+                let p = point(ch), k0 = gamma[ch] * cache.invStd[ch]
                 for i in 0..<n {
                     let off = (i * c + ch) * plane
-                    let src = dy.data + off, dst = dx.data + off
-                    let k0 = gamma[ch] * cache.invStd[ch]
-                    for k in 0..<plane { dst[k] = k0 * src[k] }
+                    let src = UnsafePointer(dy.data + off), input = UnsafePointer(x.data + off), dst = dx.data + off
+                    let k0s = SIMD8<Float>(repeating: k0)
+                    var k = 0
+                    while k + 8 <= plane {
+                        var g = load8(src + k)
+                        if relu { g = g * p.reluMask(p.normalized(load8(input + k))) }
+                        UnsafeMutableRawPointer(dst + k).storeBytes(of: k0s * g, as: SIMD8<Float>.self)
+                        k += 8
+                    }
+                    while k < plane {
+                        dst[k] = k0 * (relu ? src[k] * p.reluMask(p.normalized(input[k])) : src[k])
+                        k += 1
+                    }
                 }
             }
         case .train:
-            let sums = reduceOverSamples(perSample, sums: 2 * c, samples: n)
+            let reduced = reduceOverSamples(perSample, sums: 2 * c, samples: n)
             let m = Double(cache.globalCount)
             // dx = γ·invStd·(dy − mean(dy) − x̂·mean(dy·x̂)), means over the global batch.
-            let reduced = sums
             forEachChannel { ch in
+                let p = point(ch), k0 = gamma[ch] * cache.invStd[ch]
+                let meanDy = Float(reduced[ch] / m), meanDyX = Float(reduced[c + ch] / m)
                 for i in 0..<n {
                     let off = (i * c + ch) * plane
-                    let src = dy.data + off, h = xhat.data + off, dst = dx.data + off
-                    let k0 = gamma[ch] * cache.invStd[ch]
-                    let meanDy = Float(reduced[ch] / m), meanDyX = Float(reduced[c + ch] / m)
-                    for k in 0..<plane { dst[k] = k0 * (src[k] - meanDy - h[k] * meanDyX) }
+                    let src = UnsafePointer(dy.data + off), input = UnsafePointer(x.data + off), dst = dx.data + off
+                    // Eight lanes written out: when dx is dy, the compiler's overlap check would send
+                    // its own vectorised loop down the scalar path.
+                    let k0s = SIMD8<Float>(repeating: k0), meanDys = SIMD8<Float>(repeating: meanDy)
+                    let meanDyXs = SIMD8<Float>(repeating: meanDyX)
+                    var k = 0
+                    while k + 8 <= plane {
+                        let h = p.normalized(load8(input + k))
+                        var g = load8(src + k)
+                        if relu { g = g * p.reluMask(h) }
+                        UnsafeMutableRawPointer(dst + k).storeBytes(of: k0s * (g - meanDys - h * meanDyXs), as: SIMD8<Float>.self)
+                        k += 8
+                    }
+                    while k < plane {
+                        let h = p.normalized(input[k])
+                        let g = relu ? src[k] * p.reluMask(h) : src[k]
+                        dst[k] = k0 * (g - meanDy - h * meanDyX)
+                        k += 1
+                    }
                 }
             }
         }
@@ -253,17 +324,32 @@ func planeCentredSquares(_ p: UnsafePointer<Float>, _ count: Int, mean: Double) 
     return (s0 + s1) + (s2 + s3)
 }
 
-/// (Σa, Σa·b).
+/// (Σg, Σg·x̂) for the output gradient g of one plane, x̂ recomputed from the input x; with `relu`,
+/// g is first masked by the ReLU's derivative. Two Double accumulators per sum, one for the even
+/// and one for the odd elements, each taking its elements in order (two chains keep the adds
+/// pipelined); the Float work runs eight lanes at a time.
 @inline(__always)
-func planeSumAndDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> (Double, Double) {
-    var s0 = 0.0, s1 = 0.0, d0 = 0.0, d1 = 0.0
+func planeSumAndDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
+                    point p: BatchNormPoint, relu: Bool) -> (Double, Double) {
+    typealias D2 = SIMD2<Double>
+    var s = D2(), d = D2()
     var i = 0
-    while i + 2 <= count {
-        let a0 = Double(a[i]), a1 = Double(a[i + 1])
-        s0 += a0; s1 += a1
-        d0 += a0 * Double(b[i]); d1 += a1 * Double(b[i + 1])
-        i += 2
+    while i + 8 <= count {
+        let h = p.normalized(load8(x + i))
+        var g = load8(dy + i)
+        if relu { g = g * p.reluMask(h) }
+        let g0 = D2(g.lowHalf.lowHalf), g1 = D2(g.lowHalf.highHalf), g2 = D2(g.highHalf.lowHalf), g3 = D2(g.highHalf.highHalf)
+        let h0 = D2(h.lowHalf.lowHalf), h1 = D2(h.lowHalf.highHalf), h2 = D2(h.highHalf.lowHalf), h3 = D2(h.highHalf.highHalf)
+        s += g0; d += g0 * h0
+        s += g1; d += g1 * h1
+        s += g2; d += g2 * h2
+        s += g3; d += g3 * h3
+        i += 8
     }
-    if i < count { let a0 = Double(a[i]); s0 += a0; d0 += a0 * Double(b[i]) }
-    return (s0 + s1, d0 + d1)
+    while i < count {
+        let h = p.normalized(x[i]), g = relu ? dy[i] * p.reluMask(h) : dy[i]
+        s[i & 1] += Double(g); d[i & 1] += Double(g) * Double(h)
+        i += 1
+    }
+    return (s[0] + s[1], d[0] + d[1])
 }

@@ -26,18 +26,23 @@ final class ConvBlock {
         self.activation = activation
     }
 
+    /// A ReLU after BatchNorm runs inside BatchNorm's passes (`BatchNorm2d.forward(relu:)`): the
+    /// same bits, two passes over the activation fewer forward and three backward, which matters
+    /// most with two threads, where these memory-bound passes slow each other down.
+    private var reluInNorm: Bool { norm != nil && activation == .relu }
+
     /// `forBackward`: a backward of this tape follows (false for forward-only passes, e.g. the
     /// BatchNorm re-estimate), so the conv keeps what that backward can reuse.
     func forward(_ x: Tensor, mode: Mode, forBackward: Bool = true) -> (Tensor, Tape) {
         var (y, kept) = conv.forward(x, keep: forBackward && mode == .train)
         var cache: BatchNormCache? = nil
         if let norm {
-            let (normalized, c) = norm.forward(y, mode: mode)
+            let (normalized, c) = norm.forward(y, mode: mode, relu: reluInNorm)
             y = normalized
             cache = c
         }
         // The conv/BatchNorm output is not needed again, so the activation overwrites it.
-        activation?.forwardInPlace(y, threads: conv.budget.threads)
+        if !reluInNorm { activation?.forwardInPlace(y, threads: conv.budget.threads) }
         return (y, Tape(input: x, kept: kept, norm: cache, output: y))
     }
 
@@ -45,11 +50,13 @@ final class ConvBlock {
     @discardableResult
     func backward(_ dy: Tensor, tape: Tape, inputGradient: Bool = true) -> Tensor? {
         var g = dy
-        activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads)
         guard let norm, let cache = tape.norm else {
+            activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads)
             return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: true, kept: tape.kept)
         }
-        g = norm.backward(g, cache: cache)
+        if !cache.relu { activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads) }
+        // (dy may be overwritten whenever an activation has already overwritten it.)
+        g = norm.backward(g, cache: cache, overwriting: activation != nil)
         // A bias before BatchNorm in training is subtracted out again with the batch mean: its exact
         // gradient is zero (docs/method.md §BatchNorm). Floating point leaves ~1e-9 of noise, which Adam would
         // normalise into lr-sized random steps that differ between rank counts, so keep it exactly zero.
