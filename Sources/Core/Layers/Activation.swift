@@ -13,7 +13,7 @@ public enum Activation: String, Sendable, CaseIterable {
     /// Overwrites x with activation(x). Saves a fresh tensor, whose first-touch page faults cost
     /// 3–4× the arithmetic at decoder sizes (35 MB: ~40 ms fresh vs ~11 ms reused, measured);
     /// safe whenever x itself is not needed afterwards (e.g. BatchNorm's output: its backward
-    /// keeps x̂, not y).
+    /// keeps its own input, not y).
     /// `threads` > 1 splits the elements over that many workers (the result does not depend on it).
     public func forwardInPlace(_ x: Tensor, threads: Int = 1) {
         let pieces = threads > 1 && x.count >= 1 << 16 ? workPieces(x.count, threads: threads) : 1
