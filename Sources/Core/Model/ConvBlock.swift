@@ -27,8 +27,8 @@ final class ConvBlock {
     }
 
     /// A ReLU after BatchNorm runs inside BatchNorm's passes (`BatchNorm2d.forward(relu:)`): the
-    /// same bits, two passes over the activation fewer forward and three backward, which matters
-    /// most with two threads, where these memory-bound passes slow each other down.
+    /// same bits, three reads or writes of the whole activation fewer in each direction, which
+    /// matters most with two threads, where these memory-bound passes slow each other down.
     private var reluInNorm: Bool { norm != nil && activation == .relu }
 
     /// `forBackward`: a backward of this tape follows (false for forward-only passes, e.g. the
