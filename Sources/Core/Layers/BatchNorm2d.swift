@@ -219,11 +219,10 @@ public final class BatchNorm2d {
         case .eval:
             // Statistics are constants: dx = γ·invStd·dy.
             forEachChannel { ch in
-                let p = point(ch), k0 = gamma[ch] * cache.invStd[ch]
+                let p = point(ch), k0 = gamma[ch] * cache.invStd[ch], k0s = SIMD8<Float>(repeating: k0)
                 for i in 0..<n {
                     let off = (i * c + ch) * plane
                     let src = UnsafePointer(dy.data + off), input = UnsafePointer(x.data + off), dst = dx.data + off
-                    let k0s = SIMD8<Float>(repeating: k0)
                     var k = 0
                     while k + 8 <= plane {
                         var g = load8(src + k)
@@ -244,13 +243,13 @@ public final class BatchNorm2d {
             forEachChannel { ch in
                 let p = point(ch), k0 = gamma[ch] * cache.invStd[ch]
                 let meanDy = Float(reduced[ch] / m), meanDyX = Float(reduced[c + ch] / m)
+                let k0s = SIMD8<Float>(repeating: k0), meanDys = SIMD8<Float>(repeating: meanDy)
+                let meanDyXs = SIMD8<Float>(repeating: meanDyX)
                 for i in 0..<n {
                     let off = (i * c + ch) * plane
                     let src = UnsafePointer(dy.data + off), input = UnsafePointer(x.data + off), dst = dx.data + off
                     // Eight lanes written out: when dx is dy, the compiler's overlap check would send
                     // its own vectorised loop down the scalar path.
-                    let k0s = SIMD8<Float>(repeating: k0), meanDys = SIMD8<Float>(repeating: meanDy)
-                    let meanDyXs = SIMD8<Float>(repeating: meanDyX)
                     var k = 0
                     while k + 8 <= plane {
                         let h = p.normalized(load8(input + k))

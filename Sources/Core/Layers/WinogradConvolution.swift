@@ -590,8 +590,9 @@ extension WinogradPlan {
         }
     }
 
-    /// U (and, `transposed`, Uᵀ) in `scratch`: what every product reads from `scratch.weight` and
-    /// `scratch.transposedWeight`, made here unless `scratch.weightPrepared` says it is there already.
+    /// Makes U (and, `transposed`, Uᵀ) in `scratch`: what every product reads from `scratch.weight`
+    /// and `scratch.transposedWeight`. The products call it themselves unless `scratch.weightPrepared`
+    /// says a caller already did (the deterministic mode's `forEachUnit`).
     func prepareWeight(_ w: UnsafePointer<Float>, transposed: Bool, scratch: ConvScratch) {
         let u = scratch.weight(transformedWeightFloats)
         transformWeight(w, into: u, threads: scratch.budget.threads)

@@ -55,15 +55,22 @@ public struct FixedPointFormat: Sendable, Equatable {
         return true
     }
 
-    /// The base-2³² digits of a non-negative a < 2⁹⁵ (in grid units), d0 rounded to nearest (ties to
-    /// even). Each subtraction removes leading bits of a non-negative number, so its result is a
-    /// subset of a's bits and exact; only d0 is rounded (to the grid). Branch-free: it vectorises.
+    /// The base-2³² digits of non-negative a < 2⁹⁵ (in grid units), four at a time, d0 rounded to
+    /// nearest (ties to even). Each subtraction removes leading bits of a non-negative number, so its
+    /// result is a subset of a's bits and exact; only d0 is rounded (to the grid).
     @inline(__always)
-    static func digits(_ a: Double) -> (d0: Double, d1: Double, d2: Double) {
+    static func digits(_ a: SIMD4<Double>) -> (d0: SIMD4<Double>, d1: SIMD4<Double>, d2: SIMD4<Double>) {
         let d2 = (a * 0x1p-64).rounded(.down)
         let r1 = a - d2 * 0x1p64
         let d1 = (r1 * 0x1p-32).rounded(.down)
         return ((r1 - d1 * 0x1p32).rounded(.toNearestOrEven), d1, d2)
+    }
+
+    /// `digits` of one value (the same operations, so the same digits as the fold's four-lane pass).
+    @inline(__always)
+    static func digits(_ a: Double) -> (d0: Double, d1: Double, d2: Double) {
+        let d = digits(SIMD4(repeating: a))
+        return (d.d0[0], d.d1[0], d.d2[0])
     }
 
     /// Adds (or, for a negative value, subtracts) base-2³² digits to the limbs: a select, not a
@@ -312,11 +319,7 @@ public final class ExactGradients {
                         let fast = zero .| (inRange .& (u .>= grid) .& (samples * hi .< 0x1p53 * u))
                         let x = s * toGrid
                         let negative = x .< 0
-                        let a = x.replacing(with: -x, where: negative)
-                        let d2 = (a * 0x1p-64).rounded(.down)
-                        let r1 = a - d2 * 0x1p64
-                        let d1 = (r1 * 0x1p-32).rounded(.down)
-                        let d0 = (r1 - d1 * 0x1p32).rounded(.toNearestOrEven)
+                        let (d0, d1, d2) = FixedPointFormat.digits(x.replacing(with: -x, where: negative))
                         let sign = D4(repeating: 1).replacing(with: -1, where: negative)
                         let i0 = MantissaTrick.integer(sign * d0).replacing(with: 0, where: .!fast)
                         let i1 = MantissaTrick.integer(sign * d1).replacing(with: 0, where: .!fast)
