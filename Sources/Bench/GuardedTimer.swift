@@ -120,26 +120,45 @@ public struct GuardedTimer: Sendable {
         let iterations = Swift.max(1, Int((minSampleSeconds / once).rounded(.up)))
         var result: [Sample] = []
         var waited = 0.0
-        for _ in 0..<samples {
-            var best: Sample?
-            for attempt in 1...(maxRetries + 1) {
-                let w0 = CPUSnapshot.now().wall
-                waitForQuiet()
-                waited += CPUSnapshot.now().wall - w0
-                let a = CPUSnapshot.now()
-                for _ in 0..<iterations { block() }
-                let b = CPUSnapshot.now()
-                let others = a.otherCores(until: b)
-                let clean = (others ?? 0) <= quietCores
-                let s = Sample(seconds: (b.wall - a.wall) / Double(iterations), otherCores: others,
-                               clean: clean, attempts: attempt)
-                // Keep the least disturbed attempt if none is clean.
-                if best == nil || (others ?? 0) < (best!.otherCores ?? 0) { best = s }
-                if clean { break }
-            }
-            result.append(best!)
-        }
+        for _ in 0..<samples { result.append(sample(iterations: iterations, waited: &waited, block)) }
         return Measurement(samples: result, iterations: iterations, waitedSeconds: waited)
+    }
+
+    /// `count` configurations timed in turn, one call of each per round (`samples` rounds, after
+    /// `warmups` untimed calls of each): measurement i holds configuration i's samples, and sample k
+    /// of every configuration was taken in the same round, seconds apart. A ratio of two
+    /// configurations taken sample by sample then compares timings under almost the same load from
+    /// the host's other guests, which drifts over minutes — what separate measurements cannot.
+    /// For blocks that each last long enough to time on their own (no repetition).
+    public func measureAlternating(_ count: Int, _ block: (_ configuration: Int) -> Void) -> [Measurement] {
+        for i in 0..<count { for _ in 0..<warmups { block(i) } }
+        var result = [[Sample]](repeating: [], count: count)
+        var waited = [Double](repeating: 0, count: count)
+        for _ in 0..<samples {
+            for i in 0..<count { result[i].append(sample(iterations: 1, waited: &waited[i]) { block(i) }) }
+        }
+        return (0..<count).map { Measurement(samples: result[$0], iterations: 1, waitedSeconds: waited[$0]) }
+    }
+
+    /// One guarded sample of `iterations` calls: waits for quiet, and retries a disturbed one (keeping
+    /// the least disturbed attempt).
+    private func sample(iterations: Int, waited: inout Double, _ block: () -> Void) -> Sample {
+        var best: Sample?
+        for attempt in 1...(maxRetries + 1) {
+            let w0 = CPUSnapshot.now().wall
+            waitForQuiet()
+            waited += CPUSnapshot.now().wall - w0
+            let a = CPUSnapshot.now()
+            for _ in 0..<iterations { block() }
+            let b = CPUSnapshot.now()
+            let others = a.otherCores(until: b)
+            let clean = (others ?? 0) <= quietCores
+            let s = Sample(seconds: (b.wall - a.wall) / Double(iterations), otherCores: others,
+                           clean: clean, attempts: attempt)
+            if best == nil || (others ?? 0) < (best!.otherCores ?? 0) { best = s }
+            if clean { break }
+        }
+        return best!
     }
 }
 

@@ -55,34 +55,34 @@ public struct StepBenchmark {
         self.timer = timer
     }
 
+    /// The speed-up of more threads over fewer, measured by alternating the thread count step by
+    /// step in one process on one model (`GuardedTimer.measureAlternating`): each cycle times one step
+    /// at every count, seconds apart, so the host's drifting load hits both sides of a ratio alike.
+    public struct ThreadScaling: Codable, Sendable {
+        public var objective: String
+        public var batch: Int
+        /// The thread counts, in the order each cycle runs them; speed-ups are over the first.
+        public var threads: [Int]
+        /// Median step seconds at each count.
+        public var step_seconds: [Double]
+        /// For each count, its speed-up over the first count in every cycle (the first count's own: all 1).
+        public var speedups: [[Double]]
+        /// Cycles in which every count's sample was clean (others < 0.1 core).
+        public var clean_cycles: Int
+        public var cycles: Int
+        public var algorithm: String
+        /// `bench train --rounds`: which round measured this; nil for a single round.
+        public var round: Int?
+    }
+
     public func run(threads: Int, objective: Objective) throws -> Run {
         let baseline = DataBenchmark.peakResidentBytes()
-        var c = config
-        c.objective = objective
-        let model = try Autoencoder(config: c, seed: 1)
-        model.convAlgorithm = algorithm
-        let adam = Adam(store: model.store)
-        let shape = [batch] + c.inputShape
-        var rng = RNG(seed: 2)
-        let x = Tensor(uninitialized: shape), y = Tensor(uninitialized: shape)
-        for i in 0..<x.count { x.data[i] = rng.uniformFloat(); y.data[i] = rng.uniformFloat() }
-        BLASThreads.set(1)   // the layers' own workers are the threads (see ComputeBudget)
-        model.computeBudget = ComputeBudget(threads: threads)
-        if deterministic { model.store.exact = ExactGradients(parameterCount: model.store.parameterCount, unit: deterministicUnit) }
+        let s = try Setup(self, objective: objective)
         var penaltySeconds: [Double] = []
-        let m = timer.measure {
-            model.store.zeroGradients()
-            _ = model.accumulateDataGradients(x: x, y: objective == .reference ? y : nil)
-            if let exact = model.store.exact {
-                _ = exact.sumOverReplicas(SingleProcess(), bad: false)
-                exact.write(into: model.store.gradients)
-            }
-            penaltySeconds.append(Stopwatch.time { model.accumulatePenalty() })
-            adam.update(model.store, learningRate: 1e-4, threads: threads)
-        }
+        let m = timer.measure { s.step(threads: threads) { penaltySeconds.append($0) } }
         let step = m.medianClean.isFinite ? m.medianClean : m.median
         let penalty = median(penaltySeconds)
-        let macs = model.multiplyAdds
+        let macs = s.model.multiplyAdds
         // Passes per sample: reconstruction 1 encoder + 1 decoder; reference 2 + 2.
         let passes = objective == .reference ? 2.0 : 1.0
         let flops = 2 * 3 * passes * Double(macs.encoder + macs.decoder) * Double(batch)
@@ -93,5 +93,57 @@ public struct StepBenchmark {
                    peak_rss_mb: Double(DataBenchmark.peakResidentBytes()) / 1e6, baseline_rss_mb: Double(baseline) / 1e6,
                    ratio: nil, deterministic: deterministic, deterministic_cost: nil,
                    deterministic_unit: deterministic ? deterministicUnit : nil)
+    }
+
+    /// `timer.samples` cycles, each one step at every count of `threads` in turn, on one model.
+    public func runAlternating(threads: [Int], objective: Objective) throws -> ThreadScaling {
+        precondition(!threads.isEmpty)
+        let s = try Setup(self, objective: objective)
+        let ms = timer.measureAlternating(threads.count) { i in s.step(threads: threads[i]) { _ in } }
+        let cycles = ms[0].samples.count
+        let clean = (0..<cycles).filter { k in ms.allSatisfy { $0.samples[k].clean } }.count
+        return ThreadScaling(objective: objective.rawValue, batch: batch, threads: threads,
+                             step_seconds: ms.map(\.median),
+                             speedups: ms.map { m in (0..<cycles).map { ms[0].samples[$0].seconds / m.samples[$0].seconds } },
+                             clean_cycles: clean, cycles: cycles, algorithm: algorithm.rawValue, round: nil)
+    }
+
+    /// A model, its optimiser and one batch of random data, for timing steps.
+    private struct Setup {
+        let model: Autoencoder
+        let adam: Adam
+        let x: Tensor
+        let y: Tensor?
+
+        init(_ bench: StepBenchmark, objective: Objective) throws {
+            var c = bench.config
+            c.objective = objective
+            model = try Autoencoder(config: c, seed: 1)
+            model.convAlgorithm = bench.algorithm
+            adam = Adam(store: model.store)
+            let shape = [bench.batch] + c.inputShape
+            var rng = RNG(seed: 2)
+            let x = Tensor(uninitialized: shape), y = Tensor(uninitialized: shape)
+            for i in 0..<x.count { x.data[i] = rng.uniformFloat(); y.data[i] = rng.uniformFloat() }
+            self.x = x
+            self.y = objective == .reference ? y : nil
+            BLASThreads.set(1)   // the layers' own workers are the threads (see ComputeBudget)
+            if bench.deterministic {
+                model.store.exact = ExactGradients(parameterCount: model.store.parameterCount, unit: bench.deterministicUnit)
+            }
+        }
+
+        /// One training step at `threads` threads; `penalty` gets the penalty's seconds.
+        func step(threads: Int, penalty: (Double) -> Void) {
+            model.computeBudget = ComputeBudget(threads: threads)
+            model.store.zeroGradients()
+            _ = model.accumulateDataGradients(x: x, y: y)
+            if let exact = model.store.exact {
+                _ = exact.sumOverReplicas(SingleProcess(), bad: false)
+                exact.write(into: model.store.gradients)
+            }
+            penalty(Stopwatch.time { model.accumulatePenalty() })
+            adam.update(model.store, learningRate: 1e-4, threads: threads)
+        }
     }
 }

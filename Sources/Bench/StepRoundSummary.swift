@@ -43,9 +43,42 @@ public struct StepRoundSummary: Codable, Sendable, Equatable {
         public var speedup: Spread
     }
 
+    /// A thread count's speed-up over the first, from steps alternated in one process
+    /// (`StepBenchmark.ThreadScaling`), every cycle of every round pooled.
+    public struct AlternatedSpeedUp: Codable, Sendable, Equatable {
+        public var threads: Int
+        public var over_threads: Int
+        public var objective: String
+        public var cycles: Int
+        public var speedup: Spread
+    }
+
     public var rounds: Int
     public var configurations: [Configuration]
+    /// From the separate runs, round by round.
     public var speedups: [SpeedUp]
+    /// From the alternated measurements; nil when there were none (one thread count, or a report
+    /// written before they existed).
+    public var alternated_speedups: [AlternatedSpeedUp]?
+
+    /// Pools the alternated measurements' cycles per (objective, thread count).
+    public mutating func addAlternated(_ scalings: [StepBenchmark.ThreadScaling]) {
+        guard !scalings.isEmpty else { return }
+        struct Key: Hashable { var threads: Int; var over: Int; var objective: String }
+        var order: [Key] = []
+        var pooled: [Key: [Double]] = [:]
+        for a in scalings {
+            for (i, t) in a.threads.enumerated().dropFirst() {
+                let k = Key(threads: t, over: a.threads[0], objective: a.objective)
+                if pooled[k] == nil { order.append(k) }
+                pooled[k, default: []] += a.speedups[i]
+            }
+        }
+        alternated_speedups = order.compactMap { k in
+            Spread(pooled[k]!).map { AlternatedSpeedUp(threads: k.threads, over_threads: k.over, objective: k.objective,
+                                                       cycles: pooled[k]!.count, speedup: $0) }
+        }
+    }
 
     /// From every run of every round (`Run.round` set; runs without one count as round 0), in the
     /// order the configurations were first measured.

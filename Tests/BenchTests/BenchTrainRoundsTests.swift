@@ -48,6 +48,26 @@ final class BenchTrainRoundsTests: XCTestCase {
         XCTAssertEqual(up.speedup.max, 2.0, accuracy: 1e-12)
     }
 
+    /// The alternated speed-ups pool every cycle of every round per (objective, thread count).
+    func testAlternatedSpeedUpsPoolTheCyclesOfAllRounds() {
+        func scaling(_ objective: String, _ ups: [Double], round: Int) -> StepBenchmark.ThreadScaling {
+            StepBenchmark.ThreadScaling(objective: objective, batch: 4, threads: [1, 2], step_seconds: [1, 0.5],
+                                        speedups: [ups.map { _ in 1 }, ups], clean_cycles: ups.count, cycles: ups.count,
+                                        algorithm: "auto", round: round)
+        }
+        var s = StepRoundSummary(runs: [run(round: 1, threads: 1, sps: 10, ratio: nil)])
+        XCTAssertNil(s.alternated_speedups)
+        s.addAlternated([scaling("reference", [1.7, 1.9], round: 1), scaling("reconstruction", [1.5], round: 1),
+                         scaling("reference", [1.8, 2.0, 1.6], round: 2)])
+        let ups = s.alternated_speedups ?? []
+        XCTAssertEqual(ups.map(\.objective), ["reference", "reconstruction"])
+        XCTAssertEqual(ups.map(\.cycles), [5, 1])
+        XCTAssertEqual(ups.map(\.threads), [2, 2])
+        XCTAssertEqual(ups.map(\.over_threads), [1, 1])
+        XCTAssertEqual(ups[0].speedup, StepRoundSummary.Spread([1.7, 1.9, 1.8, 2.0, 1.6]))
+        XCTAssertEqual(ups[0].speedup.median, 1.8, accuracy: 1e-12)
+    }
+
     func testASingleRoundWithoutRoundNumbersIsOneRound() {
         let s = StepRoundSummary(runs: [run(round: 1, threads: 1, sps: 5), run(round: 1, threads: 2, sps: 9)].map {
             var r = $0
@@ -61,6 +81,7 @@ final class BenchTrainRoundsTests: XCTestCase {
 
     private struct Report: Decodable {
         var runs: [StepBenchmark.Run]
+        var alternated: [StepBenchmark.ThreadScaling]
         var summary: StepRoundSummary
     }
 
@@ -73,7 +94,20 @@ final class BenchTrainRoundsTests: XCTestCase {
         // Per round: default and deterministic at 1 and 2 threads.
         XCTAssertEqual(report.runs.count, 8)
         XCTAssertEqual(report.runs.map(\.round), [1, 1, 1, 1, 2, 2, 2, 2])
-        XCTAssertEqual(report.summary, StepRoundSummary(runs: report.runs))
+        var expected = StepRoundSummary(runs: report.runs)
+        expected.addAlternated(report.alternated)
+        XCTAssertEqual(report.summary, expected)
+        // One alternated measurement per round (one objective), one sample per thread count per cycle.
+        XCTAssertEqual(report.alternated.map(\.round), [1, 2])
+        for a in report.alternated {
+            XCTAssertEqual(a.threads, [1, 2])
+            XCTAssertEqual(a.cycles, 1)
+            XCTAssertEqual(a.speedups.map(\.count), [1, 1])
+            XCTAssertEqual(a.speedups[0], [1])
+            XCTAssertTrue(a.step_seconds.allSatisfy { $0 > 0 })
+            XCTAssertEqual(a.speedups[1][0], a.step_seconds[0] / a.step_seconds[1], accuracy: 1e-12)
+        }
+        XCTAssertEqual(report.summary.alternated_speedups?.map(\.cycles), [2])
         XCTAssertEqual(report.summary.rounds, 2)
         XCTAssertEqual(report.summary.configurations.count, 4)
         for c in report.summary.configurations {

@@ -22,6 +22,22 @@ final class GuardedTimerTests: XCTestCase {
         XCTAssertLessThanOrEqual(m.best, m.median)
     }
 
+    /// Alternating configurations: warm-ups of each first, then one call of every configuration per
+    /// round in order, one sample per call; each measurement holds its own configuration's samples.
+    func testAlternatingTakesEveryConfigurationOncePerRoundInOrder() {
+        var timer = GuardedTimer()
+        timer.samples = 3
+        timer.maxQuietWait = 0
+        timer.maxRetries = 0
+        var calls: [Int] = []
+        let ms = timer.measureAlternating(2) { i in calls.append(i); usleep(i == 0 ? 1000 : 4000) }
+        XCTAssertEqual(calls, [0, 1] + [0, 1, 0, 1, 0, 1])
+        XCTAssertEqual(ms.map(\.samples.count), [3, 3])
+        XCTAssertEqual(ms.map(\.iterations), [1, 1])
+        XCTAssertGreaterThanOrEqual(ms[1].best, 0.004)
+        XCTAssertGreaterThanOrEqual(ms[0].best, 0.001)
+    }
+
     func testOtherCoresIsMeasuredOnLinux() {
         let a = CPUSnapshot.now()
         usleep(50_000)

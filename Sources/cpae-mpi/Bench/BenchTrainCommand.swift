@@ -46,12 +46,16 @@ struct BenchTrainCommand: ParsableCommand {
     /// Measure the one configuration in this process and print its run as one JSON line: how the
     /// parent gets each configuration's figures and peak RSS from a child of its own.
     @Flag(help: .hidden) var single = false
+    /// With --single and several --threads: alternate the thread counts step by step on one model
+    /// and print the `ThreadScaling` (how the parent measures speed-ups under the same load).
+    @Flag(help: .hidden) var alternate = false
 
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be ≥ 2 (BatchNorm on the innermost 1×1 maps needs two samples)") }
         guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1") }
         guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
         guard !single || rounds == 1 else { throw ValidationError("--single measures one round") }
+        guard !alternate || single else { throw ValidationError("--alternate is the --single child's mode") }
     }
 
     func run() throws {
@@ -70,6 +74,11 @@ struct BenchTrainCommand: ParsableCommand {
                 throw ValidationError("--deterministic-units: '\(s)' is not a positive divisor of --batch \(batch)")
             }
             return u
+        }
+        if single && alternate {
+            guard objs.count == 1, !deterministic else { throw ValidationError("--alternate measures one objective in the default mode") }
+            try measureAlternatingHere(config: config, threads: threadCounts, objective: objs[0])
+            return
         }
         if single {
             guard threadCounts.count == 1, objs.count == 1 else { throw ValidationError("--single measures one thread count and one objective") }
@@ -99,6 +108,7 @@ struct BenchTrainCommand: ParsableCommand {
         }
 
         var runs: [StepBenchmark.Run] = []
+        var scalings: [StepBenchmark.ThreadScaling] = []
         var peerRuns: [TorchTrainPeer.Run] = []
         var peerFailure: Error?
         // Ours then the peer's, configuration by configuration, so a change in the machine's load
@@ -134,8 +144,19 @@ struct BenchTrainCommand: ParsableCommand {
                     }
                 }
             }
+            // The speed-up once more with the thread counts alternated step by step in one process:
+            // the runs above sit minutes apart, and the host's other guests come and go in between.
+            if threadCounts.count > 1 {
+                for o in objs {
+                    var a = try measureAlternatingInChild(threads: threadCounts, objective: o)
+                    a.round = rounds > 1 ? round : nil
+                    scalings.append(a)
+                    if !json { printAlternated(a) }
+                }
+            }
         }
-        let summary = StepRoundSummary(runs: runs)
+        var summary = StepRoundSummary(runs: runs)
+        summary.addAlternated(scalings)
         if !json { printSummary(summary) }
         if !json, let ours = runs.first {
             // Most of PyTorch's RSS is its libraries; say so, or the RSS columns read as working memory.
@@ -150,6 +171,7 @@ struct BenchTrainCommand: ParsableCommand {
             }
             struct Report: Codable {
                 var host: HostInfo; var model: ModelConfig; var runs: [StepBenchmark.Run]
+                var alternated: [StepBenchmark.ThreadScaling]
                 var summary: StepRoundSummary; var peer: Peer?; var peer_skipped: String?
             }
             let peerReport = torch.map {
@@ -158,7 +180,7 @@ struct BenchTrainCommand: ParsableCommand {
             }
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try e.encode(Report(host: host, model: config, runs: runs, summary: summary, peer: peerReport, peer_skipped: peerProblem)),
+            print(String(decoding: try e.encode(Report(host: host, model: config, runs: runs, alternated: scalings, summary: summary, peer: peerReport, peer_skipped: peerProblem)),
                          as: UTF8.self))
         }
         if let peerFailure, explicitPeer { throw UserError("--peer: \(peerFailure)") }
@@ -196,6 +218,33 @@ struct BenchTrainCommand: ParsableCommand {
         print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
     }
 
+    /// The --single --alternate child's work: one `ThreadScaling`, one JSON line.
+    private func measureAlternatingHere(config: ModelConfig, threads: [Int], objective: Objective) throws {
+        var timer = GuardedTimer()
+        timer.samples = samples
+        timer.warmups = 1
+        var bench = StepBenchmark(config: config, batch: batch, timer: timer)
+        bench.algorithm = model.convAlgorithm
+        let r = try bench.runAlternating(threads: threads, objective: objective)
+        print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
+    }
+
+    private func measureAlternatingInChild(threads: [Int], objective: Objective) throws -> StepBenchmark.ThreadScaling {
+        let args = ["bench", "train", "--single", "--alternate", "--threads", threads.map(String.init).joined(separator: ","),
+                    "--objectives", objective.rawValue, "--batch", "\(batch)", "--samples", "\(samples)"] + model.arguments
+        return try ChildMeasurement.run(StepBenchmark.ThreadScaling.self, executable: ChildMeasurement.executable, arguments: args,
+                                        what: "the alternated measurement at \(threads.map(String.init).joined(separator: ",")) threads, \(objective.rawValue)")
+    }
+
+    private func printAlternated(_ a: StepBenchmark.ThreadScaling) {
+        for (i, t) in a.threads.enumerated().dropFirst() {
+            let ups = a.speedups[i]
+            print("  alternated step by step, \(a.objective): \(t) threads over \(a.threads[0]) "
+                  + String(format: "%.2f× (median of %d cycles, %.2f … %.2f×)", median(ups), ups.count, ups.min() ?? .nan, ups.max() ?? .nan)
+                  + (a.clean_cycles < a.cycles ? "  (machine busy in \(a.cycles - a.clean_cycles))" : ""))
+        }
+    }
+
     /// Runs this executable with --single for one configuration; its stderr passes through.
     private func measureInChild(threads: Int, objective: Objective, deterministic: Bool = false, unit: Int = 1) throws -> StepBenchmark.Run {
         let args = ["bench", "train", "--single", "--threads", "\(threads)", "--objectives", objective.rawValue,
@@ -223,7 +272,11 @@ struct BenchTrainCommand: ParsableCommand {
             }
         }
         for u in s.speedups {
-            print("\(u.threads) threads over \(u.over_threads), \(label(u.objective, u.deterministic_unit)): " + spread(u.speedup, "%.2f×"))
+            print("\(u.threads) threads over \(u.over_threads), \(label(u.objective, u.deterministic_unit)), runs round by round: " + spread(u.speedup, "%.2f×"))
+        }
+        for u in s.alternated_speedups ?? [] {
+            print("\(u.threads) threads over \(u.over_threads), \(u.objective), alternated step by step: "
+                  + String(format: "%.2f× (%.2f … %.2f×) over %d cycles", u.speedup.median, u.speedup.min, u.speedup.max, u.cycles))
         }
     }
 
