@@ -244,8 +244,8 @@ final class BatchNormTests: XCTestCase {
 
         let group = InProcessReplicas(size: split.count)
         let perSample = x.count / shape[0]
-        var starts = [0]
-        for s in split { starts.append(starts.last! + s) }
+        // Each rank's first sample (a `let`: the ranks' closures run concurrently).
+        let starts = split.reduce(into: [0]) { $0.append($0.last! + $1) }
         let results = (0..<split.count).map { _ in ReplicaResult() }
         let outcomes = group.run { rank, member in
             var sub = shape

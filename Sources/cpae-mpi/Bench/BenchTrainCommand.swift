@@ -23,6 +23,11 @@ struct BenchTrainCommand: ParsableCommand {
             single round's ratios still swing by ±10%: --rounds R measures every configuration R times, round \
             after round, and ends with each ratio's median and range over the rounds (and, with two or more \
             thread counts, each count's speed-up over the smallest, round by round).
+
+            With two or more thread counts, each round also measures the speed-up with the thread counts \
+            alternated step by step on one model in one process (--samples cycles, each one step at every \
+            count): the separate runs above sit minutes apart and the host's load drifts in between, while \
+            an alternated pair is taken seconds apart. The summary pools every cycle of every round.
             """)
 
     @OptionGroup var model: ModelOptions
