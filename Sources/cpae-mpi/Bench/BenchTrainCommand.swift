@@ -211,12 +211,7 @@ struct BenchTrainCommand: ParsableCommand {
 
     /// The --single child's work: one run, its peak RSS that of this process, one JSON line.
     private func measureHere(config: ModelConfig, threads: Int, objective: Objective, deterministic: Bool, unit: Int) throws {
-        var timer = GuardedTimer()
-        timer.samples = samples
-        timer.minSampleSeconds = 0   // one step (≥ 0.1 s at the paper size) already resolves /proc/stat's ticks
-        timer.warmups = 1
-        var bench = StepBenchmark(config: config, batch: batch, timer: timer)
-        bench.algorithm = model.convAlgorithm
+        var bench = stepBenchmark(config: config)
         bench.deterministic = deterministic
         bench.deterministicUnit = unit
         let r = try bench.run(threads: threads, objective: objective)
@@ -225,20 +220,40 @@ struct BenchTrainCommand: ParsableCommand {
 
     /// The --single --alternate child's work: one `ThreadScaling`, one JSON line.
     private func measureAlternatingHere(config: ModelConfig, threads: [Int], objective: Objective) throws {
-        var timer = GuardedTimer()
-        timer.samples = samples
-        timer.warmups = 1
-        var bench = StepBenchmark(config: config, batch: batch, timer: timer)
-        bench.algorithm = model.convAlgorithm
-        let r = try bench.runAlternating(threads: threads, objective: objective)
+        let r = try stepBenchmark(config: config).runAlternating(threads: threads, objective: objective)
         print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
     }
 
+    /// The children's benchmark: --samples guarded steps after one warm-up, in the chosen algorithm.
+    private func stepBenchmark(config: ModelConfig) -> StepBenchmark {
+        var timer = GuardedTimer()
+        timer.samples = samples
+        timer.minSampleSeconds = 0   // one step (≥ 0.1 s at the paper size) already resolves /proc/stat's ticks
+        timer.warmups = 1
+        var bench = StepBenchmark(config: config, batch: batch, timer: timer)
+        bench.algorithm = model.convAlgorithm
+        return bench
+    }
+
+    /// Runs this executable with --single for one configuration; its stderr passes through.
+    private func measureInChild(threads: Int, objective: Objective, deterministic: Bool = false, unit: Int = 1) throws -> StepBenchmark.Run {
+        try ChildMeasurement.run(StepBenchmark.Run.self, executable: ChildMeasurement.executable,
+                                 arguments: childArguments(threads: [threads], objective: objective)
+                                     + (deterministic ? ["--deterministic", "--deterministic-units", "\(unit)"] : []),
+                                 what: "the measurement at \(threads) thread(s), \(objective.rawValue)")
+    }
+
+    /// Runs this executable with --single --alternate for the thread counts `threads`.
     private func measureAlternatingInChild(threads: [Int], objective: Objective) throws -> StepBenchmark.ThreadScaling {
-        let args = ["bench", "train", "--single", "--alternate", "--threads", threads.map(String.init).joined(separator: ","),
-                    "--objectives", objective.rawValue, "--batch", "\(batch)", "--samples", "\(samples)"] + model.arguments
-        return try ChildMeasurement.run(StepBenchmark.ThreadScaling.self, executable: ChildMeasurement.executable, arguments: args,
-                                        what: "the alternated measurement at \(threads.map(String.init).joined(separator: ",")) threads, \(objective.rawValue)")
+        try ChildMeasurement.run(StepBenchmark.ThreadScaling.self, executable: ChildMeasurement.executable,
+                                 arguments: childArguments(threads: threads, objective: objective) + ["--alternate"],
+                                 what: "the alternated measurement at \(threads.map(String.init).joined(separator: ",")) threads, \(objective.rawValue)")
+    }
+
+    /// A --single child's arguments: this run's model, batch and samples at `threads` and `objective`.
+    private func childArguments(threads: [Int], objective: Objective) -> [String] {
+        ["bench", "train", "--single", "--threads", threads.map(String.init).joined(separator: ","),
+         "--objectives", objective.rawValue, "--batch", "\(batch)", "--samples", "\(samples)"] + model.arguments
     }
 
     private func printAlternated(_ a: StepBenchmark.ThreadScaling) {
@@ -248,15 +263,6 @@ struct BenchTrainCommand: ParsableCommand {
                   + String(format: "%.2f× (median of %d cycles, %.2f … %.2f×)", median(ups), ups.count, ups.min() ?? .nan, ups.max() ?? .nan)
                   + (a.clean_cycles < a.cycles ? "  (machine busy in \(a.cycles - a.clean_cycles))" : ""))
         }
-    }
-
-    /// Runs this executable with --single for one configuration; its stderr passes through.
-    private func measureInChild(threads: Int, objective: Objective, deterministic: Bool = false, unit: Int = 1) throws -> StepBenchmark.Run {
-        let args = ["bench", "train", "--single", "--threads", "\(threads)", "--objectives", objective.rawValue,
-                    "--batch", "\(batch)", "--samples", "\(samples)"]
-            + (deterministic ? ["--deterministic", "--deterministic-units", "\(unit)"] : []) + model.arguments
-        return try ChildMeasurement.run(StepBenchmark.Run.self, executable: ChildMeasurement.executable, arguments: args,
-                                        what: "the measurement at \(threads) thread(s), \(objective.rawValue)")
     }
 
     /// The speed-ups, and with several rounds every figure's median and range over them.
