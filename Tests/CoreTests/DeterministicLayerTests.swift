@@ -65,4 +65,83 @@ final class DeterministicLayerTests: XCTestCase {
             }
         }
     }
+
+    /// Two passes of the same pair of layers in one step (as the reference objective's two encoder
+    /// and two decoder passes), through `backward(_ passes:)`: `parts` splits the batch as ranks would.
+    private func runTwoPasses(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool, together: Bool,
+                              kernel k: Int) -> Outcome {
+        let n = 4, cin = 3, cout = 12, h = 22, w = 30
+        let store = ParameterStore(seed: 3)
+        let s = k == 12 ? 2 : 1
+        let conv = Conv2d(store: store, name: "c", inChannels: cin, outChannels: cout, kernel: (k, k), stride: (s, s), padding: (k / 2 - s + 1, k / 2 - s + 1))
+        let t = ConvTranspose2d(store: store, name: "t", inChannels: cout, outChannels: cin, kernel: (4, 4), stride: (s, s), padding: (2 - s, 2 - s))
+        for layer in [conv as ConvolutionLayer, t] {
+            layer.algorithm = algorithm
+            layer.budget = ComputeBudget(threads: threads)
+        }
+        if exact { store.exact = ExactGradients(parameterCount: store.parameterCount) }
+        store.zeroGradients()
+        let inputs = [GradientCheck.random([n, cin, h, w], seed: 4), GradientCheck.random([n, cin, h, w], seed: 6)]
+        var outcome = Outcome(y: [], z: [], dx: [], gradients: [])
+        func slice(_ t: Tensor, _ part: Range<Int>) -> Tensor {
+            let per = t.count / t.shape[0]
+            return Tensor(shape: [part.count] + Array(t.shape.dropFirst()), values: Array(t.array[(part.lowerBound * per)..<(part.upperBound * per)]))
+        }
+        // Each pass's outputs in sample order, whatever the split.
+        var ys: [[Float]] = [[], []], zs: [[Float]] = [[], []], dxs: [[Float]] = [[], []]
+        for part in parts {
+            var forwards: [(x: Tensor, y: Tensor, kept: Tensor?, dz: Tensor)] = []
+            for (p, x) in inputs.enumerated() {
+                let xp = slice(x, part)
+                let (y, kept) = conv.forward(xp, keep: true)
+                let z = t.forward(y)
+                let dz = slice(GradientCheck.random([n] + Array(z.shape.dropFirst()), seed: UInt64(5 + 2 * p)), part)
+                forwards.append((xp, y, kept, dz))
+                ys[p] += y.array; zs[p] += z.array
+            }
+            if together {
+                let dys = t.backward(forwards.map { ConvPass(outputGradient: $0.dz, input: $0.y, kept: nil) }, inputGradient: true, biasGradient: true)
+                let dx = conv.backward(zip(forwards, dys).map { ConvPass(outputGradient: $1!, input: $0.x, kept: $0.kept) },
+                                       inputGradient: true, biasGradient: true)
+                for p in 0..<2 { dxs[p] += dx[p]!.array }
+            } else {
+                for (p, f) in forwards.enumerated() {
+                    let dy = t.backward(f.dz, input: f.y)!
+                    dxs[p] += conv.backward(dy, input: f.x, inputGradient: true, biasGradient: true, kept: f.kept)!.array
+                }
+            }
+        }
+        outcome.y = ys.flatMap { $0 }; outcome.z = zs.flatMap { $0 }; outcome.dx = dxs.flatMap { $0 }
+        outcome.gradients = exact ? (0..<store.parameterCount).map { store.exact!.value(at: $0) }
+                                  : (0..<store.parameterCount).map { Double(store.gradients[$0]) }
+        return outcome
+    }
+
+    /// Passes that go back together: in the deterministic mode each unit's passes are summed before
+    /// its one fold (`GradientSpan`), and the result is still the same bits at any thread count and
+    /// split, and the ordinary gradient up to rounding; in the default mode they are exactly the
+    /// passes run one after the other.
+    func testPassesTogetherAreDeterministicAndTheDefaultModeRunsThemInOrder() {
+        for k in [12, 3] {
+            for algorithm in [ConvAlgorithm.direct, .winograd] {
+                let label = "\(algorithm), \(k)×\(k)"
+                let reference = runTwoPasses(algorithm, threads: 1, parts: [0..<4], exact: true, together: true, kernel: k)
+                XCTAssertEqual(runTwoPasses(algorithm, threads: 2, parts: [0..<4], exact: true, together: true, kernel: k), reference,
+                               "\(label): 2 threads vs 1")
+                XCTAssertEqual(runTwoPasses(algorithm, threads: 2, parts: [0..<1, 1..<4], exact: true, together: true, kernel: k), reference,
+                               "\(label): batch split 1 + 3")
+                XCTAssertEqual(runTwoPasses(algorithm, threads: 1, parts: [0..<2, 2..<4], exact: true, together: true, kernel: k), reference,
+                               "\(label): batch split 2 + 2")
+                // The unit's two passes really were summed (not, say, the second overwriting the first).
+                let separately = runTwoPasses(algorithm, threads: 1, parts: [0..<4], exact: true, together: false, kernel: k)
+                XCTAssertEqual(reference.dx, separately.dx, "\(label): each pass's input gradient")
+                let scale = separately.gradients.map(abs).max()!
+                let worst = zip(reference.gradients, separately.gradients).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-5 * scale, "\(label): passes summed per unit vs folded one by one")
+                let ordinary = runTwoPasses(algorithm, threads: 2, parts: [0..<4], exact: false, together: true, kernel: k)
+                XCTAssertEqual(ordinary, runTwoPasses(algorithm, threads: 2, parts: [0..<4], exact: false, together: false, kernel: k),
+                               "\(label): default mode, passes together vs one after the other")
+            }
+        }
+    }
 }

@@ -94,35 +94,54 @@ public final class Conv2d {
     @discardableResult
     public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true,
                          kept: Tensor? = nil) -> Tensor? {
-        checkInput(x, "backward")
-        let n = x.shape[0]
-        let g = geometry(height: x.shape[2], width: x.shape[3])
-        precondition(dy.shape == [n, outChannels, g.oh, g.ow],
-                     "Conv2d.backward: output gradient must be \([n, outChannels, g.oh, g.ow]), got \(dy.shape)")
-        let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
+        backward([ConvPass(outputGradient: dy, input: x, kept: kept)], inputGradient: inputGradient, biasGradient: biasGradient)[0]
+    }
+
+    /// Several passes' backward in one call (`ConvPass`): each pass's dW (and db) accumulated in
+    /// order, each pass's dx returned when asked.
+    public func backward(_ passes: [ConvPass], inputGradient: Bool = true, biasGradient: Bool = true) -> [Tensor?] {
+        guard let first = passes.first else { return [] }
+        let x0 = first.input
+        checkInput(x0, "backward")
+        let n = x0.shape[0]
+        let g = geometry(height: x0.shape[2], width: x0.shape[3])
         let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.oh * g.ow
-        if let kept {
-            precondition(kept.count == engine.keptFloats(batch: n), "Conv2d.backward: kept is not from this input's forward pass")
-        }
-        if let exact = store.exact {
-            // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own.
-            let unit = exact.unit, keptPerSample = engine.keptFloats(batch: 1) ?? 0
-            let prepare: ((ConvScratch) -> Void)? = dx == nil ? nil : { engine.prepareWeight(w, transposed: false, scratch: $0) }
-            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil, prepare: prepare) { s, sc, gw, gb in
-                let dyS = dy.data + s * g.outputPerSample, xS = x.data + s * g.inputPerSample
-                if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
-                let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
-                engine.weightGradient(input: xS, outputGradient: dyS, batch: unit, weight: w, accumulateInto: gw, overwrite: true, then: second,
-                                      scratch: sc, kept: kept.map { UnsafePointer($0.data) + s * keptPerSample })
+        for p in passes {
+            precondition(p.input.shape == x0.shape, "Conv2d.backward: the passes' inputs differ in shape (\(p.input.shape), \(x0.shape))")
+            precondition(p.outputGradient.shape == [n, outChannels, g.oh, g.ow],
+                         "Conv2d.backward: output gradient must be \([n, outChannels, g.oh, g.ow]), got \(p.outputGradient.shape)")
+            if let kept = p.kept {
+                precondition(kept.count == engine.keptFloats(batch: n), "Conv2d.backward: kept is not from this input's forward pass")
             }
-            return dx
         }
-        if let bias, biasGradient {
-            addChannelSums(dy.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias), threads: budget.threads)
+        let dxs = passes.map { _ in inputGradient ? Tensor(uninitialized: x0.shape) : nil }
+        if let exact = store.exact {
+            // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own, its
+            // passes summed in the engine's own layout and folded once (`GradientSpan`).
+            let unit = exact.unit, keptPerSample = engine.keptFloats(batch: 1) ?? 0
+            let prepare: ((ConvScratch) -> Void)? = inputGradient ? { engine.prepareWeight(w, transposed: false, scratch: $0) } : nil
+            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil, prepare: prepare) { s, sc, gw, gb in
+                for (i, p) in passes.enumerated() {
+                    let dyS = p.outputGradient.data + s * g.outputPerSample, xS = p.input.data + s * g.inputPerSample
+                    if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
+                    let second: ConvSecondProduct = dxs[i].map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
+                    engine.weightGradient(input: xS, outputGradient: dyS, batch: unit, weight: w, accumulateInto: gw, overwrite: true,
+                                          span: GradientSpan(call: i, of: passes.count), then: second, scratch: sc,
+                                          kept: p.kept.map { UnsafePointer($0.data) + s * keptPerSample })
+                }
+            }
+            return dxs
         }
-        let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
-        engine.weightGradient(input: x.data, outputGradient: dy.data, batch: n, weight: w,
-                              accumulateInto: store.gradient(weight), then: second, scratch: scratch, kept: kept.map { UnsafePointer($0.data) })
-        return dx
+        for (p, dx) in zip(passes, dxs) {
+            if let bias, biasGradient {
+                addChannelSums(p.outputGradient.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias),
+                               threads: budget.threads)
+            }
+            let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
+            engine.weightGradient(input: p.input.data, outputGradient: p.outputGradient.data, batch: n, weight: w,
+                                  accumulateInto: store.gradient(weight), then: second, scratch: scratch,
+                                  kept: p.kept.map { UnsafePointer($0.data) })
+        }
+        return dxs
     }
 }

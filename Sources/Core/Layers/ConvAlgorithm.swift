@@ -92,17 +92,19 @@ enum ConvEngine {
     }
 
     /// gradW += the batch's weight gradient (`overwrite`: gradW = it, gradW's old contents unread),
-    /// then the `second` product from the same lowered or transformed input.
+    /// then the `second` product from the same lowered or transformed input. `span`: this call's
+    /// place in a sum over several calls (`GradientSpan`; gradW is written by the last).
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
                         weight: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>, overwrite: Bool = false,
-                        then second: ConvSecondProduct, scratch: ConvScratch, kept: UnsafePointer<Float>? = nil) {
+                        span: GradientSpan = .whole, then second: ConvSecondProduct, scratch: ConvScratch,
+                        kept: UnsafePointer<Float>? = nil) {
         switch self {
         case .direct(let g):
             g.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, overwrite: overwrite,
-                             then: second, scratch: scratch)
+                             span: span, then: second, scratch: scratch)
         case .winograd(let p):
             p.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, overwrite: overwrite,
-                             then: second, scratch: scratch, keptRows: kept)
+                             span: span, then: second, scratch: scratch, keptRows: kept)
         }
     }
 }

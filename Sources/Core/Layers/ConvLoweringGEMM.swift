@@ -99,6 +99,23 @@ enum ConvSecondProduct {
     case correlation(into: UnsafeMutablePointer<Float>)
 }
 
+/// Where one weight-gradient call stands in a sum over several calls on the same scratch (the
+/// deterministic mode's passes of one unit, `Conv2d.backward(_ passes:)`). The engines sum into a
+/// buffer of their own layout in each worker scratch (Winograd's dU, the direct lowering's
+/// reordered dw′) and transform or reorder that into gradW once: a call that `continues` adds to
+/// what the previous call left there instead of starting it (its first GEMM with β = 1), and only a
+/// call that `finishes` writes gradW. Between the calls of one sum nothing else may use those
+/// buffers and the thread count must not change.
+struct GradientSpan {
+    let continues: Bool
+    let finishes: Bool
+    /// A sum of one call: what every call outside the deterministic mode's paired passes is.
+    static let whole = GradientSpan(continues: false, finishes: true)
+    /// Call `index` of `count`.
+    init(call index: Int, of count: Int) { self.init(continues: index > 0, finishes: index == count - 1) }
+    init(continues: Bool, finishes: Bool) { self.continues = continues; self.finishes = finishes }
+}
+
 /// The three products of a convolution, all lowered as described on `ConvGeometry`. Pointers are
 /// whole-batch NCHW; `w` is O×C×kh×kw.
 ///
@@ -175,7 +192,7 @@ extension ConvGeometry {
     /// then, from the same lowered chunks, the requested second product.
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
                         weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>, overwrite: Bool = false,
-                        then second: ConvSecondProduct, scratch: ConvScratch) {
+                        span: GradientSpan = .whole, then second: ConvSecondProduct, scratch: ConvScratch) {
         guard batch > 0 else {
             if overwrite { gradW.update(repeating: 0, count: outChannels * k) }
             return
@@ -192,7 +209,7 @@ extension ConvGeometry {
         defer { started.deallocate() }
         forEachChunk(batch: batch, scratch: scratch, rows: scratch.backwardRows, workers: { count in
             grads = scratch.workerScratches(count).map { $0.gradient(outChannels * k) }
-            started.initialize(repeating: false, count: count)
+            started.initialize(repeating: span.continues, count: count)
         }) { chunk, s, worker, threads in
             let m = chunk.count * ow
             let gr = grads[worker]
@@ -235,7 +252,7 @@ extension ConvGeometry {
                 scatterRows(r, samples: chunk, bias: nil, into: y, threads: threads)
             }
         }
-        addReorderedGradients(grads, into: gradW, threads: scratch.budget.threads, overwrite: overwrite)
+        if span.finishes { addReorderedGradients(grads, into: gradW, threads: scratch.budget.threads, overwrite: overwrite) }
     }
 
     /// Whether a chunk of `m` GEMM rows (nb·ow) runs its GEMMs over E, every output row's A_oy

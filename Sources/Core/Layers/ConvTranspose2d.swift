@@ -95,33 +95,50 @@ public final class ConvTranspose2d {
     /// returns dx when asked.
     @discardableResult
     public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true) -> Tensor? {
-        checkInput(x, "backward")
-        let n = x.shape[0]
-        let g = geometry(height: x.shape[2], width: x.shape[3])
-        precondition(dy.shape == [n, outChannels, g.height, g.width],
-                     "ConvTranspose2d.backward: output gradient must be \([n, outChannels, g.height, g.width]), got \(dy.shape)")
-        let dx = inputGradient ? Tensor(uninitialized: x.shape) : nil
+        backward([ConvPass(outputGradient: dy, input: x, kept: nil)], inputGradient: inputGradient, biasGradient: biasGradient)[0]
+    }
+
+    /// Several passes' backward in one call (`ConvPass`; nothing is kept, see `forward(_:keep:)`).
+    public func backward(_ passes: [ConvPass], inputGradient: Bool = true, biasGradient: Bool = true) -> [Tensor?] {
+        guard let first = passes.first else { return [] }
+        let x0 = first.input
+        checkInput(x0, "backward")
+        let n = x0.shape[0]
+        let g = geometry(height: x0.shape[2], width: x0.shape[3])
+        for p in passes {
+            precondition(p.input.shape == x0.shape, "ConvTranspose2d.backward: the passes' inputs differ in shape (\(p.input.shape), \(x0.shape))")
+            precondition(p.outputGradient.shape == [n, outChannels, g.height, g.width],
+                         "ConvTranspose2d.backward: output gradient must be \([n, outChannels, g.height, g.width]), got \(p.outputGradient.shape)")
+        }
+        let dxs = passes.map { _ in inputGradient ? Tensor(uninitialized: x0.shape) : nil }
         let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.height * g.width
         // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
         // gradient with dy as its input and x as its output gradient.
         if let exact = store.exact {
-            // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own.
+            // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own, its
+            // passes summed in the engine's own layout and folded once (`GradientSpan`).
             let unit = exact.unit
-            let prepare: ((ConvScratch) -> Void)? = dx == nil ? nil : { engine.prepareWeight(w, transposed: true, scratch: $0) }
+            let prepare: ((ConvScratch) -> Void)? = inputGradient ? { engine.prepareWeight(w, transposed: true, scratch: $0) } : nil
             scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil, prepare: prepare) { s, sc, gw, gb in
-                let dyS = dy.data + s * g.inputPerSample, xS = x.data + s * g.outputPerSample
-                if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
-                let second: ConvSecondProduct = dx.map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
-                engine.weightGradient(input: dyS, outputGradient: xS, batch: unit, weight: w, accumulateInto: gw, overwrite: true, then: second, scratch: sc)
+                for (i, p) in passes.enumerated() {
+                    let dyS = p.outputGradient.data + s * g.inputPerSample, xS = p.input.data + s * g.outputPerSample
+                    if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
+                    let second: ConvSecondProduct = dxs[i].map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
+                    engine.weightGradient(input: dyS, outputGradient: xS, batch: unit, weight: w, accumulateInto: gw, overwrite: true,
+                                          span: GradientSpan(call: i, of: passes.count), then: second, scratch: sc)
+                }
             }
-            return dx
+            return dxs
         }
-        if let bias, biasGradient {
-            addChannelSums(dy.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias), threads: budget.threads)
+        for (p, dx) in zip(passes, dxs) {
+            if let bias, biasGradient {
+                addChannelSums(p.outputGradient.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias),
+                               threads: budget.threads)
+            }
+            let second: ConvSecondProduct = dx.map { .correlation(into: $0.data) } ?? .none
+            engine.weightGradient(input: p.outputGradient.data, outputGradient: p.input.data, batch: n, weight: w,
+                                  accumulateInto: store.gradient(weight), then: second, scratch: scratch)
         }
-        let second: ConvSecondProduct = dx.map { .correlation(into: $0.data) } ?? .none
-        engine.weightGradient(input: dy.data, outputGradient: x.data, batch: n, weight: w,
-                              accumulateInto: store.gradient(weight), then: second, scratch: scratch)
-        return dx
+        return dxs
     }
 }

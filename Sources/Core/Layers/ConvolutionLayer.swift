@@ -1,3 +1,20 @@
+/// One backward pass of a convolution layer: its output gradient, the input of the forward pass it
+/// belongs to and what that pass kept (`forward(_:keep:)`). The reference objective runs the encoder
+/// and the decoder twice a step; their passes go through each layer's backward together, so the
+/// deterministic mode sums a unit's passes before folding them (one weight-gradient transform and
+/// one exact fold per unit instead of two). The default mode runs them one after the other, each
+/// accumulating into the gradient in pass order, exactly as separate calls would.
+public struct ConvPass {
+    public let outputGradient: Tensor
+    public let input: Tensor
+    public let kept: Tensor?
+    public init(outputGradient: Tensor, input: Tensor, kept: Tensor?) {
+        self.outputGradient = outputGradient
+        self.input = input
+        self.kept = kept
+    }
+}
+
 /// What Conv2d and ConvTranspose2d share, so a model block can hold either.
 public protocol ConvolutionLayer: AnyObject {
     var inChannels: Int { get }
@@ -14,6 +31,9 @@ public protocol ConvolutionLayer: AnyObject {
     func forward(_ x: Tensor, keep: Bool) -> (output: Tensor, kept: Tensor?)
     @discardableResult
     func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool, biasGradient: Bool, kept: Tensor?) -> Tensor?
+    /// The passes' backward together (`ConvPass`): their dW (and db) accumulated in pass order,
+    /// each pass's dx when asked.
+    func backward(_ passes: [ConvPass], inputGradient: Bool, biasGradient: Bool) -> [Tensor?]
 }
 
 extension ConvolutionLayer {

@@ -657,7 +657,8 @@ extension WinogradPlan {
     /// this x that `correlate(keepRows:)` left, so the input's first two passes are not redone.
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
                         weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>, overwrite: Bool = false,
-                        then second: ConvSecondProduct, scratch: ConvScratch, keptRows: UnsafePointer<Float>? = nil) {
+                        span: GradientSpan = .whole, then second: ConvSecondProduct, scratch: ConvScratch,
+                        keptRows: UnsafePointer<Float>? = nil) {
         guard batch > 0 else {
             if overwrite { gradW.update(repeating: 0, count: geometry.outChannels * geometry.channels * geometry.kh * geometry.kw) }
             return
@@ -678,7 +679,7 @@ extension WinogradPlan {
         defer { started.deallocate() }
         forEachChunk(batch: batch, scratch: scratch, workers: { count in
             grads = scratch.workerScratches(count).map { $0.gradient(transformedWeightFloats) }
-            started.initialize(repeating: false, count: count)
+            started.initialize(repeating: span.continues, count: count)
         }) { samples, s, worker in
             let du = grads[worker]
             // The planes buffer is also where the adjoint's dP goes.
@@ -741,6 +742,7 @@ extension WinogradPlan {
         }
         // Workers' dU in worker order (each element by one thread, so the same bits at any split of
         // the elements), then one transform back to the kernel's layout.
+        guard span.finishes else { return }
         let total = grads[0], threads = scratch.budget.threads
         if grads.count > 1 {
             parallelRanges(transformedWeightFloats, threads: threads, minimum: 4096) { range in

@@ -49,18 +49,29 @@ final class ConvBlock {
     /// Consumes `dy` (it is overwritten in place).
     @discardableResult
     func backward(_ dy: Tensor, tape: Tape, inputGradient: Bool = true) -> Tensor? {
-        var g = dy
-        guard let norm, let cache = tape.norm else {
-            activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads)
-            return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: true, kept: tape.kept)
+        backward([(dy, tape)], inputGradient: inputGradient)[0]
+    }
+
+    /// Several passes of this block in one step (the reference objective's two encoder and two
+    /// decoder passes), the conv's together (`ConvPass`). Consumes every `dy`.
+    func backward(_ passes: [(dy: Tensor, tape: Tape)], inputGradient: Bool = true) -> [Tensor?] {
+        guard let first = passes.first else { return [] }
+        var convPasses: [ConvPass] = []
+        for (dy, tape) in passes {
+            var g = dy
+            if let norm, let cache = tape.norm {
+                if !cache.relu { activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads) }
+                // (dy may be overwritten whenever an activation has already overwritten it.)
+                g = norm.backward(g, cache: cache, overwriting: activation != nil)
+            } else {
+                activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads)
+            }
+            convPasses.append(ConvPass(outputGradient: g, input: tape.input, kept: tape.kept))
         }
-        if !cache.relu { activation?.backwardInPlace(g, output: tape.output, threads: conv.budget.threads) }
-        // (dy may be overwritten whenever an activation has already overwritten it.)
-        g = norm.backward(g, cache: cache, overwriting: activation != nil)
         // A bias before BatchNorm in training is subtracted out again with the batch mean: its exact
         // gradient is zero (docs/method.md §BatchNorm). Floating point leaves ~1e-9 of noise, which Adam would
         // normalise into lr-sized random steps that differ between rank counts, so keep it exactly zero.
-        return conv.backward(g, input: tape.input, inputGradient: inputGradient, biasGradient: cache.mode != .train,
-                             kept: tape.kept)
+        let biasGradient = first.tape.norm.map { $0.mode != .train } ?? true
+        return conv.backward(convPasses, inputGradient: inputGradient, biasGradient: biasGradient)
     }
 }

@@ -84,17 +84,23 @@ final class Decoder {
     }
 
     /// Accumulates parameter gradients and returns dL/dz.
-    func backward(_ dy: Tensor, tape: Tape) -> Tensor {
-        var g = final.backward(dy, tape: tape.final)!
+    func backward(_ dy: Tensor, tape: Tape) -> Tensor { backward([(dy, tape)])[0] }
+
+    /// Several passes' backward, block by block together (`ConvBlock.backward(_ passes:)`): each
+    /// parameter's gradient sums the passes in their order; returns each pass's dL/dz.
+    func backward(_ passes: [(dy: Tensor, tape: Tape)]) -> [Tensor] {
+        var g = final.backward(passes.map { ($0.dy, $0.tape.final) }).map { $0! }
         for i in stride(from: stages.count - 1, through: 0, by: -1) {
-            let stage = stages[i], t = tape.stages[i]
-            let (dMain, dSide) = splitChannels(g, first: stage.main.conv.outChannels, threads: stage.main.conv.budget.threads)
-            let dFromMain = stage.main.backward(dMain, tape: t.main)!
-            let dPredict = stage.upsample.backward(dSide, tape: t.upsample)!
-            let dFromSide = stage.predict.backward(dPredict, tape: t.predict)!
-            for j in 0..<dFromMain.count { dFromMain.data[j] += dFromSide.data[j] }
+            let stage = stages[i], tapes = passes.map { $0.tape.stages[i] }
+            let split = g.map { splitChannels($0, first: stage.main.conv.outChannels, threads: stage.main.conv.budget.threads) }
+            let dFromMain = stage.main.backward(zip(split, tapes).map { ($0.0, $1.main) }).map { $0! }
+            let dPredict = stage.upsample.backward(zip(split, tapes).map { ($0.1, $1.upsample) }).map { $0! }
+            let dFromSide = stage.predict.backward(zip(dPredict, tapes).map { ($0, $1.predict) }).map { $0! }
+            for (main, side) in zip(dFromMain, dFromSide) {
+                for j in 0..<main.count { main.data[j] += side.data[j] }
+            }
             g = dFromMain
         }
-        return head.backward(g.reshaped([g.shape[0], g.count / g.shape[0]]), input: tape.latent)
+        return zip(g, passes).map { head.backward($0.reshaped([$0.shape[0], $0.count / $0.shape[0]]), input: $1.tape.latent) }
     }
 }

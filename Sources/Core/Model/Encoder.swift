@@ -70,11 +70,16 @@ final class Encoder {
     }
 
     /// Accumulates parameter gradients; the image gradient is not needed, so the first conv skips it.
-    func backward(_ dz: Tensor, tape: Tape) {
-        var g = head.backward(dz, input: tape.features)
+    func backward(_ dz: Tensor, tape: Tape) { backward([(dz, tape)]) }
+
+    /// Several passes' backward, block by block together (`ConvBlock.backward(_ passes:)`): each
+    /// parameter's gradient sums the passes in their order.
+    func backward(_ passes: [(dz: Tensor, tape: Tape)]) {
+        var g = passes.map { head.backward($0.dz, input: $0.tape.features) }
         for i in stride(from: blocks.count - 1, through: 0, by: -1) {
-            guard let next = blocks[i].backward(g, tape: tape.blocks[i], inputGradient: i > 0) else { return }
-            g = next
+            let next = blocks[i].backward(zip(g, passes).map { ($0, $1.tape.blocks[i]) }, inputGradient: i > 0)
+            guard i > 0 else { return }
+            g = next.map { $0! }
         }
     }
 }

@@ -37,13 +37,14 @@ extension Autoencoder {
             // No stop-gradient (as the reference): z_Y is a moving target and receives −∂/∂ẑ.
             let dZy = Tensor(uninitialized: zy.shape)
             for i in 0..<dZy.count { dZy.data[i] = -dZhatLatent.data[i] }
-            let dZhat = decoder.backward(dRy, tape: decY)
+            // Each network's two passes go back together (`ConvPass`: the deterministic mode folds a
+            // unit's passes once); every parameter still sums them in the order Y, then X.
+            let decoded = decoder.backward([(dRy, decY), (dRx, decX)])
+            let dZhat = decoded[0], dZx = decoded[1]
             for i in 0..<dZhat.count { dZhat.data[i] += dZhatLatent.data[i] }
             let dZxFromVP = vpnet.backward(dZhat, cache: vpTape)
-            let dZx = decoder.backward(dRx, tape: decX)
             for i in 0..<dZx.count { dZx.data[i] += dZxFromVP.data[i] }
-            encoder.backward(dZy, tape: encY)
-            encoder.backward(dZx, tape: encX)
+            encoder.backward([(dZy, encY), (dZx, encX)])
         }
         return terms
     }
