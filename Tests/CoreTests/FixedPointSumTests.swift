@@ -168,7 +168,13 @@ final class FixedPointSumTests: XCTestCase {
         reused.zero()
         let a = randomValues(samples * 5000), b = randomValues(samples * 4900), c = randomValues(samples * 4900)
         let single = randomValues(60)
+        // Entries 2045..<4096 are blocks [2045, 4093) and [4093, 4096); the second lies in a pending
+        // chunk (2048..<4096, all in the range) and is written in place, with 3 entries and a
+        // vector of 4: entry 4096, in a chunk that an earlier fold already wrote, must be left alone.
+        let neighbour = randomValues(samples * 52), straddling = randomValues(samples * 2051)
         for exact in [reused, fresh] {
+            neighbour.withUnsafeBufferPointer { exact.fold(samples: $0.baseAddress!, count: samples, stride: 52, at: 4096, length: 52) }
+            straddling.withUnsafeBufferPointer { exact.fold(samples: $0.baseAddress!, count: samples, stride: 2051, at: 2045, length: 2051) }
             a.withUnsafeBufferPointer { exact.fold(samples: $0.baseAddress!, count: samples, stride: 5000, at: 100, length: 5000) }
             b.withUnsafeBufferPointer { exact.fold(samples: $0.baseAddress!, count: samples, stride: 4900, at: 5100, length: 4900) }
             c.withUnsafeBufferPointer { exact.fold(samples: $0.baseAddress!, count: samples, stride: 4900, at: 5100, length: 4900) }
@@ -176,10 +182,24 @@ final class FixedPointSumTests: XCTestCase {
             var copy = single
             copy.withUnsafeMutableBufferPointer { exact.fold($0.baseAddress!, at: 40, length: 60) }
         }
-        XCTAssertEqual(reused.refused, 0)
-        for i in 0..<length {
-            XCTAssertEqual(reused.value(at: i).bitPattern, fresh.value(at: i).bitPattern, "entry \(i)")
+        // The same folds sample by sample (`fold(_:at:length:)`, no block path): what both must hold.
+        let oneByOne = ExactGradients(parameterCount: length)
+        for (values, offset, n) in [(neighbour, 4096, 52), (straddling, 2045, 2051), (a, 100, 5000), (b, 5100, 4900), (c, 5100, 4900)] {
+            for k in 0..<samples {
+                var sample = Array(values[(k * n)..<((k + 1) * n)])
+                sample.withUnsafeMutableBufferPointer { oneByOne.fold($0.baseAddress!, at: offset, length: n) }
+            }
         }
+        oneByOne.add(3, at: 50)
+        var copy = single
+        copy.withUnsafeMutableBufferPointer { oneByOne.fold($0.baseAddress!, at: 40, length: 60) }
+        XCTAssertEqual(reused.refused, 0)
+        var mismatches = 0
+        for i in 0..<length {
+            let expected = oneByOne.value(at: i).bitPattern
+            if reused.value(at: i).bitPattern != expected || fresh.value(at: i).bitPattern != expected { mismatches += 1 }
+        }
+        XCTAssertEqual(mismatches, 0, "entries whose block-folded sums differ from the sample-by-sample ones")
         for i in 0..<40 { XCTAssertEqual(reused.value(at: i), 0, "entry \(i) was not touched after zero()") }
         XCTAssertNotEqual(reused.value(at: 6000), 0)
     }

@@ -305,6 +305,11 @@ public final class ExactGradients {
                     // it was half the fold's time.)
                     typealias D4 = SIMD4<Double>
                     typealias U4 = SIMD4<UInt32>
+                    // A block wholly inside pending chunks (the usual case: a layer's first fold of the
+                    // step) takes its digits in place, with no copy of 24 bytes an entry afterwards.
+                    let entries = base + FixedPointFormat.limbs * first
+                    let inPlace = ((offset + first) / chunk...(offset + first + n - 1) / chunk).allSatisfy { fresh[$0] }
+                    let out = inPlace ? entries : digits
                     var slowSeen = SIMDMask<SIMD4<Int64>>(repeating: false)
                     for i in Swift.stride(from: 0, to: padded, by: 4) {
                         let s = UnsafeRawPointer(sum + i).loadUnaligned(as: D4.self)
@@ -325,16 +330,16 @@ public final class ExactGradients {
                         let i1 = MantissaTrick.integer(sign * d1).replacing(with: 0, where: .!fast)
                         let i2 = MantissaTrick.integer(sign * d2).replacing(with: 0, where: .!fast)
                         slowSeen .|= .!fast
-                        for lane in 0..<4 {
-                            digits[3 * (i + lane)] = i0[lane]
-                            digits[3 * (i + lane) + 1] = i1[lane]
-                            digits[3 * (i + lane) + 2] = i2[lane]
+                        // (In place, the padding lanes past n are not written: they are other entries.)
+                        for lane in 0..<Swift.min(4, n - i) {
+                            out[3 * (i + lane)] = i0[lane]
+                            out[3 * (i + lane) + 1] = i1[lane]
+                            out[3 * (i + lane) + 2] = i2[lane]
                             slow[i + lane] = fast[lane] ? 0 : 1
                         }
                     }
-                    let entries = base + FixedPointFormat.limbs * first
                     // Chunk by chunk: a pending one gets the digits, a cleared one adds them.
-                    var i = 0
+                    var i = inPlace ? n : 0
                     while i < n {
                         let c = (offset + first + i) / chunk, next = Swift.min(n, (c + 1) * chunk - offset - first)
                         let to = entries + FixedPointFormat.limbs * i, from = digits + FixedPointFormat.limbs * i
