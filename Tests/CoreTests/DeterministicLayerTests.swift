@@ -12,10 +12,11 @@ final class DeterministicLayerTests: XCTestCase {
         var gradients: [Double]   // every parameter's exact sum, read out as Double
     }
 
-    /// `keep`: the training forward's kept row transforms feed the convolution's backward.
-    private func run(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool = true, keep: Bool = false,
-                     kernel k: Int = 12) -> Outcome {
-        let n = 4, cin = 3, cout = 12, h = 22, w = 30
+    /// A K×K convolution (stride 2 for K = 12, else 1) followed by a 4×4 transposed one back to
+    /// the input's channels, with fresh gradients (exact sums in the deterministic mode).
+    private func layers(_ algorithm: ConvAlgorithm, threads: Int, exact: Bool, kernel k: Int,
+                        channels: (in: Int, out: Int)) -> (ParameterStore, Conv2d, ConvTranspose2d) {
+        let (cin, cout) = channels
         let store = ParameterStore(seed: 3)
         let s = k == 12 ? 2 : 1
         let conv = Conv2d(store: store, name: "c", inChannels: cin, outChannels: cout, kernel: (k, k), stride: (s, s), padding: (k / 2 - s + 1, k / 2 - s + 1))
@@ -26,6 +27,20 @@ final class DeterministicLayerTests: XCTestCase {
         }
         if exact { store.exact = ExactGradients(parameterCount: store.parameterCount) }
         store.zeroGradients()
+        return (store, conv, t)
+    }
+
+    /// Every parameter's gradient as a Double: the exact sums when there are, else the Float buffer.
+    private func gradients(_ store: ParameterStore) -> [Double] {
+        store.exact.map { e in (0..<store.parameterCount).map { e.value(at: $0) } }
+            ?? (0..<store.parameterCount).map { Double(store.gradients[$0]) }
+    }
+
+    /// `keep`: the training forward's kept row transforms feed the convolution's backward.
+    private func run(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool = true, keep: Bool = false,
+                     kernel k: Int = 12) -> Outcome {
+        let n = 4, cin = 3, cout = 12, h = 22, w = 30
+        let (store, conv, t) = layers(algorithm, threads: threads, exact: exact, kernel: k, channels: (cin, cout))
         let x = GradientCheck.random([n, cin, h, w], seed: 4)
         var outcome = Outcome(y: [], z: [], dx: [], gradients: [])
         // Each part is what one rank would hold; the exact sums simply keep adding.
@@ -41,8 +56,7 @@ final class DeterministicLayerTests: XCTestCase {
             let dx = conv.backward(dy, input: xp, inputGradient: true, biasGradient: true, kept: kept)!
             outcome.y += y.array; outcome.z += z.array; outcome.dx += dx.array
         }
-        outcome.gradients = exact ? (0..<store.parameterCount).map { store.exact!.value(at: $0) }
-                                  : (0..<store.parameterCount).map { Double(store.gradients[$0]) }
+        outcome.gradients = gradients(store)
         return outcome
     }
 
@@ -71,16 +85,7 @@ final class DeterministicLayerTests: XCTestCase {
     private func runTwoPasses(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool, together: Bool,
                               kernel k: Int) -> Outcome {
         let n = 4, cin = 3, cout = 12, h = 22, w = 30
-        let store = ParameterStore(seed: 3)
-        let s = k == 12 ? 2 : 1
-        let conv = Conv2d(store: store, name: "c", inChannels: cin, outChannels: cout, kernel: (k, k), stride: (s, s), padding: (k / 2 - s + 1, k / 2 - s + 1))
-        let t = ConvTranspose2d(store: store, name: "t", inChannels: cout, outChannels: cin, kernel: (4, 4), stride: (s, s), padding: (2 - s, 2 - s))
-        for layer in [conv as ConvolutionLayer, t] {
-            layer.algorithm = algorithm
-            layer.budget = ComputeBudget(threads: threads)
-        }
-        if exact { store.exact = ExactGradients(parameterCount: store.parameterCount) }
-        store.zeroGradients()
+        let (store, conv, t) = layers(algorithm, threads: threads, exact: exact, kernel: k, channels: (cin, cout))
         let inputs = [GradientCheck.random([n, cin, h, w], seed: 4), GradientCheck.random([n, cin, h, w], seed: 6)]
         var outcome = Outcome(y: [], z: [], dx: [], gradients: [])
         func slice(_ t: Tensor, _ part: Range<Int>) -> Tensor {
@@ -112,8 +117,7 @@ final class DeterministicLayerTests: XCTestCase {
             }
         }
         outcome.y = ys.flatMap { $0 }; outcome.z = zs.flatMap { $0 }; outcome.dx = dxs.flatMap { $0 }
-        outcome.gradients = exact ? (0..<store.parameterCount).map { store.exact!.value(at: $0) }
-                                  : (0..<store.parameterCount).map { Double(store.gradients[$0]) }
+        outcome.gradients = gradients(store)
         return outcome
     }
 
