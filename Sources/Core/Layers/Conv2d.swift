@@ -115,32 +115,17 @@ public final class Conv2d {
             }
         }
         let dxs = passes.map { _ in inputGradient ? Tensor(uninitialized: x0.shape) : nil }
-        if let exact = store.exact {
-            // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own, its
-            // passes summed in the engine's own layout and folded once (`GradientSpan`).
-            let unit = exact.unit, keptPerSample = engine.keptFloats(batch: 1) ?? 0
-            let prepare: ((ConvScratch) -> Void)? = inputGradient ? { engine.prepareWeight(w, transposed: false, scratch: $0) } : nil
-            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil, prepare: prepare) { s, sc, gw, gb in
-                for (i, p) in passes.enumerated() {
-                    let dyS = p.outputGradient.data + s * g.outputPerSample, xS = p.input.data + s * g.inputPerSample
-                    if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
-                    let second: ConvSecondProduct = dxs[i].map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
-                    engine.weightGradient(input: xS, outputGradient: dyS, batch: unit, weight: w, accumulateInto: gw, overwrite: true,
-                                          span: GradientSpan(call: i, of: passes.count), then: second, scratch: sc,
-                                          kept: p.kept.map { UnsafePointer($0.data) + s * keptPerSample })
-                }
-            }
-            return dxs
-        }
-        for (p, dx) in zip(passes, dxs) {
-            if let bias, biasGradient {
-                addChannelSums(p.outputGradient.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias),
-                               threads: budget.threads)
-            }
-            let second: ConvSecondProduct = dx.map { .adjoint(into: $0.data) } ?? .none
-            engine.weightGradient(input: p.input.data, outputGradient: p.outputGradient.data, batch: n, weight: w,
-                                  accumulateInto: store.gradient(weight), then: second, scratch: scratch,
-                                  kept: p.kept.map { UnsafePointer($0.data) })
+        // (Deterministic mode: each unit's gradient on its own, PerSampleConvolution.swift.)
+        let keptPerSample = engine.keptFloats(batch: 1) ?? 0
+        let prepare: ((ConvScratch) -> Void)? = inputGradient ? { engine.prepareWeight(w, transposed: false, scratch: $0) } : nil
+        scratch.backwardPasses(passes.count, batch: n, store: store, weight: weight, bias: biasGradient ? bias : nil,
+                               prepare: prepare) { i, s, samples, sc, gw, gb, overwrite, span in
+            let p = passes[i], dyS = p.outputGradient.data + s * g.outputPerSample
+            if let gb { addChannelSums(dyS, batch: samples, channels: outChannels, plane: plane, into: gb, threads: sc.budget.threads) }
+            let second: ConvSecondProduct = dxs[i].map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
+            engine.weightGradient(input: p.input.data + s * g.inputPerSample, outputGradient: dyS, batch: samples, weight: w,
+                                  accumulateInto: gw, overwrite: overwrite, span: span, then: second, scratch: sc,
+                                  kept: p.kept.map { UnsafePointer($0.data) + s * keptPerSample })
         }
         return dxs
     }

@@ -113,31 +113,16 @@ public final class ConvTranspose2d {
         let dxs = passes.map { _ in inputGradient ? Tensor(uninitialized: x0.shape) : nil }
         let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.height * g.width
         // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight
-        // gradient with dy as its input and x as its output gradient.
-        if let exact = store.exact {
-            // Deterministic mode (PerSampleConvolution.swift): each unit's gradient on its own, its
-            // passes summed in the engine's own layout and folded once (`GradientSpan`).
-            let unit = exact.unit
-            let prepare: ((ConvScratch) -> Void)? = inputGradient ? { engine.prepareWeight(w, transposed: true, scratch: $0) } : nil
-            scratch.foldEachUnit(n, into: exact, weight: weight, bias: biasGradient ? bias : nil, prepare: prepare) { s, sc, gw, gb in
-                for (i, p) in passes.enumerated() {
-                    let dyS = p.outputGradient.data + s * g.inputPerSample, xS = p.input.data + s * g.outputPerSample
-                    if let gb { addChannelSums(dyS, batch: unit, channels: outChannels, plane: plane, into: gb) }
-                    let second: ConvSecondProduct = dxs[i].map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
-                    engine.weightGradient(input: dyS, outputGradient: xS, batch: unit, weight: w, accumulateInto: gw, overwrite: true,
-                                          span: GradientSpan(call: i, of: passes.count), then: second, scratch: sc)
-                }
-            }
-            return dxs
-        }
-        for (p, dx) in zip(passes, dxs) {
-            if let bias, biasGradient {
-                addChannelSums(p.outputGradient.data, batch: n, channels: outChannels, plane: plane, into: store.gradient(bias),
-                               threads: budget.threads)
-            }
-            let second: ConvSecondProduct = dx.map { .correlation(into: $0.data) } ?? .none
-            engine.weightGradient(input: p.outputGradient.data, outputGradient: p.input.data, batch: n, weight: w,
-                                  accumulateInto: store.gradient(weight), then: second, scratch: scratch)
+        // gradient with dy as its input and x as its output gradient. (Deterministic mode: each unit's
+        // gradient on its own, PerSampleConvolution.swift.)
+        let prepare: ((ConvScratch) -> Void)? = inputGradient ? { engine.prepareWeight(w, transposed: true, scratch: $0) } : nil
+        scratch.backwardPasses(passes.count, batch: n, store: store, weight: weight, bias: biasGradient ? bias : nil,
+                               prepare: prepare) { i, s, samples, sc, gw, gb, overwrite, span in
+            let p = passes[i], dyS = p.outputGradient.data + s * g.inputPerSample
+            if let gb { addChannelSums(dyS, batch: samples, channels: outChannels, plane: plane, into: gb, threads: sc.budget.threads) }
+            let second: ConvSecondProduct = dxs[i].map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
+            engine.weightGradient(input: dyS, outputGradient: p.input.data + s * g.outputPerSample, batch: samples, weight: w,
+                                  accumulateInto: gw, overwrite: overwrite, span: span, then: second, scratch: sc)
         }
         return dxs
     }

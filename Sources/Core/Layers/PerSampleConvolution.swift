@@ -54,4 +54,27 @@ extension ConvScratch {
             exact.fold(samples: buffers + weight.count, count: units, stride: size, at: bias.offset, length: bias.count, threads: threads)
         }
     }
+
+    /// A convolution layer's backward of `count` passes (`ConvPass`), in either mode: `pass(i, first,
+    /// samples, scratch, gradW, gradB, overwrite, span)` runs pass i's bias sums (when `gradB` is
+    /// given) and weight gradient over samples first..<first+samples into gradW and gradB.
+    /// - Default mode: each pass over the whole batch in turn, accumulating into the store's gradient
+    ///   (`overwrite` false, `span` whole): what separate calls would do, in the same order.
+    /// - Deterministic mode: for each unit, every pass in turn into that unit's buffers, the engine's
+    ///   own sum carried from one pass to the next (`GradientSpan`), then one fold (`foldEachUnit`).
+    func backwardPasses(_ count: Int, batch: Int, store: ParameterStore, weight: Param, bias: Param?,
+                        prepare: ((ConvScratch) -> Void)?,
+                        _ pass: (_ index: Int, _ first: Int, _ samples: Int, _ scratch: ConvScratch,
+                                 _ weightGradient: UnsafeMutablePointer<Float>, _ biasGradient: UnsafeMutablePointer<Float>?,
+                                 _ overwrite: Bool, _ span: GradientSpan) -> Void) {
+        guard let exact = store.exact else {
+            for i in 0..<count {
+                pass(i, 0, batch, self, store.gradient(weight), bias.map { store.gradient($0) }, false, .whole)
+            }
+            return
+        }
+        foldEachUnit(batch, into: exact, weight: weight, bias: bias, prepare: prepare) { first, scratch, gw, gb in
+            for i in 0..<count { pass(i, first, exact.unit, scratch, gw, gb, true, GradientSpan(call: i, of: count)) }
+        }
+    }
 }
