@@ -88,17 +88,8 @@ public final class Conv2d {
         return (y, kept)
     }
 
-    /// Accumulates dW (and db, unless `biasGradient` is false) into the store's gradient buffer;
-    /// returns dx when asked (the first layer of a network does not need it). `kept`: what
-    /// `forward(x, keep: true)` returned for this same x.
-    @discardableResult
-    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true,
-                         kept: Tensor? = nil) -> Tensor? {
-        backward([ConvPass(outputGradient: dy, input: x, kept: kept)], inputGradient: inputGradient, biasGradient: biasGradient)[0]
-    }
-
     /// Several passes' backward in one call (`ConvPass`): each pass's dW (and db) accumulated in
-    /// order, each pass's dx returned when asked.
+    /// order, each pass's dx returned when asked. (One pass: `ConvolutionLayer.backward(_:input:…)`.)
     public func backward(_ passes: [ConvPass], inputGradient: Bool = true, biasGradient: Bool = true) -> [Tensor?] {
         guard let first = passes.first else { return [] }
         let x0 = first.input

@@ -111,9 +111,11 @@ struct GradientSpan {
     let finishes: Bool
     /// A sum of one call: what every call outside the deterministic mode's paired passes is.
     static let whole = GradientSpan(continues: false, finishes: true)
+}
+
+extension GradientSpan {
     /// Call `index` of `count`.
     init(call index: Int, of count: Int) { self.init(continues: index > 0, finishes: index == count - 1) }
-    init(continues: Bool, finishes: Bool) { self.continues = continues; self.finishes = finishes }
 }
 
 /// The three products of a convolution, all lowered as described on `ConvGeometry`. Pointers are

@@ -91,14 +91,8 @@ public final class ConvTranspose2d {
         return y
     }
 
-    /// Accumulates dW (and db, unless `biasGradient` is false) into the store's gradient buffer;
-    /// returns dx when asked.
-    @discardableResult
-    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true) -> Tensor? {
-        backward([ConvPass(outputGradient: dy, input: x, kept: nil)], inputGradient: inputGradient, biasGradient: biasGradient)[0]
-    }
-
     /// Several passes' backward in one call (`ConvPass`; nothing is kept, see `forward(_:keep:)`).
+    /// (One pass: `ConvolutionLayer.backward(_:input:…)`.)
     public func backward(_ passes: [ConvPass], inputGradient: Bool = true, biasGradient: Bool = true) -> [Tensor?] {
         guard let first = passes.first else { return [] }
         let x0 = first.input
@@ -106,6 +100,7 @@ public final class ConvTranspose2d {
         let n = x0.shape[0]
         let g = geometry(height: x0.shape[2], width: x0.shape[3])
         for p in passes {
+            precondition(p.kept == nil, "ConvTranspose2d.backward: its forward pass keeps nothing")
             precondition(p.input.shape == x0.shape, "ConvTranspose2d.backward: the passes' inputs differ in shape (\(p.input.shape), \(x0.shape))")
             precondition(p.outputGradient.shape == [n, outChannels, g.height, g.width],
                          "ConvTranspose2d.backward: output gradient must be \([n, outChannels, g.height, g.width]), got \(p.outputGradient.shape)")

@@ -29,17 +29,19 @@ public protocol ConvolutionLayer: AnyObject {
     func forward(_ x: Tensor) -> Tensor
     /// The forward pass and what the backward of the same x may reuse (nil: nothing to keep).
     func forward(_ x: Tensor, keep: Bool) -> (output: Tensor, kept: Tensor?)
-    @discardableResult
-    func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool, biasGradient: Bool, kept: Tensor?) -> Tensor?
     /// The passes' backward together (`ConvPass`): their dW (and db) accumulated in pass order,
     /// each pass's dx when asked.
     func backward(_ passes: [ConvPass], inputGradient: Bool, biasGradient: Bool) -> [Tensor?]
 }
 
 extension ConvolutionLayer {
+    /// One pass's backward: accumulates dW (and db, unless `biasGradient` is false) into the store's
+    /// gradient buffer; returns dx when asked (the first layer of a network does not need it).
+    /// `kept`: what `forward(x, keep: true)` returned for this same x.
     @discardableResult
-    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool) -> Tensor? {
-        backward(dy, input: x, inputGradient: inputGradient, biasGradient: true, kept: nil)
+    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool = true, biasGradient: Bool = true,
+                         kept: Tensor? = nil) -> Tensor? {
+        backward([ConvPass(outputGradient: dy, input: x, kept: kept)], inputGradient: inputGradient, biasGradient: biasGradient)[0]
     }
 }
 
@@ -47,9 +49,4 @@ extension Conv2d: ConvolutionLayer {}
 extension ConvTranspose2d: ConvolutionLayer {
     /// Its weight gradient transforms the output gradient, which no forward pass has: nothing to keep.
     public func forward(_ x: Tensor, keep: Bool) -> (output: Tensor, kept: Tensor?) { (forward(x), nil) }
-
-    @discardableResult
-    public func backward(_ dy: Tensor, input x: Tensor, inputGradient: Bool, biasGradient: Bool, kept: Tensor?) -> Tensor? {
-        backward(dy, input: x, inputGradient: inputGradient, biasGradient: biasGradient)
-    }
 }
