@@ -75,6 +75,27 @@ public struct StepBenchmark {
         public var round: Int?
     }
 
+    /// The deterministic mode's cost measured with the modes alternated step by step in one process
+    /// on one model (`GuardedTimer.measureAlternating`): each cycle times a default-mode step and a
+    /// deterministic step seconds apart, so the host's drifting load hits both alike, where the separate
+    /// runs (`Run.deterministic_cost`) compare children minutes apart.
+    public struct DeterministicCost: Codable, Sendable {
+        public var objective: String
+        public var batch: Int
+        public var threads: Int
+        public var deterministic_unit: Int
+        /// Median step seconds: the default mode's, then the deterministic mode's.
+        public var step_seconds: [Double]
+        /// Every cycle's deterministic step time over its default-mode step time, minus 1.
+        public var costs: [Double]
+        /// Cycles in which both samples were clean (others < 0.1 core).
+        public var clean_cycles: Int
+        public var cycles: Int
+        public var algorithm: String
+        /// `bench train --rounds`: which round measured this; nil for a single round.
+        public var round: Int?
+    }
+
     public func run(threads: Int, objective: Objective) throws -> Run {
         let baseline = DataBenchmark.peakResidentBytes()
         let s = try Setup(self, objective: objective)
@@ -106,6 +127,26 @@ public struct StepBenchmark {
                              step_seconds: ms.map(\.median),
                              speedups: ms.map { m in (0..<cycles).map { ms[0].samples[$0].seconds / m.samples[$0].seconds } },
                              clean_cycles: clean, cycles: cycles, algorithm: algorithm.rawValue, round: nil)
+    }
+
+    /// `timer.samples` cycles, each one default-mode step and one deterministic step (unit
+    /// `deterministicUnit`) on one model: the mode is the model's `store.exact`, set before each step.
+    public func runAlternatingModes(threads: Int, objective: Objective) throws -> DeterministicCost {
+        var plain = self
+        plain.deterministic = false
+        let s = try Setup(plain, objective: objective)
+        let exact = ExactGradients(parameterCount: s.model.store.parameterCount, unit: deterministicUnit)
+        let ms = timer.measureAlternating(2) { i in
+            s.model.store.exact = i == 1 ? exact : nil
+            s.step(threads: threads) { _ in }
+        }
+        s.model.store.exact = nil
+        let cycles = ms[0].samples.count
+        let clean = (0..<cycles).filter { k in ms.allSatisfy { $0.samples[k].clean } }.count
+        return DeterministicCost(objective: objective.rawValue, batch: batch, threads: threads, deterministic_unit: deterministicUnit,
+                                 step_seconds: ms.map(\.median),
+                                 costs: (0..<cycles).map { ms[1].samples[$0].seconds / ms[0].samples[$0].seconds - 1 },
+                                 clean_cycles: clean, cycles: cycles, algorithm: algorithm.rawValue, round: nil)
     }
 
     /// A model, its optimiser and one batch of random data, for timing steps.

@@ -53,6 +53,16 @@ public struct StepRoundSummary: Codable, Sendable, Equatable {
         public var speedup: Spread
     }
 
+    /// The deterministic mode's cost at one unit, from steps alternated with the default mode in one
+    /// process (`StepBenchmark.DeterministicCost`), every cycle of every round pooled.
+    public struct AlternatedCost: Codable, Sendable, Equatable {
+        public var threads: Int
+        public var objective: String
+        public var deterministic_unit: Int
+        public var cycles: Int
+        public var cost: Spread
+    }
+
     public var rounds: Int
     public var configurations: [Configuration]
     /// From the separate runs, round by round.
@@ -60,6 +70,8 @@ public struct StepRoundSummary: Codable, Sendable, Equatable {
     /// From the alternated measurements; nil when there were none (one thread count, or a report
     /// written before they existed).
     public var alternated_speedups: [AlternatedSpeedUp]?
+    /// From the alternated deterministic measurements; nil when there were none.
+    public var alternated_deterministic_costs: [AlternatedCost]?
 
     /// Pools the alternated measurements' cycles per (objective, thread count).
     public mutating func addAlternated(_ scalings: [StepBenchmark.ThreadScaling]) {
@@ -77,6 +89,23 @@ public struct StepRoundSummary: Codable, Sendable, Equatable {
         alternated_speedups = order.compactMap { k in
             Spread(pooled[k]!).map { AlternatedSpeedUp(threads: k.threads, over_threads: k.over, objective: k.objective,
                                                        cycles: pooled[k]!.count, speedup: $0) }
+        }
+    }
+
+    /// Pools the alternated deterministic measurements' cycles per (threads, objective, unit).
+    public mutating func addAlternated(_ costs: [StepBenchmark.DeterministicCost]) {
+        guard !costs.isEmpty else { return }
+        struct Key: Hashable { var threads: Int; var objective: String; var unit: Int }
+        var order: [Key] = []
+        var pooled: [Key: [Double]] = [:]
+        for c in costs {
+            let k = Key(threads: c.threads, objective: c.objective, unit: c.deterministic_unit)
+            if pooled[k] == nil { order.append(k) }
+            pooled[k, default: []] += c.costs
+        }
+        alternated_deterministic_costs = order.compactMap { k in
+            Spread(pooled[k]!).map { AlternatedCost(threads: k.threads, objective: k.objective, deterministic_unit: k.unit,
+                                                    cycles: pooled[k]!.count, cost: $0) }
         }
     }
 

@@ -68,6 +68,27 @@ final class BenchTrainRoundsTests: XCTestCase {
         XCTAssertEqual(ups[0].speedup.median, 1.8, accuracy: 1e-12)
     }
 
+    /// The alternated deterministic costs pool every cycle of every round per (threads, objective, unit).
+    func testAlternatedDeterministicCostsPoolTheCyclesOfAllRounds() {
+        func cost(_ threads: Int, unit: Int, _ costs: [Double], round: Int) -> StepBenchmark.DeterministicCost {
+            StepBenchmark.DeterministicCost(objective: "reconstruction", batch: 4, threads: threads, deterministic_unit: unit,
+                                            step_seconds: [1, 1.1], costs: costs, clean_cycles: costs.count, cycles: costs.count,
+                                            algorithm: "auto", round: round)
+        }
+        var s = StepRoundSummary(runs: [run(round: 1, threads: 1, sps: 10, ratio: nil)])
+        XCTAssertNil(s.alternated_deterministic_costs)
+        s.addAlternated([cost(1, unit: 1, [0.08, 0.12], round: 1), cost(1, unit: 2, [0.04], round: 1),
+                         cost(2, unit: 1, [0.2], round: 1), cost(1, unit: 1, [0.09, 0.30, 0.10], round: 2)])
+        let costs = s.alternated_deterministic_costs ?? []
+        XCTAssertEqual(costs.map(\.threads), [1, 1, 2])
+        XCTAssertEqual(costs.map(\.deterministic_unit), [1, 2, 1])
+        XCTAssertEqual(costs.map(\.cycles), [5, 1, 1])
+        XCTAssertEqual(costs[0].cost, StepRoundSummary.Spread([0.08, 0.12, 0.09, 0.30, 0.10]))
+        XCTAssertEqual(costs[0].cost.median, 0.10, accuracy: 1e-12)
+        XCTAssertEqual(costs[0].cost.max, 0.30, accuracy: 1e-12)
+        XCTAssertNil(s.alternated_speedups)
+    }
+
     func testASingleRoundWithoutRoundNumbersIsOneRound() {
         let s = StepRoundSummary(runs: [run(round: 1, threads: 1, sps: 5), run(round: 1, threads: 2, sps: 9)].map {
             var r = $0
@@ -82,6 +103,7 @@ final class BenchTrainRoundsTests: XCTestCase {
     private struct Report: Decodable {
         var runs: [StepBenchmark.Run]
         var alternated: [StepBenchmark.ThreadScaling]
+        var alternated_deterministic: [StepBenchmark.DeterministicCost]
         var summary: StepRoundSummary
     }
 
@@ -96,6 +118,7 @@ final class BenchTrainRoundsTests: XCTestCase {
         XCTAssertEqual(report.runs.map(\.round), [1, 1, 1, 1, 2, 2, 2, 2])
         var expected = StepRoundSummary(runs: report.runs)
         expected.addAlternated(report.alternated)
+        expected.addAlternated(report.alternated_deterministic)
         XCTAssertEqual(report.summary, expected)
         // One alternated measurement per round (one objective), one sample per thread count per cycle.
         XCTAssertEqual(report.alternated.map(\.round), [1, 2])
@@ -108,6 +131,19 @@ final class BenchTrainRoundsTests: XCTestCase {
             XCTAssertEqual(a.speedups[1][0], a.step_seconds[0] / a.step_seconds[1], accuracy: 1e-12)
         }
         XCTAssertEqual(report.summary.alternated_speedups?.map(\.cycles), [2])
+        // One alternated mode measurement per round and thread count (one objective, unit 1); each
+        // cycle's cost is its deterministic step over its default step.
+        XCTAssertEqual(report.alternated_deterministic.map(\.round), [1, 1, 2, 2])
+        XCTAssertEqual(report.alternated_deterministic.map(\.threads), [1, 2, 1, 2])
+        for c in report.alternated_deterministic {
+            XCTAssertEqual(c.deterministic_unit, 1)
+            XCTAssertEqual(c.cycles, 1)
+            XCTAssertEqual(c.costs.count, 1)
+            XCTAssertTrue(c.step_seconds.count == 2 && c.step_seconds.allSatisfy { $0 > 0 })
+            XCTAssertEqual(c.costs[0], c.step_seconds[1] / c.step_seconds[0] - 1, accuracy: 1e-12)
+        }
+        XCTAssertEqual(report.summary.alternated_deterministic_costs?.map(\.cycles), [2, 2])
+        XCTAssertEqual(report.summary.alternated_deterministic_costs?.map(\.threads), [1, 2])
         XCTAssertEqual(report.summary.rounds, 2)
         XCTAssertEqual(report.summary.configurations.count, 4)
         for c in report.summary.configurations {

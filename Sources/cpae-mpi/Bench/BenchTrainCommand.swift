@@ -28,6 +28,10 @@ struct BenchTrainCommand: ParsableCommand {
             alternated step by step on one model in one process (--samples cycles, each one step at every \
             count): the separate runs above sit minutes apart and the host's load drifts in between, while \
             an alternated pair is taken seconds apart. The summary pools every cycle of every round.
+
+            With --deterministic, each round also measures the deterministic mode's cost at every thread \
+            count, objective and unit with the modes alternated the same way (each cycle one default-mode \
+            step and one deterministic step on one model), beside the cost from the separate runs.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -52,7 +56,9 @@ struct BenchTrainCommand: ParsableCommand {
     /// parent gets each configuration's figures and peak RSS from a child of its own.
     @Flag(help: .hidden) var single = false
     /// With --single and several --threads: alternate the thread counts step by step on one model
-    /// and print the `ThreadScaling` (how the parent measures speed-ups under the same load).
+    /// and print the `ThreadScaling` (how the parent measures speed-ups under the same load). With
+    /// --single --deterministic and one thread count: alternate the default and the deterministic
+    /// mode and print the `DeterministicCost`.
     @Flag(help: .hidden) var alternate = false
 
     func validate() throws {
@@ -81,8 +87,15 @@ struct BenchTrainCommand: ParsableCommand {
             return u
         }
         if single && alternate {
-            guard objs.count == 1, !deterministic else { throw ValidationError("--alternate measures one objective in the default mode") }
-            try measureAlternatingHere(config: config, threads: threadCounts, objective: objs[0])
+            guard objs.count == 1 else { throw ValidationError("--alternate measures one objective") }
+            if deterministic {
+                guard threadCounts.count == 1, units.count == 1 else {
+                    throw ValidationError("--alternate --deterministic measures one thread count and one unit")
+                }
+                try measureModesAlternatingHere(config: config, threads: threadCounts[0], objective: objs[0], unit: units[0])
+            } else {
+                try measureAlternatingHere(config: config, threads: threadCounts, objective: objs[0])
+            }
             return
         }
         if single {
@@ -114,6 +127,7 @@ struct BenchTrainCommand: ParsableCommand {
 
         var runs: [StepBenchmark.Run] = []
         var scalings: [StepBenchmark.ThreadScaling] = []
+        var costs: [StepBenchmark.DeterministicCost] = []
         var peerRuns: [TorchTrainPeer.Run] = []
         var peerFailure: Error?
         // Ours then the peer's, configuration by configuration, so a change in the machine's load
@@ -145,6 +159,10 @@ struct BenchTrainCommand: ParsableCommand {
                             exact.round = r.round
                             runs.append(exact)
                             if !json { printRow(exact, nil) }
+                            var cost = try measureModesAlternatingInChild(threads: t, objective: o, unit: unit)
+                            cost.round = r.round
+                            costs.append(cost)
+                            if !json { printAlternated(cost) }
                         }
                     }
                 }
@@ -162,6 +180,7 @@ struct BenchTrainCommand: ParsableCommand {
         }
         var summary = StepRoundSummary(runs: runs)
         summary.addAlternated(scalings)
+        summary.addAlternated(costs)
         if !json { printSummary(summary) }
         if !json, let ours = runs.first {
             // Most of PyTorch's RSS is its libraries; say so, or the RSS columns read as working memory.
@@ -177,6 +196,7 @@ struct BenchTrainCommand: ParsableCommand {
             struct Report: Codable {
                 var host: HostInfo; var model: ModelConfig; var runs: [StepBenchmark.Run]
                 var alternated: [StepBenchmark.ThreadScaling]
+                var alternated_deterministic: [StepBenchmark.DeterministicCost]
                 var summary: StepRoundSummary; var peer: Peer?; var peer_skipped: String?
             }
             let peerReport = torch.map {
@@ -185,7 +205,8 @@ struct BenchTrainCommand: ParsableCommand {
             }
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try e.encode(Report(host: host, model: config, runs: runs, alternated: scalings, summary: summary, peer: peerReport, peer_skipped: peerProblem)),
+            print(String(decoding: try e.encode(Report(host: host, model: config, runs: runs, alternated: scalings,
+                                                                alternated_deterministic: costs, summary: summary, peer: peerReport, peer_skipped: peerProblem)),
                          as: UTF8.self))
         }
         if let peerFailure, explicitPeer { throw UserError("--peer: \(peerFailure)") }
@@ -224,6 +245,14 @@ struct BenchTrainCommand: ParsableCommand {
         print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
     }
 
+    /// The --single --alternate --deterministic child's work: one `DeterministicCost`, one JSON line.
+    private func measureModesAlternatingHere(config: ModelConfig, threads: Int, objective: Objective, unit: Int) throws {
+        var bench = stepBenchmark(config: config)
+        bench.deterministicUnit = unit
+        let r = try bench.runAlternatingModes(threads: threads, objective: objective)
+        print(String(decoding: try JSONEncoder().encode(r), as: UTF8.self))
+    }
+
     /// The children's benchmark: --samples guarded steps after one warm-up, in the chosen algorithm.
     private func stepBenchmark(config: ModelConfig) -> StepBenchmark {
         var timer = GuardedTimer()
@@ -250,6 +279,14 @@ struct BenchTrainCommand: ParsableCommand {
                                  what: "the alternated measurement at \(threads.map(String.init).joined(separator: ",")) threads, \(objective.rawValue)")
     }
 
+    /// Runs this executable with --single --alternate --deterministic for one thread count and unit.
+    private func measureModesAlternatingInChild(threads: Int, objective: Objective, unit: Int) throws -> StepBenchmark.DeterministicCost {
+        try ChildMeasurement.run(StepBenchmark.DeterministicCost.self, executable: ChildMeasurement.executable,
+                                 arguments: childArguments(threads: [threads], objective: objective)
+                                     + ["--alternate", "--deterministic", "--deterministic-units", "\(unit)"],
+                                 what: "the alternated deterministic measurement at \(threads) thread(s), \(objective.rawValue), unit \(unit)")
+    }
+
     /// A --single child's arguments: this run's model, batch and samples at `threads` and `objective`.
     private func childArguments(threads: [Int], objective: Objective) -> [String] {
         ["bench", "train", "--single", "--threads", threads.map(String.init).joined(separator: ","),
@@ -263,6 +300,13 @@ struct BenchTrainCommand: ParsableCommand {
                   + String(format: "%.2f× (median of %d cycles, %.2f … %.2f×)", median(ups), ups.count, ups.min() ?? .nan, ups.max() ?? .nan)
                   + (a.clean_cycles < a.cycles ? "  (machine busy in \(a.cycles - a.clean_cycles))" : ""))
         }
+    }
+
+    private func printAlternated(_ c: StepBenchmark.DeterministicCost) {
+        print("  alternated step by step, \(c.objective) det/\(c.deterministic_unit) at \(c.threads) thread(s): deterministic "
+              + String(format: "%+.1f%% step time (median of %d cycles, %+.1f … %+.1f%%)", median(c.costs) * 100, c.costs.count,
+                       (c.costs.min() ?? .nan) * 100, (c.costs.max() ?? .nan) * 100)
+              + (c.clean_cycles < c.cycles ? "  (machine busy in \(c.cycles - c.clean_cycles))" : ""))
     }
 
     /// The speed-ups, and with several rounds every figure's median and range over them.
@@ -284,6 +328,11 @@ struct BenchTrainCommand: ParsableCommand {
         }
         for u in s.speedups {
             print("\(u.threads) threads over \(u.over_threads), \(label(u.objective, u.deterministic_unit)), runs round by round: " + spread(u.speedup, "%.2f×"))
+        }
+        for c in s.alternated_deterministic_costs ?? [] {
+            print("deterministic/\(c.deterministic_unit) at \(c.threads) thread(s), \(c.objective), alternated step by step: "
+                  + String(format: "%+.1f%% (%+.1f … %+.1f%%) step time over %d cycles", c.cost.median * 100, c.cost.min * 100,
+                           c.cost.max * 100, c.cycles))
         }
         for u in s.alternated_speedups ?? [] {
             print("\(u.threads) threads over \(u.over_threads), \(u.objective), alternated step by step: "
