@@ -77,18 +77,11 @@ public struct StepRoundSummary: Codable, Sendable, Equatable {
     public mutating func addAlternated(_ scalings: [StepBenchmark.ThreadScaling]) {
         guard !scalings.isEmpty else { return }
         struct Key: Hashable { var threads: Int; var over: Int; var objective: String }
-        var order: [Key] = []
-        var pooled: [Key: [Double]] = [:]
-        for a in scalings {
-            for (i, t) in a.threads.enumerated().dropFirst() {
-                let k = Key(threads: t, over: a.threads[0], objective: a.objective)
-                if pooled[k] == nil { order.append(k) }
-                pooled[k, default: []] += a.speedups[i]
-            }
-        }
-        alternated_speedups = order.compactMap { k in
-            Spread(pooled[k]!).map { AlternatedSpeedUp(threads: k.threads, over_threads: k.over, objective: k.objective,
-                                                       cycles: pooled[k]!.count, speedup: $0) }
+        let pooled = Self.pool(scalings.flatMap { a in
+            a.threads.enumerated().dropFirst().map { i, t in (Key(threads: t, over: a.threads[0], objective: a.objective), a.speedups[i]) }
+        })
+        alternated_speedups = pooled.map { k, spread, cycles in
+            AlternatedSpeedUp(threads: k.threads, over_threads: k.over, objective: k.objective, cycles: cycles, speedup: spread)
         }
     }
 
@@ -96,17 +89,21 @@ public struct StepRoundSummary: Codable, Sendable, Equatable {
     public mutating func addAlternated(_ costs: [StepBenchmark.DeterministicCost]) {
         guard !costs.isEmpty else { return }
         struct Key: Hashable { var threads: Int; var objective: String; var unit: Int }
+        let pooled = Self.pool(costs.map { c in (Key(threads: c.threads, objective: c.objective, unit: c.deterministic_unit), c.costs) })
+        alternated_deterministic_costs = pooled.map { k, spread, cycles in
+            AlternatedCost(threads: k.threads, objective: k.objective, deterministic_unit: k.unit, cycles: cycles, cost: spread)
+        }
+    }
+
+    /// Every key's values concatenated, with their spread and count, keys in first-seen order.
+    private static func pool<Key: Hashable>(_ items: [(Key, [Double])]) -> [(Key, Spread, Int)] {
         var order: [Key] = []
         var pooled: [Key: [Double]] = [:]
-        for c in costs {
-            let k = Key(threads: c.threads, objective: c.objective, unit: c.deterministic_unit)
+        for (k, values) in items {
             if pooled[k] == nil { order.append(k) }
-            pooled[k, default: []] += c.costs
+            pooled[k, default: []] += values
         }
-        alternated_deterministic_costs = order.compactMap { k in
-            Spread(pooled[k]!).map { AlternatedCost(threads: k.threads, objective: k.objective, deterministic_unit: k.unit,
-                                                    cycles: pooled[k]!.count, cost: $0) }
-        }
+        return order.compactMap { k in Spread(pooled[k]!).map { (k, $0, pooled[k]!.count) } }
     }
 
     /// From every run of every round (`Run.round` set; runs without one count as round 0), in the
