@@ -36,6 +36,12 @@ final class DeterministicLayerTests: XCTestCase {
             ?? (0..<store.parameterCount).map { Double(store.gradients[$0]) }
     }
 
+    /// Samples `part` of a batch tensor.
+    private func slice(_ t: Tensor, _ part: Range<Int>) -> Tensor {
+        let per = t.count / t.shape[0]
+        return Tensor(shape: [part.count] + Array(t.shape.dropFirst()), values: Array(t.array[(part.lowerBound * per)..<(part.upperBound * per)]))
+    }
+
     /// `keep`: the training forward's kept row transforms feed the convolution's backward.
     private func run(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool = true, keep: Bool = false,
                      kernel k: Int = 12) -> Outcome {
@@ -45,13 +51,11 @@ final class DeterministicLayerTests: XCTestCase {
         var outcome = Outcome(y: [], z: [], dx: [], gradients: [])
         // Each part is what one rank would hold; the exact sums simply keep adding.
         for part in parts {
-            let xp = Tensor(shape: [part.count, cin, h, w], values: Array(x.array[(part.lowerBound * cin * h * w)..<(part.upperBound * cin * h * w)]))
+            let xp = slice(x, part)
             let (y, kept) = conv.forward(xp, keep: keep)
             if keep && algorithm == .winograd { XCTAssertNotNil(kept) }
             let z = t.forward(y)
-            let dzAll = GradientCheck.random([n] + Array(z.shape.dropFirst()), seed: 5)
-            let per = z.count / part.count
-            let dz = Tensor(shape: z.shape, values: Array(dzAll.array[(part.lowerBound * per)..<(part.upperBound * per)]))
+            let dz = slice(GradientCheck.random([n] + Array(z.shape.dropFirst()), seed: 5), part)
             let dy = t.backward(dz, input: y)!
             let dx = conv.backward(dy, input: xp, inputGradient: true, biasGradient: true, kept: kept)!
             outcome.y += y.array; outcome.z += z.array; outcome.dx += dx.array
@@ -88,10 +92,6 @@ final class DeterministicLayerTests: XCTestCase {
         let (store, conv, t) = layers(algorithm, threads: threads, exact: exact, kernel: k, channels: (cin, cout))
         let inputs = [GradientCheck.random([n, cin, h, w], seed: 4), GradientCheck.random([n, cin, h, w], seed: 6)]
         var outcome = Outcome(y: [], z: [], dx: [], gradients: [])
-        func slice(_ t: Tensor, _ part: Range<Int>) -> Tensor {
-            let per = t.count / t.shape[0]
-            return Tensor(shape: [part.count] + Array(t.shape.dropFirst()), values: Array(t.array[(part.lowerBound * per)..<(part.upperBound * per)]))
-        }
         // Each pass's outputs in sample order, whatever the split.
         var ys: [[Float]] = [[], []], zs: [[Float]] = [[], []], dxs: [[Float]] = [[], []]
         for part in parts {

@@ -97,14 +97,7 @@ public final class Conv2d {
         let n = x0.shape[0]
         let g = geometry(height: x0.shape[2], width: x0.shape[3])
         let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.oh * g.ow
-        for p in passes {
-            precondition(p.input.shape == x0.shape, "Conv2d.backward: the passes' inputs differ in shape (\(p.input.shape), \(x0.shape))")
-            precondition(p.outputGradient.shape == [n, outChannels, g.oh, g.ow],
-                         "Conv2d.backward: output gradient must be \([n, outChannels, g.oh, g.ow]), got \(p.outputGradient.shape)")
-            if let kept = p.kept {
-                precondition(kept.count == engine.keptFloats(batch: n), "Conv2d.backward: kept is not from this input's forward pass")
-            }
-        }
+        checkPasses(passes, outputGradientShape: [n, outChannels, g.oh, g.ow], keptFloats: engine.keptFloats(batch: n))
         let dxs = passes.map { _ in inputGradient ? Tensor(uninitialized: x0.shape) : nil }
         // (Deterministic mode: each unit's gradient on its own, PerSampleConvolution.swift.)
         let keptPerSample = engine.keptFloats(batch: 1) ?? 0

@@ -99,12 +99,7 @@ public final class ConvTranspose2d {
         checkInput(x0, "backward")
         let n = x0.shape[0]
         let g = geometry(height: x0.shape[2], width: x0.shape[3])
-        for p in passes {
-            precondition(p.kept == nil, "ConvTranspose2d.backward: its forward pass keeps nothing")
-            precondition(p.input.shape == x0.shape, "ConvTranspose2d.backward: the passes' inputs differ in shape (\(p.input.shape), \(x0.shape))")
-            precondition(p.outputGradient.shape == [n, outChannels, g.height, g.width],
-                         "ConvTranspose2d.backward: output gradient must be \([n, outChannels, g.height, g.width]), got \(p.outputGradient.shape)")
-        }
+        checkPasses(passes, outputGradientShape: [n, outChannels, g.height, g.width], keptFloats: nil)
         let dxs = passes.map { _ in inputGradient ? Tensor(uninitialized: x0.shape) : nil }
         let engine = ConvEngine(g, algorithm), w = store.value(weight), plane = g.height * g.width
         // dW[ci, co, u, v] = Σ x[ci, i, j] · dy[co, i·s−p+u, j·s−p+v]: the convolution's weight

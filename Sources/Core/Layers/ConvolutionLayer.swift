@@ -45,6 +45,24 @@ extension ConvolutionLayer {
     }
 }
 
+extension ConvolutionLayer {
+    /// What a backward call's passes must be, for either layer kind: inputs of one shape, output
+    /// gradients of `outputGradientShape`, and `kept` absent or what this layer's forward pass of that
+    /// input keeps (`keptFloats` floats; nil: it keeps nothing).
+    func checkPasses(_ passes: [ConvPass], outputGradientShape: [Int], keptFloats: Int?) {
+        let layer = String(describing: Self.self), x0 = passes[0].input
+        for p in passes {
+            precondition(p.input.shape == x0.shape, "\(layer).backward: the passes' inputs differ in shape (\(p.input.shape), \(x0.shape))")
+            precondition(p.outputGradient.shape == outputGradientShape,
+                         "\(layer).backward: output gradient must be \(outputGradientShape), got \(p.outputGradient.shape)")
+            if let kept = p.kept {
+                precondition(keptFloats != nil, "\(layer).backward: its forward pass keeps nothing")
+                precondition(kept.count == keptFloats, "\(layer).backward: kept is not from this input's forward pass")
+            }
+        }
+    }
+}
+
 extension Conv2d: ConvolutionLayer {}
 extension ConvTranspose2d: ConvolutionLayer {
     /// Its weight gradient transforms the output gradient, which no forward pass has: nothing to keep.
