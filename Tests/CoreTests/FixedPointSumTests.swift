@@ -204,6 +204,42 @@ final class FixedPointSumTests: XCTestCase {
         XCTAssertNotEqual(reused.value(at: 6000), 0)
     }
 
+    /// An arranged weight (`arrange`): its folds take the values in the order given and every read
+    /// (`write`, `value(at:)`, `add(_:at:)`) sees each sum in its parameter's place — the same sums a
+    /// plain instance gets from the values in the parameters' own order. The entries around it (a
+    /// second, unarranged weight and one before it) are untouched by the rearranging; repeating the
+    /// same order is a no-op, and it lasts across `zero()`.
+    func testArrangedEntriesAreReadInTheirParametersPlaces() {
+        let before = 5, length = 3 * 4096 + 7, after = 11, count = before + length + after, samples = 3
+        var rng = RNG(seed: 31)
+        // A permutation of the weight's entries: entry j holds parameter positions[j].
+        var positions = (0..<length).map { Int32($0) }
+        for i in stride(from: length - 1, to: 0, by: -1) { positions.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let values = (0..<(samples * count)).map { _ in rng.uniformFloat() * 2 - 1 }
+        var ordered = values   // sample k's values for entry j of the arranged weight, in entry order
+        for k in 0..<samples { for j in 0..<length { ordered[k * count + before + j] = values[k * count + before + Int(positions[j])] } }
+        let plain = ExactGradients(parameterCount: count), arranged = ExactGradients(parameterCount: count)
+        let order = EntryOrder(key: [7]) { positions }
+        for round in 0..<2 {
+            plain.zero(); arranged.zero()
+            arranged.arrange(at: before, length: length, as: order)
+            values.withUnsafeBufferPointer { plain.fold(samples: $0.baseAddress!, count: samples, stride: count, at: 0, length: count, threads: 2) }
+            ordered.withUnsafeBufferPointer { arranged.fold(samples: $0.baseAddress!, count: samples, stride: count, at: 0, length: count, threads: 2) }
+            plain.add(0.25, at: before + 3); arranged.add(0.25, at: before + 3)
+            for threads in [1, 2] {
+                var expected = [Float](repeating: .nan, count: count), got = expected
+                expected.withUnsafeMutableBufferPointer { plain.write(into: $0.baseAddress!, threads: threads) }
+                got.withUnsafeMutableBufferPointer { arranged.write(into: $0.baseAddress!, threads: threads) }
+                let wrong = (0..<count).filter { got[$0].bitPattern != expected[$0].bitPattern }
+                XCTAssertEqual(wrong.count, 0, "round \(round), \(threads) threads: first wrong parameter \(wrong.first ?? -1)")
+            }
+            for i in [0, before, before + 3, before + length - 1, count - 1] {
+                XCTAssertEqual(arranged.value(at: i).bitPattern, plain.value(at: i).bitPattern, "round \(round), parameter \(i)")
+            }
+        }
+        XCTAssertNotEqual(positions, (0..<length).map { Int32($0) }, "the order is not the identity")
+    }
+
     /// What cannot be represented is refused (and counted), never wrapped into a wrong sum.
     func testOutOfRangeAndNonFiniteContributionsAreRefused() {
         var limbs = [Int64](repeating: 0, count: 3)

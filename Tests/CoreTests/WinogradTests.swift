@@ -282,6 +282,32 @@ final class WinogradTests: XCTestCase {
         XCTAssertNil(direct.forward(GradientCheck.random([2, 3, 8, 8], seed: 2), keep: true).kept)
     }
 
+    /// The Winograd engine's phase order (`WinogradPlan.phaseOrder`) is a permutation wherever it
+    /// exists, and a weight gradient written in it (`addWeightGradient(inPhaseOrder:)`) holds the same
+    /// bits as the kernel-order one, each in the place the order names.
+    func testWinogradPhaseOrderRearrangesTheKernelGradient() {
+        for (k, s, cin, cout) in [(12, 2, 3, 4), (3, 1, 5, 2), (4, 2, 2, 3), (3, 2, 2, 2)] {
+            let g = ConvGeometry(channels: cin, height: 20, width: 24, outChannels: cout, kernel: (k, k), stride: (s, s), padding: (1, 1))
+            let plan = WinogradPlan(g)
+            guard let order = plan.phaseOrder else {
+                XCTAssertNotEqual(k % s, 0, "k \(k) s \(s): a phase order whenever k is a multiple of s")
+                continue
+            }
+            let positions = order.positions(), n = cout * cin * k * k
+            XCTAssertEqual(Set(positions).count, n, "k \(k) s \(s): a permutation")
+            XCTAssertEqual(positions.map(Int.init).max(), n - 1)
+            var rng = RNG(seed: UInt64(k * 10 + s))
+            let du = (0..<plan.transformedWeightFloats).map { _ in rng.uniformFloat() * 2 - 1 }
+            var kernel = [Float](repeating: .nan, count: n), phases = kernel
+            plan.addWeightGradient(du, into: &kernel, overwrite: true)
+            plan.addWeightGradient(du, into: &phases, overwrite: true, inPhaseOrder: true)
+            for j in 0..<n where phases[j].bitPattern != kernel[Int(positions[j])].bitPattern {
+                XCTFail("k \(k) s \(s): entry \(j) \(phases[j]) vs kernel tap \(positions[j]) \(kernel[Int(positions[j])])")
+                break
+            }
+        }
+    }
+
     /// Through the layers: Conv2d and ConvTranspose2d with `.winograd` pass the same finite-difference
     /// checks as the direct lowering, biases included.
     func testLayerGradientsByFiniteDifferences() {

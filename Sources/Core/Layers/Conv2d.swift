@@ -103,12 +103,12 @@ public final class Conv2d {
         let keptPerSample = engine.keptFloats(batch: 1) ?? 0
         let prepare: ((ConvScratch) -> Void)? = inputGradient ? { engine.prepareWeight(w, transposed: false, scratch: $0) } : nil
         scratch.backwardPasses(passes.count, batch: n, store: store, weight: weight, bias: biasGradient ? bias : nil,
-                               prepare: prepare) { i, s, samples, sc, gw, gb, overwrite, span in
+                               order: engine.unitWeightOrder, prepare: prepare) { i, s, samples, sc, gw, gb, overwrite, span in
             let p = passes[i], dyS = p.outputGradient.data + s * g.outputPerSample
             if let gb { addChannelSums(dyS, batch: samples, channels: outChannels, plane: plane, into: gb, threads: sc.budget.threads) }
             let second: ConvSecondProduct = dxs[i].map { .adjoint(into: $0.data + s * g.inputPerSample) } ?? .none
             engine.weightGradient(input: p.input.data + s * g.inputPerSample, outputGradient: dyS, batch: samples, weight: w,
-                                  accumulateInto: gw, overwrite: overwrite, span: span, then: second, scratch: sc,
+                                  accumulateInto: gw, overwrite: overwrite, inUnitOrder: overwrite, span: span, then: second, scratch: sc,
                                   kept: p.kept.map { UnsafePointer($0.data) + s * keptPerSample })
         }
         return dxs

@@ -91,12 +91,21 @@ enum ConvEngine {
         }
     }
 
+    /// The order `weightGradient(inUnitOrder: true)` writes the weight gradient in, when not the
+    /// kernel's own (`EntryOrder`): the Winograd engine's phase layout. The deterministic mode folds
+    /// each unit's gradient in it (`ExactGradients.arrange`).
+    var unitWeightOrder: EntryOrder? {
+        if case .winograd(let p) = self { return p.phaseOrder }
+        return nil
+    }
+
     /// gradW += the batch's weight gradient (`overwrite`: gradW = it, gradW's old contents unread),
     /// then the `second` product from the same lowered or transformed input. `span`: this call's
     /// place in a sum over several calls (`GradientSpan`; gradW is written by the last).
+    /// `inUnitOrder` (with `overwrite`): gradW in `unitWeightOrder`'s order.
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
                         weight: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>, overwrite: Bool = false,
-                        span: GradientSpan = .whole, then second: ConvSecondProduct, scratch: ConvScratch,
+                        inUnitOrder: Bool = false, span: GradientSpan = .whole, then second: ConvSecondProduct, scratch: ConvScratch,
                         kept: UnsafePointer<Float>? = nil) {
         switch self {
         case .direct(let g):
@@ -104,7 +113,7 @@ enum ConvEngine {
                              span: span, then: second, scratch: scratch)
         case .winograd(let p):
             p.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, overwrite: overwrite,
-                             span: span, then: second, scratch: scratch, keptRows: kept)
+                             inPhaseOrder: inUnitOrder && p.phasesAreKernel, span: span, then: second, scratch: scratch, keptRows: kept)
         }
     }
 }

@@ -107,12 +107,12 @@ public final class ConvTranspose2d {
         // gradient on its own, PerSampleConvolution.swift.)
         let prepare: ((ConvScratch) -> Void)? = inputGradient ? { engine.prepareWeight(w, transposed: true, scratch: $0) } : nil
         scratch.backwardPasses(passes.count, batch: n, store: store, weight: weight, bias: biasGradient ? bias : nil,
-                               prepare: prepare) { i, s, samples, sc, gw, gb, overwrite, span in
+                               order: engine.unitWeightOrder, prepare: prepare) { i, s, samples, sc, gw, gb, overwrite, span in
             let p = passes[i], dyS = p.outputGradient.data + s * g.inputPerSample
             if let gb { addChannelSums(dyS, batch: samples, channels: outChannels, plane: plane, into: gb, threads: sc.budget.threads) }
             let second: ConvSecondProduct = dxs[i].map { .correlation(into: $0.data + s * g.outputPerSample) } ?? .none
             engine.weightGradient(input: dyS, outputGradient: p.input.data + s * g.outputPerSample, batch: samples, weight: w,
-                                  accumulateInto: gw, overwrite: overwrite, span: span, then: second, scratch: sc)
+                                  accumulateInto: gw, overwrite: overwrite, inUnitOrder: overwrite, span: span, then: second, scratch: sc)
         }
         return dxs
     }

@@ -470,11 +470,44 @@ extension WinogradPlan {
         }
     }
 
+    /// Whether the phases hold exactly the kernel's taps (k a multiple of the stride).
+    var phasesAreKernel: Bool { r * stride == geometry.kh }
+
+    /// The transform's own layout of a weight gradient — per output channel, phase tap (u, v) of
+    /// phase channel c′, [o][u][v][c′] — as an order of the kernel's entries (`EntryOrder`): the
+    /// deterministic mode folds every unit's gradient in it and rearranges the sums once a step
+    /// (`addWeightGradient(inPhaseOrder:)`). Nil when k is not a multiple of the stride: the phases
+    /// then hold taps past the kernel, and the layout is not a permutation of it.
+    var phaseOrder: EntryOrder? {
+        let g = geometry, s = stride, k = g.kh, C = g.channels, O = g.outChannels, r = r, cp = phaseChannels
+        guard phasesAreKernel else { return nil }
+        return EntryOrder(key: [1, k, s, C, O]) {
+            var positions = [Int32](repeating: 0, count: O * C * k * k)
+            for o in 0..<O {
+                for uu in 0..<r {
+                    for vv in 0..<r {
+                        for c in 0..<C {
+                            for pa in 0..<s {
+                                for pb in 0..<s {
+                                    let entry = ((o * r + uu) * r + vv) * cp + (c * s + pa) * s + pb
+                                    positions[entry] = Int32(((o * C + c) * k + s * uu + pa) * k + s * vv + pb)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return positions
+        }
+    }
+
     /// dW (O×C×k×k) += Gᵀ dU G, the adjoint of `transformWeight`, vectorised over c′ the same way and
     /// split over output channels the same way. `overwrite`: dW = Gᵀ dU G (dW's old contents unread).
+    /// `inPhaseOrder` (with `overwrite`): dW in `phaseOrder`'s order, as the transform leaves it.
     func addWeightGradient(_ du: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>, threads: Int = 1,
-                           overwrite: Bool = false) {
+                           overwrite: Bool = false, inPhaseOrder: Bool = false) {
         let g = geometry, s = stride, a = alpha, k = g.kh, O = g.outChannels, cp = phaseChannels
+        precondition(!inPhaseOrder || (overwrite && phasesAreKernel), "WinogradPlan: the phase order is written whole, for k a multiple of s")
         let gt = UnsafePointer(tables.gtPadded)
         // Kernel column kx is phase column kx / s, sub-phase kx % s: its offset in a phase row; kernel
         // row ky is phase row ky / s of sub-phase ky % s. (Tables: s is not a constant, so `/` and `%`
@@ -483,9 +516,10 @@ extension WinogradPlan {
         let rows = (0..<k).map { ($0 / s) * r * cp + ($0 % s) * s }
         parallelRanges(O, threads: threads) { outputs in
             let half = UnsafeMutablePointer<Float>.allocate(capacity: a * r * cp)
-            let phase = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
-            defer { phase.deallocate(); half.deallocate() }
+            let phases = UnsafeMutablePointer<Float>.allocate(capacity: r * r * cp)
+            defer { phases.deallocate(); half.deallocate() }
             for o in outputs {
+                let phase = inPhaseOrder ? dw + o * r * r * cp : phases
                 // half[ξ1][v] = Σ_ξ2 G[ξ2][v] · dU[ξ1, ξ2][o]; phase[u][v] = Σ_ξ1 G[ξ1][u] · half[ξ1][v].
                 for x1 in 0..<a {
                     applyPaddedRows(gt, rows: r, sources: a, du + (x1 * a * O + o) * cp, sourceStride: O * cp, count: cp,
@@ -495,6 +529,7 @@ extension WinogradPlan {
                     applyPaddedRows(gt, rows: r, sources: a, half + vv * cp, sourceStride: r * cp, count: cp,
                                     into: phase + vv * cp, outputStride: r * cp)
                 }
+                if inPhaseOrder { continue }
                 // Phase (u, v) of channel c′ = (c·s + pa)·s + pb is kernel tap (s·u + pa, s·v + pb) of channel c.
                 // Written one kernel row at a time (contiguous in dW); a stride-2 row's taps come in
                 // pairs (pb = 0, 1 are adjacent channels c′), two pairs to a vector.
@@ -657,7 +692,7 @@ extension WinogradPlan {
     /// this x that `correlate(keepRows:)` left, so the input's first two passes are not redone.
     func weightGradient(input x: UnsafePointer<Float>, outputGradient t: UnsafePointer<Float>, batch: Int,
                         weight w: UnsafePointer<Float>, accumulateInto gradW: UnsafeMutablePointer<Float>, overwrite: Bool = false,
-                        span: GradientSpan = .whole, then second: ConvSecondProduct, scratch: ConvScratch,
+                        inPhaseOrder: Bool = false, span: GradientSpan = .whole, then second: ConvSecondProduct, scratch: ConvScratch,
                         keptRows: UnsafePointer<Float>? = nil) {
         guard batch > 0 else {
             if overwrite { gradW.update(repeating: 0, count: geometry.outChannels * geometry.channels * geometry.kh * geometry.kw) }
@@ -749,6 +784,6 @@ extension WinogradPlan {
                 for g in grads.dropFirst() { for i in range { total[i] += g[i] } }
             }
         }
-        addWeightGradient(total, into: gradW, threads: threads, overwrite: overwrite)
+        addWeightGradient(total, into: gradW, threads: threads, overwrite: overwrite, inPhaseOrder: inPhaseOrder)
     }
 }

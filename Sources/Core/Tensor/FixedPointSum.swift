@@ -136,6 +136,20 @@ private enum MantissaTrick {
     @inline(__always) static func double(_ x: SIMD4<Int64>) -> SIMD4<Double> { unsafeBitCast(x &+ magicBits, to: SIMD4<Double>.self) - magic }
 }
 
+/// An order of one weight's entries other than the parameters' own, in which a convolution engine
+/// writes a unit's weight gradient (the Winograd engine: its phase layout, `WinogradPlan.phaseOrder`):
+/// entry j is the weight's element `positions[j]`. `key` names the order (the engine and shape that
+/// make it), so a layer can pass the same order at every call and it is built only once.
+public struct EntryOrder {
+    public let key: [Int]
+    public let positions: () -> [Int32]
+
+    public init(key: [Int], positions: @escaping () -> [Int32]) {
+        self.key = key
+        self.positions = positions
+    }
+}
+
 /// The deterministic mode's gradient: for every parameter, the exact sum of its per-sample
 /// contributions (three limbs each). Each layer computes one sample's gradient into the store's
 /// Float gradient buffer and `fold`s it in; the trainer sums the limbs over replicas (integers:
@@ -165,6 +179,12 @@ public final class ExactGradients {
     /// fold it as one contribution (1: every sample alone; see `TrainerSettings.deterministicUnit`).
     public let unit: Int
 
+    /// The weights whose entries are kept in an engine's order (`arrange`), by offset: entry
+    /// offset + j sums parameter offset + positions[j]; `inverse` maps back. Sorted by offset.
+    private var arrangements: [(offset: Int, key: [Int], positions: [Int32], inverse: [Int32])] = []
+    /// `write`'s staging for one arranged weight (grown to the largest).
+    private var staging: [Float] = []
+
     public init(parameterCount: Int, unit: Int = 1) {
         precondition(unit >= 1, "ExactGradients: unit \(unit) < 1")
         self.parameterCount = parameterCount
@@ -174,6 +194,46 @@ public final class ExactGradients {
     }
 
     deinit { storage.deallocate() }
+
+    /// From now on, entries offset..<offset+length hold the parameters in `order` (nil: their own
+    /// order): a layer whose engine writes a unit's weight gradient in an order of its own says so
+    /// before its first fold, and the folds then take the gradient as it comes; `write` puts the
+    /// sums back in the parameters' places, once a step, instead of every unit being rearranged (the
+    /// Winograd layers' scatter into PyTorch's layout was ~1% of a deterministic step).
+    ///
+    /// An arrangement is fixed for the life of these sums, and every replica makes the same one
+    /// (their layers run the same engines): the limbs are summed over replicas entry by entry.
+    public func arrange(at offset: Int, length: Int, as order: EntryOrder?) {
+        let known = arrangements.firstIndex { $0.offset == offset }
+        if let known {
+            precondition(order?.key == arrangements[known].key,
+                         "ExactGradients.arrange: the weight at \(offset) changed its gradient order within a deterministic run")
+            return
+        }
+        guard let order else { return }
+        precondition(offset >= 0 && offset + length <= parameterCount,
+                     "ExactGradients.arrange: \(offset)+\(length) outside \(parameterCount)")
+        precondition(!arrangements.contains { $0.offset < offset + length && offset < $0.offset + $0.positions.count },
+                     "ExactGradients.arrange: the weight at \(offset) overlaps an arranged one")
+        let positions = order.positions()
+        var inverse = [Int32](repeating: -1, count: length)
+        precondition(positions.count == length, "ExactGradients.arrange: an order of \(positions.count) entries for \(length)")
+        for (j, p) in positions.enumerated() {
+            precondition(p >= 0 && Int(p) < length && inverse[Int(p)] == -1, "ExactGradients.arrange: the order is not a permutation")
+            inverse[Int(p)] = Int32(j)
+        }
+        arrangements.append((offset, order.key, positions, inverse))
+        arrangements.sort { $0.offset < $1.offset }
+        if staging.count < length { staging = [Float](repeating: 0, count: length) }
+    }
+
+    /// The entry that holds parameter `index` (itself, unless its weight is arranged).
+    private func entry(of index: Int) -> Int {
+        for a in arrangements where a.offset <= index && index < a.offset + a.inverse.count {
+            return a.offset + Int(a.inverse[index - a.offset])
+        }
+        return index
+    }
 
     /// Every sum back to 0 (lazily: see `pending`).
     public func zero() {
@@ -365,14 +425,16 @@ public final class ExactGradients {
     /// Adds one Double to parameter entry `index` (a gradient computed in Double, e.g. BatchNorm's γ, β).
     public func add(_ value: Double, at index: Int) {
         precondition(index >= 0 && index < parameterCount, "ExactGradients.add: entry \(index) outside \(parameterCount)")
-        clearPending(index..<(index + 1))
-        if !format.add(value, to: storage + FixedPointFormat.limbs * index) { refused += 1 }
+        let e = entry(of: index)
+        clearPending(e..<(e + 1))
+        if !format.add(value, to: storage + FixedPointFormat.limbs * e) { refused += 1 }
     }
 
-    /// Parameter entry `index` as a Double.
+    /// Parameter `index`'s sum as a Double.
     public func value(at index: Int) -> Double {
-        clearPending(index..<(index + 1))
-        return format.value(UnsafePointer(storage + FixedPointFormat.limbs * index))
+        let e = entry(of: index)
+        clearPending(e..<(e + 1))
+        return format.value(UnsafePointer(storage + FixedPointFormat.limbs * e))
     }
 
     /// Sums the limbs over the replicas (one integer allreduce: exact, order-independent) together
@@ -399,6 +461,20 @@ public final class ExactGradients {
                 i += 4
             }
             for j in i..<range.upperBound { gradients[j] = Float(format.value(limbs + FixedPointFormat.limbs * j)) }
+        }
+        // The arranged weights came out in their engines' order: each back to its places.
+        staging.withUnsafeMutableBufferPointer { staged in
+            let stage = staged.baseAddress!
+            for a in arrangements {
+                let n = a.positions.count, out = gradients + a.offset
+                stage.update(from: out, count: n)
+                a.positions.withUnsafeBufferPointer { positions in
+                    let pieces = n >= 1 << 15 ? workPieces(n, threads: threads) : 1
+                    parallelFor(pieces, threads: threads) { piece in
+                        for j in splitRange(n, parts: pieces, piece) { out[Int(positions[j])] = stage[j] }
+                    }
+                }
+            }
         }
     }
 
