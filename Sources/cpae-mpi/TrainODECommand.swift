@@ -71,7 +71,7 @@ struct TrainODECommand: ParsableCommand {
     var deterministic = false
 
     @Option(name: .customLong("deterministic-unit"),
-            help: "With --deterministic: consecutive pairs computed together and summed exactly as one (default 1: one pair at a time, slow). The same bytes then hold at every rank count whose local batch is a multiple of it.")
+            help: "With --deterministic: consecutive pairs computed together and summed exactly as one. The same bytes then hold at every rank count whose local batch is a multiple of it. (default: the global batch over its largest power-of-two factor up to 64, e.g. 20,000 → 625: every power-of-two rank count up to that factor; 1 allows any rank count but runs one pair at a time, slowly)")
     var deterministicUnit: Int?
 
     @Option(name: .customLong("collective-timeout"), help: "End the job, naming the collective, when one waits longer than this many seconds (0: never). (default: 600)")
@@ -150,10 +150,18 @@ struct TrainODECommand: ParsableCommand {
                                             worldSize: comm.size, localBatch: batch / comm.size, seed: c.seed,
                                             config: SamplerConfig(alignment: c.deterministic ? batch : nil))
         let totalSteps = c.steps ?? c.epochs! * sampler.stepsPerEpoch
+        var unit = c.deterministicUnit
+        if c.deterministic && unit == nil {
+            let chosen = TrainerSettings.defaultLatentUnit(globalBatch: batch)
+            guard (batch / comm.size) % chosen == 0 else {
+                throw UserError("--deterministic: the default unit of \(chosen) pairs (global batch \(batch) in \(batch / chosen) units) does not divide the local batch \(batch / comm.size) of \(comm.size) ranks; pass --deterministic-unit with a divisor of \(batch / comm.size) (the same unit at every rank count you compare; 1 fits any, slowly)")
+            }
+            unit = chosen
+        }
         let settings = TrainerSettings(globalBatch: batch, steps: totalSteps, schedule: c.lrSchedule ?? "exp:0.01:0.001:\(totalSteps)",
                                        weightDecay: c.weightDecay, checkpointEvery: c.checkpointEvery, nonFinite: c.onNaN,
                                        seed: c.seed, syncBatchNorm: false, deterministic: c.deterministic,
-                                       deterministicUnit: c.deterministicUnit)
+                                       deterministicUnit: unit)
         let hasValidation = !dataset.pairStarts(of: .validation, steps: c.rolloutSteps).isEmpty
         let validation = hasValidation
             ? try LatentPairSet(dataset: dataset, split: .validation, steps: c.rolloutSteps, rank: comm.rank, worldSize: comm.size) : nil
@@ -165,7 +173,8 @@ struct TrainODECommand: ParsableCommand {
                                             evaluateEvery: c.evaluateEvery, selection: c.select, ranks: c.deterministic ? nil : comm.size)
         try comm.agree(on: SHA256.prefix64(try runConfig.json(pretty: false)), what: "latent model configuration and latents")
         let dynamics = try modelConfig.build(seed: c.seed, budget: comm.computeBudget)
-        let trainer = try ODETrainer(model: dynamics, group: comm, sampler: sampler, settings: settings)
+        let trainer = try ODETrainer(model: dynamics, group: comm, sampler: sampler, settings: settings,
+                                     makeWorker: { try modelConfig.build(seed: c.seed) })
         let run = ODETrainingRun(directory: RunDirectory(runDirectory + "/ode/" + c.model.rawValue), configuration: runConfig,
                                  trainer: trainer, validation: validation)
         run.progressInterval = c.progressSeconds

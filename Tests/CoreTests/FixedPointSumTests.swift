@@ -240,6 +240,32 @@ final class FixedPointSumTests: XCTestCase {
         XCTAssertNotEqual(positions, (0..<length).map { Int32($0) }, "the order is not the identity")
     }
 
+    /// Sums split over instances (the threads' shares of the units) and added together
+    /// (`add(_: ExactGradients)`) are the sums one instance gets from every fold, refusals included,
+    /// whichever instance took which contribution.
+    func testSumsOfSeveralInstancesAddUpToOnesSums() {
+        let count = 5000, samples = 7
+        var rng = RNG(seed: 41)
+        let values = (0..<(samples * count)).map { i in i == 3 * count + 17 ? Float.nan : (rng.uniformFloat() - 0.5) * 1e-3 }
+        let whole = ExactGradients(parameterCount: count)
+        for k in 0..<samples {
+            var v = Array(values[(k * count)..<((k + 1) * count)])
+            v.withUnsafeMutableBufferPointer { whole.fold($0.baseAddress!, at: 0, length: count, scale: 0.125) }
+        }
+        for split in [[0, 1, 2, 3, 4, 5, 6], [6, 0, 3, 1, 5, 2, 4]] {
+            let first = ExactGradients(parameterCount: count), second = ExactGradients(parameterCount: count)
+            first.zero(); second.zero()
+            for (i, k) in split.enumerated() {
+                var v = Array(values[(k * count)..<((k + 1) * count)])
+                v.withUnsafeMutableBufferPointer { (i % 3 == 0 ? first : second).fold($0.baseAddress!, at: 0, length: count, scale: 0.125) }
+            }
+            first.add(second)
+            XCTAssertEqual(first.refused, 1, "the NaN is refused once")
+            let wrong = (0..<count).filter { first.value(at: $0).bitPattern != whole.value(at: $0).bitPattern }
+            XCTAssertEqual(wrong.count, 0, "split \(split): first differing entry \(wrong.first ?? -1)")
+        }
+    }
+
     /// What cannot be represented is refused (and counted), never wrapped into a wrong sum.
     func testOutOfRangeAndNonFiniteContributionsAreRefused() {
         var limbs = [Int64](repeating: 0, count: 3)

@@ -78,13 +78,19 @@ final class DeterministicModeTests: XCTestCase {
         // One copy of the autoencoder run for every configuration (the latents' path is in the
         // checkpoint's metadata), its ode/ directory cleared before each.
         let run = try LatentRunFixture.fresh("det")
-        func train(ranks: Int, threads: Int? = nil, unit: Int = 1) throws -> [String: Data] {
+        func train(ranks: Int, threads: Int? = nil, unit: Int? = 1, batch: Int = 16, steps: Int = 50,
+                   expectFailure: Bool = false) throws -> [String: Data] {
             try? FileManager.default.removeItem(atPath: run + "/ode")
-            let args = LatentRunFixture.trainArguments(run, model: .mlp, steps: 50, lr: "1e-2",
-                                                       extra: ["--deterministic", "--deterministic-unit", "\(unit)"])
+            let args = LatentRunFixture.trainArguments(run, model: .mlp, steps: steps, lr: "1e-2", batch: batch,
+                                                       extra: ["--deterministic"] + (unit.map { ["--deterministic-unit", "\($0)"] } ?? []))
             let r = try threads.map { t in
                 try MPILauncher.run(["/usr/bin/env", "OPENBLAS_NUM_THREADS=\(t)", try MPILauncher.executable()] + args, timeout: 300)
             } ?? MPILauncher.runUnderMPI(ranks: ranks, args, timeout: 300)
+            if expectFailure {
+                XCTAssertNotEqual(r.exitCode, 0, r.summary)
+                XCTAssertTrue((r.stdout + r.stderr).contains("the default unit of 3 pairs (global batch 24 in 8 units) does not divide the local batch 8 of 3 ranks; pass --deterministic-unit"), r.summary)
+                return [:]
+            }
             XCTAssertEqual(r.exitCode, 0, r.summary)
             let dir = LatentRunFixture.directory(run, .mlp)
             let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".safetensors") }
@@ -98,5 +104,14 @@ final class DeterministicModeTests: XCTestCase {
         let units = try train(ranks: 1, threads: 1, unit: 4)
         XCTAssertEqual(try train(ranks: 1, threads: 2, unit: 4), units, "units of 4: 2 threads vs 1")
         for ranks in [2, 4] { XCTAssertEqual(try train(ranks: ranks, unit: 4), units, "units of 4: \(ranks) ranks vs 1 rank") }
+        // No unit given: the default cuts a global batch of 24 into 8 units of 3 pairs (recorded in the
+        // run's configuration): the same bytes at np 1 (1 and 2 threads), 2 and 4; np 3 is refused.
+        let automatic = try train(ranks: 1, threads: 1, unit: nil, batch: 24, steps: 20)
+        XCTAssertEqual(try LatentRunFixture.configuration(run, .mlp).trainer.deterministicUnit, 3)
+        XCTAssertEqual(try train(ranks: 1, threads: 2, unit: nil, batch: 24, steps: 20), automatic, "default unit: 2 threads vs 1")
+        for ranks in [2, 4] {
+            XCTAssertEqual(try train(ranks: ranks, unit: nil, batch: 24, steps: 20), automatic, "default unit: \(ranks) ranks vs 1 rank")
+        }
+        _ = try train(ranks: 3, unit: nil, batch: 24, steps: 2, expectFailure: true)
     }
 }

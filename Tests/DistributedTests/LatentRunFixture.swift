@@ -36,9 +36,9 @@ enum LatentRunFixture {
     /// `train-ode` on `run` with small widths (the MLP's layers; H's width for hnn; sympnet has
     /// none), global batch 16 of the ~450 train pairs (29 steps per epoch), validation every 5 steps,
     /// and `lr` as a constant rate (nil: the schedule comes from `extra` or the default).
-    static func trainArguments(_ run: String, model: LatentModelConfig.Kind, steps: Int, lr: String?,
+    static func trainArguments(_ run: String, model: LatentModelConfig.Kind, steps: Int, lr: String?, batch: Int = 16,
                                extra: [String] = []) -> [String] {
-        ["train-ode", "--run", run, "--model", model.rawValue, "--widths", "32,32", "--global-batch", "16",
+        ["train-ode", "--run", run, "--model", model.rawValue, "--widths", "32,32", "--global-batch", "\(batch)",
          "--steps", "\(steps)", "--seed", "5", "--evaluate-every", "5", "--progress-seconds", "1000"]
             + (lr.map { ["--lr-schedule", "constant:\($0)"] } ?? []) + extra
     }

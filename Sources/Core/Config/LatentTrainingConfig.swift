@@ -52,7 +52,7 @@ public struct LatentTrainingConfig: ConfigSection {
          .value("progress-seconds", \.progressSeconds, "seconds between progress lines on rank 0"),
          .value("collective-timeout", \.collectiveTimeout, "end the job when a collective waits longer than this many seconds (0: never)"),
          .value("deterministic", \.deterministic, "exact cross-sample sums: checkpoints bit-identical at any rank and thread count (docs/distributed.md §Deterministic)"),
-         .value("deterministic-unit", \.deterministicUnit, "with deterministic: pairs computed together and summed as one (null: 1); the same bytes at every rank count whose local batch is a multiple of it")]
+         .value("deterministic-unit", \.deterministicUnit, "with deterministic: pairs computed together and summed as one (null: the global batch over its largest power-of-two factor up to 64); the same bytes at every rank count whose local batch is a multiple of it")]
     }
 
     public func problems() -> [ConfigProblem] { problems(requiringLength: true) }

@@ -422,6 +422,16 @@ public final class ExactGradients {
         refused += refusedPerPiece.reduce(0, +)
     }
 
+    /// Adds `other`'s sums to these (integer additions: exact, and the same total in any order) —
+    /// one thread's share of the units. Both hold the same parameters in the same arrangement.
+    public func add(_ other: ExactGradients) {
+        precondition(other.parameterCount == parameterCount && other.arrangements.map(\.offset) == arrangements.map(\.offset),
+                     "ExactGradients.add: sums of \(other.parameterCount) parameters for \(parameterCount)")
+        let mine = limbs, theirs = UnsafePointer(other.limbs)   // (clears what either left pending)
+        for i in 0..<(FixedPointFormat.limbs * count) { mine[i] &+= theirs[i] }
+        refused += other.refused
+    }
+
     /// Adds one Double to parameter entry `index` (a gradient computed in Double, e.g. BatchNorm's γ, β).
     public func add(_ value: Double, at index: Int) {
         precondition(index >= 0 && index < parameterCount, "ExactGradients.add: entry \(index) outside \(parameterCount)")

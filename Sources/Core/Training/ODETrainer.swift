@@ -33,14 +33,21 @@ public final class ODETrainer {
     private var exchange: GradientExchange
     /// The deterministic mode's exact per-sample sums (nil otherwise).
     private let exact: ExactGradients?
+    /// The deterministic mode's models for threads beyond the first (`UnitWorkers`).
+    private let workers: UnitWorkers
 
-    public init(model: LatentDynamics, group: ReplicaGroup, sampler: LatentBatchSource, settings: TrainerSettings) throws {
+    /// `makeWorker` builds a model of the same configuration as `model` (its weights are copied in
+    /// before use): with it, the deterministic mode runs its units on all of the model's threads, one
+    /// model per thread; without, on one.
+    public init(model: LatentDynamics, group: ReplicaGroup, sampler: LatentBatchSource, settings: TrainerSettings,
+                makeWorker: (() throws -> LatentDynamics)? = nil) throws {
         try settings.validate(replicas: group.replicas)
         schedule = try settings.learningRateSchedule()
         self.model = model; self.group = group; self.sampler = sampler; self.settings = settings
         optimizer = Adam(store: model.store, weightDecay: Double(settings.weightDecay))
         exchange = GradientExchange(group: group, store: model.store, termNames: ["loss"])
         exact = settings.isDeterministic ? ExactGradients(parameterCount: model.store.parameterCount, unit: settings.deterministicUnit ?? 1) : nil
+        workers = try UnitWorkers(model: model, make: settings.isDeterministic ? makeWorker : nil, unit: settings.deterministicUnit ?? 1)
     }
 
     /// Every replica takes rank 0's parameters, moments, counters and sampler position.
@@ -84,24 +91,25 @@ public final class ODETrainer {
     }
 
     /// The deterministic mode's local step: each unit's loss and gradient on its own (no BatchNorm
-    /// here, so units are independent; the model runs single-threaded, so a unit's GEMMs and their
+    /// here, so units are independent; every model runs single-threaded, so a unit's GEMMs and their
     /// sums are the same however many threads there are), folded into the exact sums as its share of
-    /// the global batch mean; returns the global mean loss, summed exactly over the replicas.
+    /// the global batch mean; returns the global mean loss, summed exactly over the replicas. The
+    /// units are claimed by the threads' models (`UnitWorkers`), each folding into sums of its own;
+    /// integer sums, so the total is the same whichever thread took which unit.
     private func exactLossAndGradient(_ batch: LatentBatch, into exact: ExactGradients) -> Double {
-        let d = model.dimension, rows = batch.start.count / d, unit = exact.unit
+        let d = model.dimension, rows = batch.start.count / d, unit = exact.unit, units = rows / unit
         precondition(rows % unit == 0, "deterministic mode: \(rows) rows are not whole units of \(unit)")
-        let share = Double(unit) / Double(rows * group.replicas)
-        let saved = model.budget
-        model.budget = .serial
-        defer { model.budget = saved }
+        let share = Double(unit) / Double(rows * group.replicas), n = model.store.parameterCount
         exact.zero()
-        var losses = [Double](repeating: 0, count: rows / unit)
-        for u in 0..<(rows / unit) {
-            let part = (u * unit * d)..<((u + 1) * unit * d)
-            losses[u] = model.lossAndGradient(starts: Array(batch.start[part]), targets: batch.targets.map { Array($0[part]) }) * share
-            exact.fold(model.store.gradients, at: 0, length: model.store.parameterCount, scale: share)
+        var losses = [Double](repeating: 0, count: units)
+        losses.withUnsafeMutableBufferPointer { losses in
+            workers.run(units, into: exact) { u, worker, sums in
+                let part = (u * unit * d)..<((u + 1) * unit * d)
+                losses[u] = worker.lossAndGradient(starts: Array(batch.start[part]), targets: batch.targets.map { Array($0[part]) }) * share
+                sums!.fold(worker.store.gradients, at: 0, length: n, scale: share)
+            }
         }
-        return exactSampleSums(losses, sums: 1, samples: rows / unit, group: group)[0]
+        return exactSampleSums(losses, sums: 1, samples: units, group: group)[0]
     }
 
     /// The mean loss over a split's pairs (each rank holds a strided share; the sum and the count
@@ -113,10 +121,12 @@ public final class ODETrainer {
             // checkpoint records does not depend on how the pairs were split over ranks.
             // Per pair: [its loss…, 1…] — the loss sum and the pair count in one exact reduction.
             var values = [Double](repeating: 1, count: 2 * set.count)
-            for r in 0..<set.count {
-                let start = Array(set.start[(r * d)..<((r + 1) * d)])
-                let targets = set.targets.map { Array($0[(r * d)..<((r + 1) * d)]) }
-                values[r] = model.lossAndGradient(starts: start, targets: targets)
+            values.withUnsafeMutableBufferPointer { values in
+                workers.run(set.count, into: nil) { r, worker, _ in
+                    let start = Array(set.start[(r * d)..<((r + 1) * d)])
+                    let targets = set.targets.map { Array($0[(r * d)..<((r + 1) * d)]) }
+                    values[r] = worker.lossAndGradient(starts: start, targets: targets)
+                }
             }
             model.store.zeroGradients()
             let sums = exactSampleSums(values, sums: 2, samples: set.count, group: group)

@@ -69,6 +69,18 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         return min(1, Float(step - latentHoldSteps + 1) / Float(latentWarmupSteps))
     }
 
+    /// Phase 2's deterministic unit when none is given: the global batch cut into as many equal units
+    /// as a power of two up to 64 allows (20,000 pairs: 32 units of 625). One pair per unit would
+    /// run every matrix product as a matrix–vector product (measured: a deterministic step ~9× a
+    /// default one at 11,136 pairs); units of hundreds of pairs cost a few percent
+    /// (docs/distributed.md §Deterministic). The same bytes hold at every power-of-two rank count up
+    /// to the number of units.
+    public static func defaultLatentUnit(globalBatch: Int) -> Int {
+        var units = 1
+        while units < 64 && globalBatch % (2 * units) == 0 { units *= 2 }
+        return globalBatch / units
+    }
+
     /// Per-rank batch; a global batch that does not split evenly is an error, not a silent change.
     public func localBatch(replicas: Int) throws -> Int {
         guard globalBatch > 0 else { throw TrainingError.invalidSetting("--global-batch must be positive (got \(globalBatch))") }
