@@ -174,15 +174,9 @@ public struct ScalingWorker {
     }
 
     private func latentODE(_ config: LatentModelConfig, _ comm: CountingReplicaGroup) throws -> Stepper {
-        // Each rank's own pairs (z, z + h·ε), z and ε standard normal: a frame's worth of motion, as
-        // in encoded trajectories. One full local batch per step, the same rows every step.
+        // Each rank's own synthetic pairs: one full local batch per step, the same rows every step.
         var rng = RNG.derived(19, UInt64(comm.rank))
-        let d = config.dimension, h = Double(config.frameStep)
-        let paths: [[[Float]]] = (0..<localBatch).map { _ in
-            let z = (0..<d).map { _ in rng.normal() }
-            return [z.map { Float($0) }, z.map { Float($0 + h * rng.normal()) }]
-        }
-        let pairs = InMemoryLatentPairs(paths: paths)
+        let pairs = InMemoryLatentPairs.synthetic(count: localBatch, dimension: config.dimension, frameStep: config.frameStep, rng: &rng)
         // One thread per rank at every rank count (a lone rank of `train-ode` would take every core).
         let model = try config.build(seed: 1, budget: .serial)
         let trainer = try ODETrainer(model: model, group: comm, sampler: pairs, settings: settings(comm))
