@@ -29,13 +29,18 @@ extension ODEBenchmark {
         let pairs = InMemoryLatentPairs.synthetic(count: batch, dimension: dimension, frameStep: frameStep, rng: &rng)
         let unit = unit ?? TrainerSettings.defaultLatentUnit(globalBatch: batch)
         BLASThreads.set(1)   // the models' workers are the threads (see ComputeBudget)
-        func trainer(deterministic: Bool) throws -> ODETrainer {
-            let model = try config.build(seed: 1, budget: ComputeBudget(threads: threads))
+        // Every model alike (the per-thread ones too: a unit must run the same way on each).
+        func build(_ budget: ComputeBudget) throws -> LatentDynamics {
+            let model = try config.build(seed: 1, budget: budget)
             if let chunkRows, let field = model as? FieldDynamics { field.integrator.chunkRows = chunkRows }
+            return model
+        }
+        func trainer(deterministic: Bool) throws -> ODETrainer {
+            let model = try build(ComputeBudget(threads: threads))
             let settings = TrainerSettings(globalBatch: batch, steps: 1 << 30, schedule: "constant:1e-5", syncBatchNorm: false,
                                            deterministic: deterministic, deterministicUnit: deterministic ? unit : nil)
             return try ODETrainer(model: model, group: SingleProcess(), sampler: pairs, settings: settings,
-                                  makeWorker: { try config.build(seed: 1) })
+                                  makeWorker: { try build(.serial) })
         }
         let trainers = [try trainer(deterministic: false), try trainer(deterministic: true)]
         var failure: Error?
