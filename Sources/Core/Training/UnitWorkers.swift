@@ -43,11 +43,14 @@ final class UnitWorkers {
         }
         model.budget = .serial
         defer { model.budget = saved }
-        parallelForClaimed(count, threads: threads) { i, slot in
-            if slot == 0 {
-                body(i, model, exact)
-            } else {
-                body(i, used[slot - 1].model, exact == nil ? nil : used[slot - 1].sums)
+        // In sections of at most 2¹⁵ indices (the pool runs a larger one on one thread).
+        for first in stride(from: 0, to: count, by: 1 << 15) {
+            parallelForClaimed(Swift.min(1 << 15, count - first), threads: threads) { i, slot in
+                if slot == 0 {
+                    body(first + i, model, exact)
+                } else {
+                    body(first + i, used[slot - 1].model, exact == nil ? nil : used[slot - 1].sums)
+                }
             }
         }
         if let exact { for w in used { exact.add(w.sums) } }
