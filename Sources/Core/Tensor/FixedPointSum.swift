@@ -473,6 +473,7 @@ public final class ExactGradients {
             for j in i..<range.upperBound { gradients[j] = Float(format.value(limbs + FixedPointFormat.limbs * j)) }
         }
         // The arranged weights came out in their engines' order: each back to its places.
+        guard !arrangements.isEmpty else { return }
         staging.withUnsafeMutableBufferPointer { staged in
             let stage = staged.baseAddress!
             for a in arrangements {
