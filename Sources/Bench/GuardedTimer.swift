@@ -93,6 +93,17 @@ public struct GuardedTimer: Sendable {
         public var cleanSamples: Int { samples.filter(\.clean).count }
         /// False when the machine never got quiet for some sample (its timing may be inflated).
         public var allClean: Bool { cleanSamples == samples.count }
+
+        /// Sample by sample (`measureAlternating`'s rounds), this measurement's seconds over `other`'s.
+        public func ratios(over other: Measurement) -> [Double] {
+            zip(samples, other.samples).map { $0.seconds / $1.seconds }
+        }
+    }
+
+    /// The rounds of `measureAlternating` in which every configuration's sample was clean.
+    public static func cleanRounds(_ measurements: [Measurement]) -> Int {
+        let rounds = measurements.map(\.samples.count).min() ?? 0
+        return (0..<rounds).filter { k in measurements.allSatisfy { $0.samples[k].clean } }.count
     }
 
     /// Blocks until others use < `quietCores` over a 0.2 s window, or `maxQuietWait` passed.

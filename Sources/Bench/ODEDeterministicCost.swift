@@ -49,11 +49,9 @@ extension ODEBenchmark {
             do { _ = try trainers[i].step() } catch { failure = error }
         }
         if let failure { throw failure }
-        let costs = zip(m[1].samples, m[0].samples).map { $0.seconds / $1.seconds - 1 }
+        let costs = m[1].ratios(over: m[0]).map { $0 - 1 }
         return DeterministicCost(threads: threads, batch: batch, deterministic_unit: unit,
                                  default_step_seconds: m[0].median, deterministic_step_seconds: m[1].median,
-                                 costs: costs, cost: median(costs),
-                                 clean_samples: zip(m[0].samples, m[1].samples).filter { $0.clean && $1.clean }.count,
-                                 samples: costs.count)
+                                 costs: costs, cost: median(costs), clean_samples: GuardedTimer.cleanRounds(m), samples: costs.count)
     }
 }

@@ -121,12 +121,11 @@ public struct StepBenchmark {
         precondition(!threads.isEmpty)
         let s = try Setup(self, objective: objective)
         let ms = timer.measureAlternating(threads.count) { i in s.step(threads: threads[i]) { _ in } }
-        let cycles = ms[0].samples.count
-        let clean = (0..<cycles).filter { k in ms.allSatisfy { $0.samples[k].clean } }.count
         return ThreadScaling(objective: objective.rawValue, batch: batch, threads: threads,
                              step_seconds: ms.map(\.median),
-                             speedups: ms.map { m in (0..<cycles).map { ms[0].samples[$0].seconds / m.samples[$0].seconds } },
-                             clean_cycles: clean, cycles: cycles, algorithm: algorithm.rawValue, round: nil)
+                             speedups: ms.map { ms[0].ratios(over: $0) },
+                             clean_cycles: GuardedTimer.cleanRounds(ms), cycles: ms[0].samples.count,
+                             algorithm: algorithm.rawValue, round: nil)
     }
 
     /// `timer.samples` cycles, each one default-mode step and one deterministic step (unit
@@ -141,12 +140,11 @@ public struct StepBenchmark {
             s.step(threads: threads) { _ in }
         }
         s.model.store.exact = nil
-        let cycles = ms[0].samples.count
-        let clean = (0..<cycles).filter { k in ms.allSatisfy { $0.samples[k].clean } }.count
         return DeterministicCost(objective: objective.rawValue, batch: batch, threads: threads, deterministic_unit: deterministicUnit,
                                  step_seconds: ms.map(\.median),
-                                 costs: (0..<cycles).map { ms[1].samples[$0].seconds / ms[0].samples[$0].seconds - 1 },
-                                 clean_cycles: clean, cycles: cycles, algorithm: algorithm.rawValue, round: nil)
+                                 costs: ms[1].ratios(over: ms[0]).map { $0 - 1 },
+                                 clean_cycles: GuardedTimer.cleanRounds(ms), cycles: ms[0].samples.count,
+                                 algorithm: algorithm.rawValue, round: nil)
     }
 
     /// A model, its optimiser and one batch of random data, for timing steps.

@@ -63,9 +63,10 @@ extension ConvScratch {
     /// - Deterministic mode: for each unit, every pass in turn into that unit's buffers, the engine's
     ///   own sum carried from one pass to the next (`GradientSpan`), then one fold (`foldEachUnit`).
     ///   `overwrite` true also asks for the weight gradient in `order` (the engine's
-    ///   `unitWeightOrder`), which the exact sums then keep (`ExactGradients.arrange`).
+    ///   `unitWeightOrder`, built only in this mode), which the exact sums then keep
+    ///   (`ExactGradients.arrange`).
     func backwardPasses(_ count: Int, batch: Int, store: ParameterStore, weight: Param, bias: Param?,
-                        order: EntryOrder?, prepare: ((ConvScratch) -> Void)?,
+                        order: @autoclosure () -> EntryOrder?, prepare: ((ConvScratch) -> Void)?,
                         _ pass: (_ index: Int, _ first: Int, _ samples: Int, _ scratch: ConvScratch,
                                  _ weightGradient: UnsafeMutablePointer<Float>, _ biasGradient: UnsafeMutablePointer<Float>?,
                                  _ overwrite: Bool, _ span: GradientSpan) -> Void) {
@@ -75,7 +76,7 @@ extension ConvScratch {
             }
             return
         }
-        exact.arrange(at: weight.offset, length: weight.count, as: order)
+        exact.arrange(at: weight.offset, length: weight.count, as: order())
         foldEachUnit(batch, into: exact, weight: weight, bias: bias, prepare: prepare) { first, scratch, gw, gb in
             for i in 0..<count { pass(i, first, exact.unit, scratch, gw, gb, true, GradientSpan(call: i, of: count)) }
         }
