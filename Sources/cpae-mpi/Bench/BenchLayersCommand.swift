@@ -8,10 +8,11 @@ struct BenchLayersCommand: ParsableCommand {
         commandName: "layers",
         abstract: "Time the CpAE's convolution layers (forward, backward) against this machine's sgemm peak.",
         discussion: """
-            Measures square sgemm on one thread (and on --threads threads) in the same run, then every
-            full-size CpAE convolution at batch --batch. GFLOP/s count the direct convolution's FLOPs
-            (backward = 2× forward with dx). Timings wait for the machine to be quiet (others < 0.1
-            core) and repeat disturbed samples; medians are reported.
+            Measures square sgemm on one thread (and on --threads threads) in the same run, then every \
+            full-size CpAE convolution at batch --batch. GFLOP/s count the direct convolution's FLOPs \
+            (backward = 2× forward with dx), so a fast algorithm shows above 100% of the peak. Timings \
+            wait for the machine to be quiet (others < 0.1 core) and repeat disturbed samples; medians \
+            are reported.
             """)
 
     @Option(help: "Samples per batch.") var batch = 16
