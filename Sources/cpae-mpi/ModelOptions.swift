@@ -40,7 +40,7 @@ struct ModelOptions: ParsableArguments {
     var widths: String?
 
     @Option(name: .customLong("conv-algorithm"),
-            help: "Convolution algorithm: auto (per layer, from measurements), direct (lowered GEMMs) or winograd (where the layer allows; docs/method.md §Fast convolutions).")
+            help: "Convolution algorithm: auto (per layer, from measurements), direct (lowered GEMMs), winograd or shifted (each where the layer allows; docs/method.md §Fast convolutions).")
     var convAlgorithm: ConvAlgorithm = .auto
 
     /// The same options as command-line arguments (to hand them to a launched process).

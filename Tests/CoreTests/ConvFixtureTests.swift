@@ -33,6 +33,25 @@ final class ConvFixtureTests: XCTestCase {
         }
     }
 
+    /// The fixtures a shifted-GEMM plan can run (stride 1, at most 4 outputs: the 3×3 one), through
+    /// Conv2d with `.shifted`, with the same allowance as the direct lowering.
+    func testShiftedConv2dMatchesPyTorch() throws {
+        var checked = 0
+        for name in Self.conv2dFixtures {
+            let f = try Fixture(name)
+            let g = try Geometry(f)
+            let store = ParameterStore(seed: 1)
+            let conv = Conv2d(store: store, name: "conv", inChannels: g.cin, outChannels: g.cout,
+                              kernel: g.kernel, stride: g.stride, padding: g.padding, bias: g.bias)
+            conv.algorithm = .shifted
+            let x = try f.tensor("x")
+            guard conv.resolvedAlgorithm(height: x.shape[2], width: x.shape[3]) == .shifted else { continue }
+            checked += 1
+            try compare(conv, store: store, with: f, name: name)
+        }
+        XCTAssertEqual(checked, 1, "shifted-eligible fixtures")
+    }
+
     /// Loads the fixture's parameters into `conv`, then checks forward output, dx, dW and db.
     private func compare(_ conv: ConvolutionLayer, store: ParameterStore, with f: Fixture, name: String) throws {
         try f.load("weight", into: store.value(conv.weight), count: conv.weight.count)

@@ -4,7 +4,7 @@ import XCTest
 /// The deterministic mode inside one process (docs/distributed.md §Deterministic): with
 /// `ParameterStore.exact` set, a convolution pair's outputs, input gradients and exact weight
 /// gradients are the same bits at 1 and 2 threads and when the batch is split in two (as ranks
-/// split it), for both convolution algorithms and for a 12×12 stride-2 and a 3×3 stride-1 first
+/// split it), for every convolution algorithm (the shifted GEMMs on the 3×3 layer, with 3 outputs) and for a 12×12 stride-2 and a 3×3 stride-1 first
 /// layer — and they are the ordinary gradients, rounded once.
 final class DeterministicLayerTests: XCTestCase {
     private struct Outcome: Equatable {
@@ -45,7 +45,8 @@ final class DeterministicLayerTests: XCTestCase {
     /// `keep`: the training forward's kept row transforms feed the convolution's backward.
     private func run(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool = true, keep: Bool = false,
                      kernel k: Int = 12) -> Outcome {
-        let n = 4, cin = 3, cout = 12, h = 22, w = 30
+        // Few outputs for the shifted GEMMs, which only run layers of at most 4 (direct elsewhere).
+        let n = 4, cin = 3, cout = algorithm == .shifted ? 3 : 12, h = 22, w = 30
         let (store, conv, t) = layers(algorithm, threads: threads, exact: exact, kernel: k, channels: (cin, cout))
         let x = GradientCheck.random([n, cin, h, w], seed: 4)
         var outcome = Outcome(y: [], z: [], dx: [], gradients: [])
@@ -66,7 +67,7 @@ final class DeterministicLayerTests: XCTestCase {
 
     func testSamePerSampleResultsAtAnyThreadCountAndSplit() {
         for k in [12, 3] {
-            for algorithm in [ConvAlgorithm.direct, .winograd] {
+            for algorithm in [ConvAlgorithm.direct, .winograd] + (k == 3 ? [.shifted] : []) {
                 let label = "\(algorithm), \(k)×\(k)"
                 let reference = run(algorithm, threads: 1, parts: [0..<4], kernel: k)
                 XCTAssertEqual(run(algorithm, threads: 2, parts: [0..<4], kernel: k), reference, "\(label): 2 threads vs 1")
@@ -88,7 +89,8 @@ final class DeterministicLayerTests: XCTestCase {
     /// and two decoder passes), through `backward(_ passes:)`: `parts` splits the batch as ranks would.
     private func runTwoPasses(_ algorithm: ConvAlgorithm, threads: Int, parts: [Range<Int>], exact: Bool, together: Bool,
                               kernel k: Int) -> Outcome {
-        let n = 4, cin = 3, cout = 12, h = 22, w = 30
+        // Few outputs for the shifted GEMMs, which only run layers of at most 4 (direct elsewhere).
+        let n = 4, cin = 3, cout = algorithm == .shifted ? 3 : 12, h = 22, w = 30
         let (store, conv, t) = layers(algorithm, threads: threads, exact: exact, kernel: k, channels: (cin, cout))
         let inputs = [GradientCheck.random([n, cin, h, w], seed: 4), GradientCheck.random([n, cin, h, w], seed: 6)]
         var outcome = Outcome(y: [], z: [], dx: [], gradients: [])
@@ -127,7 +129,7 @@ final class DeterministicLayerTests: XCTestCase {
     /// passes run one after the other.
     func testPassesTogetherAreDeterministicAndTheDefaultModeRunsThemInOrder() {
         for k in [12, 3] {
-            for algorithm in [ConvAlgorithm.direct, .winograd] {
+            for algorithm in [ConvAlgorithm.direct, .winograd] + (k == 3 ? [.shifted] : []) {
                 let label = "\(algorithm), \(k)×\(k)"
                 let reference = runTwoPasses(algorithm, threads: 1, parts: [0..<4], exact: true, together: true, kernel: k)
                 XCTAssertEqual(runTwoPasses(algorithm, threads: 2, parts: [0..<4], exact: true, together: true, kernel: k), reference,

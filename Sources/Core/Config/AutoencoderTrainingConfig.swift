@@ -36,7 +36,7 @@ public struct AutoencoderTrainingConfig: ConfigSection {
          .value("penalty-weight", \.penaltyWeight, "weight λ_J of the penalty of the penalized models (null: the preset's)"),
          .value("kernel", \.kernel, "large-kernel size K of the CpAE layers (null: the preset's)"),
          .value("widths", \.widths, "output channels of encoder stacks 1–3 (null: the preset's)"),
-         .choice("conv-algorithm", \.convAlgorithm, "convolution algorithm: auto (per layer, measured rule), direct or winograd; all exact, they round differently"),
+         .choice("conv-algorithm", \.convAlgorithm, "convolution algorithm: auto (per layer, measured rule), direct, winograd or shifted; all exact, they round differently"),
          .value("global-batch", \.globalBatch, "samples per optimizer step over all ranks (a multiple of the rank count)"),
          .value("epochs", \.epochs, "epochs of the training split (or give steps and set this to null)"),
          .value("steps", \.steps, "optimizer steps instead of epochs"),

@@ -8,50 +8,69 @@ public enum ConvAlgorithm: String, CaseIterable, Codable, Sendable, CustomString
     /// Polyphase Winograd tiles with per-point channel GEMMs (`WinogradPlan`), where the layer's
     /// shape allows it (square kernel, stride 1 or 2), direct elsewhere.
     case winograd
+    /// One GEMM per kernel tap over shifted views of the padded input (`ShiftedPlan`), where the
+    /// layer's shape allows it (stride 1, at most 4 output channels), direct elsewhere.
+    case shifted
 
     public var description: String { rawValue }
 
-    /// The algorithm a layer of this geometry runs: `.direct` or `.winograd`, never `.auto`.
+    /// The algorithm a layer of this geometry runs: `.direct`, `.winograd` or `.shifted`, never `.auto`.
     ///
     /// The auto rule, from `cpae-mpi bench layers --algorithm direct|winograd` on the paper model
     /// (docs/method.md §Fast convolutions has the table): Winograd wins wherever its tiles are
     /// mostly full and there are enough channels to make the per-point GEMMs worth a call; the
     /// small maps near the bottleneck (a few pixels, mostly padding tiles) stay direct.
     func resolve(_ g: ConvGeometry) -> ConvAlgorithm {
-        if case .winograd = ConvEngine(g, self) { return .winograd }
-        return .direct
+        switch ConvEngine(g, self) {
+        case .direct: return .direct
+        case .winograd: return .winograd
+        case .shifted: return .shifted
+        }
+    }
+
+    /// Whether this choice runs a layer of geometry `g` (one `ShiftedPlan` supports) as shifted GEMMs.
+    /// Auto: a 3×3 layer from ≥ 32 channels to a few (≥ 3: the decoder's "predict" layers to the
+    /// image) on a map of ≥ 256 outputs, where the direct lowering copies the wide input 9 times and
+    /// Winograd's transforms cost as much as for a wide output (docs/method.md §Fast convolutions has
+    /// the measurements, on the 16×32 and 32×64 maps; the smaller maps near the bottleneck, a few
+    /// hundred multiply-adds per sample, stay direct as before).
+    fileprivate func runsShifted(_ g: ConvGeometry) -> Bool {
+        switch self {
+        case .shifted: return true
+        case .auto: return g.kh == 3 && g.kw == 3 && g.channels >= 32 && g.outChannels >= 3 && g.oh * g.ow >= 256
+        case .direct, .winograd: return false
+        }
     }
 
     /// Whether this choice runs `plan` (a Winograd-eligible layer) as Winograd.
     fileprivate func runsWinograd(_ plan: WinogradPlan) -> Bool {
         switch self {
-        case .direct: return false
+        case .direct, .shifted: return false
         case .winograd: return true
         case .auto:
             // Mostly full tiles (≥ 60% of the tiled area is output), at least 3 tile rows and columns,
             // and enough channels for the per-point GEMMs: ≥ 12 on both sides for phase kernels of 3
             // taps or more (4–9× fewer multiplications), ≥ 32 for 2-tap ones (F(6, 2) saves only 2.9×).
-            // One measured exception: a 3×3 layer from ≥ 32 channels to a few (≥ 3: the decoder's
-            // "predict" layers to the image), where the direct lowering's 9× copy of the wide input
-            // costs more than the transforms (1.6× faster as Winograd, docs/method.md).
             let g = plan.geometry
             let useful = Double(g.oh * g.ow) / Double(plan.th * plan.m * plan.tw * plan.m)
             let channels = Swift.min(plan.phaseChannels, g.outChannels)
-            let wideToFew = plan.r == 3 && plan.stride == 1 && plan.phaseChannels >= 32 && g.outChannels >= 3
-            let enough = channels >= (plan.r >= 3 ? 12 : 32) || wideToFew
+            let enough = channels >= (plan.r >= 3 ? 12 : 32)
             return plan.th >= 3 && plan.tw >= 3 && useful >= 0.6 && enough
         }
     }
 }
 
-/// The engine one layer call runs on: the direct lowering of a geometry or its Winograd plan, with
-/// the same three products (so the layers choose once, here, instead of at every product).
+/// The engine one layer call runs on: the direct lowering of a geometry, its Winograd plan or its
+/// shifted-GEMM plan, with the same three products (so the layers choose once, here, instead of at
+/// every product).
 enum ConvEngine {
     case direct(ConvGeometry)
     case winograd(WinogradPlan)
+    case shifted(ShiftedPlan)
 
     /// One plan per call: the rule reads the same plan the products then run on.
     init(_ g: ConvGeometry, _ algorithm: ConvAlgorithm) {
+        if ShiftedPlan.supports(g) && algorithm.runsShifted(g) { self = .shifted(ShiftedPlan(g)); return }
         guard WinogradPlan.supports(g) else { self = .direct(g); return }
         let plan = WinogradPlan(g)
         self = algorithm.runsWinograd(plan) ? .winograd(plan) : .direct(g)
@@ -65,12 +84,14 @@ enum ConvEngine {
     }
 
     /// Prepares this call's weight in `scratch` with its threads: the direct lowering's reordered w′,
-    /// or the Winograd U and (`transposed`, for a forward correlation) Uᵀ — the same bits the
-    /// products make for themselves when `scratch.weightPrepared` is false.
+    /// the Winograd U and (`transposed`, for a forward correlation) Uᵀ, or the shifted plan's two
+    /// arrangements — the same bits the products make for themselves when `scratch.weightPrepared`
+    /// is false.
     func prepareWeight(_ w: UnsafePointer<Float>, transposed: Bool, scratch: ConvScratch) {
         switch self {
         case .direct(let g): g.reorderWeight(w, into: scratch.weight(g.outChannels * g.k), threads: scratch.budget.threads)
         case .winograd(let p): p.prepareWeight(w, transposed: transposed, scratch: scratch)
+        case .shifted(let p): p.prepareWeight(w, scratch: scratch)
         }
     }
 
@@ -80,6 +101,7 @@ enum ConvEngine {
         switch self {
         case .direct(let g): g.correlate(x, batch: batch, weight: weight, bias: bias, into: y, scratch: scratch)
         case .winograd(let p): p.correlate(x, batch: batch, weight: weight, bias: bias, into: y, scratch: scratch, keepRows: keep)
+        case .shifted(let p): p.correlate(x, batch: batch, weight: weight, bias: bias, into: y, scratch: scratch)
         }
     }
 
@@ -88,6 +110,7 @@ enum ConvEngine {
         switch self {
         case .direct(let g): g.correlateAdjoint(t, batch: batch, weight: weight, bias: bias, into: out, scratch: scratch)
         case .winograd(let p): p.correlateAdjoint(t, batch: batch, weight: weight, bias: bias, into: out, scratch: scratch)
+        case .shifted(let p): p.correlateAdjoint(t, batch: batch, weight: weight, bias: bias, into: out, scratch: scratch)
         }
     }
 
@@ -114,6 +137,9 @@ enum ConvEngine {
         case .winograd(let p):
             p.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, overwrite: overwrite,
                              inPhaseOrder: inUnitOrder && p.phasesAreKernel, span: span, then: second, scratch: scratch, keptRows: kept)
+        case .shifted(let p):
+            p.weightGradient(input: x, outputGradient: t, batch: batch, weight: weight, accumulateInto: gradW, overwrite: overwrite,
+                             span: span, then: second, scratch: scratch)
         }
     }
 }

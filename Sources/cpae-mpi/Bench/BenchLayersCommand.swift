@@ -20,7 +20,7 @@ struct BenchLayersCommand: ParsableCommand {
     @Option(help: "Timed samples per measurement (median reported).") var samples = 5
     @Option(help: "Longest wait for a quiet machine before each sample, seconds.") var maxWait: Double = 10
     @Option(help: "Only layers whose name contains this (e.g. 12x12).") var filter: String?
-    @Option(help: "Comma-separated convolution algorithms to time, each over every layer (auto, direct, winograd).")
+    @Option(help: "Comma-separated convolution algorithms to time, each over every layer (auto, direct, winograd, shifted).")
     var algorithm = "direct,auto"
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
@@ -34,7 +34,7 @@ struct BenchLayersCommand: ParsableCommand {
     func run() throws {
         let algorithms = try algorithm.split(separator: ",").map { name -> ConvAlgorithm in
             guard let a = ConvAlgorithm(rawValue: String(name)) else {
-                throw ValidationError("--algorithm: unknown algorithm '\(name)' (choose from auto, direct, winograd)")
+                throw ValidationError("--algorithm: unknown algorithm '\(name)' (choose from auto, direct, winograd, shifted)")
             }
             return a
         }
