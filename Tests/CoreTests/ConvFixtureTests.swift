@@ -25,12 +25,17 @@ final class ConvFixtureTests: XCTestCase {
     func testConv2dMatchesPyTorch() throws {
         for name in Self.conv2dFixtures {
             let f = try Fixture(name)
-            let g = try Geometry(f)
-            let store = ParameterStore(seed: 1)
-            let conv = Conv2d(store: store, name: "conv", inChannels: g.cin, outChannels: g.cout,
-                              kernel: g.kernel, stride: g.stride, padding: g.padding, bias: g.bias)
+            let (store, conv) = try Self.conv2d(f)
             try compare(conv, store: store, with: f, name: name)
         }
+    }
+
+    /// The fixture's Conv2d (parameters not yet loaded) and its store.
+    private static func conv2d(_ f: Fixture) throws -> (ParameterStore, Conv2d) {
+        let g = try Geometry(f)
+        let store = ParameterStore(seed: 1)
+        return (store, Conv2d(store: store, name: "conv", inChannels: g.cin, outChannels: g.cout,
+                              kernel: g.kernel, stride: g.stride, padding: g.padding, bias: g.bias))
     }
 
     /// The fixtures a shifted-GEMM plan can run (stride 1, at most 4 outputs: the 3×3 one), through
@@ -39,10 +44,7 @@ final class ConvFixtureTests: XCTestCase {
         var checked = 0
         for name in Self.conv2dFixtures {
             let f = try Fixture(name)
-            let g = try Geometry(f)
-            let store = ParameterStore(seed: 1)
-            let conv = Conv2d(store: store, name: "conv", inChannels: g.cin, outChannels: g.cout,
-                              kernel: g.kernel, stride: g.stride, padding: g.padding, bias: g.bias)
+            let (store, conv) = try Self.conv2d(f)
             conv.algorithm = .shifted
             let x = try f.tensor("x")
             guard conv.resolvedAlgorithm(height: x.shape[2], width: x.shape[3]) == .shifted else { continue }
