@@ -148,33 +148,29 @@ final class ShiftedConvolutionTests: XCTestCase {
             let store = ParameterStore(seed: UInt64(50 + i))
             let conv = Conv2d(store: store, name: "c", inChannels: c.c, outChannels: c.o, kernel: (c.kh, c.kw),
                               padding: (c.ph, c.pw))
-            conv.algorithm = .shifted
-            XCTAssertEqual(conv.resolvedAlgorithm(height: c.h, width: c.w), .shifted)
-            let x = GradientCheck.random([2, c.c, c.h, c.w], seed: UInt64(60 + i))
-            let r = GradientCheck.random(conv.forward(x).shape, seed: UInt64(70 + i))
-            let dx = conv.backward(r, input: x)!
-            let loss = { GradientCheck.dot(r, conv.forward(x)) }
-            GradientCheck.compare(values: x.data, count: x.count, analytic: dx.array, label: "dx case \(i)", loss: loss)
-            GradientCheck.compare(values: store.value(conv.weight), count: conv.weight.count,
-                                  analytic: store.gradientArray(conv.weight), label: "dW case \(i)", loss: loss)
-            GradientCheck.compare(values: store.value(conv.bias!), count: conv.bias!.count,
-                                  analytic: store.gradientArray(conv.bias!), label: "db case \(i)", loss: loss)
-
+            checkByFiniteDifferences(conv, store: store, input: [2, c.c, c.h, c.w], seed: UInt64(60 + i), label: "case \(i)")
             // The transposed layer whose adjoint this convolution is (few output channels: its input).
             let t = ConvTranspose2d(store: store, name: "t", inChannels: c.o, outChannels: c.c, kernel: (c.kh, c.kw),
                                     padding: (c.ph, c.pw))
-            t.algorithm = .shifted
             let g = geometry(c)
-            XCTAssertEqual(t.resolvedAlgorithm(height: g.oh, width: g.ow), .shifted)
-            let tx = GradientCheck.random([2, c.o, g.oh, g.ow], seed: UInt64(80 + i))
-            let tr = GradientCheck.random(t.forward(tx).shape, seed: UInt64(90 + i))
-            let tdx = t.backward(tr, input: tx)!
-            let tloss = { GradientCheck.dot(tr, t.forward(tx)) }
-            GradientCheck.compare(values: tx.data, count: tx.count, analytic: tdx.array, label: "T dx case \(i)", loss: tloss)
-            GradientCheck.compare(values: store.value(t.weight), count: t.weight.count,
-                                  analytic: store.gradientArray(t.weight), label: "T dW case \(i)", loss: tloss)
-            GradientCheck.compare(values: store.value(t.bias!), count: t.bias!.count,
-                                  analytic: store.gradientArray(t.bias!), label: "T db case \(i)", loss: tloss)
+            checkByFiniteDifferences(t, store: store, input: [2, c.o, g.oh, g.ow], seed: UInt64(80 + i), label: "T case \(i)")
+        }
+    }
+
+    /// `layer` runs shifted on `input`-shaped inputs, and its dx, dW and db match finite differences of
+    /// ⟨r, layer(x)⟩ for random x and r.
+    private func checkByFiniteDifferences(_ layer: ConvolutionLayer, store: ParameterStore, input shape: [Int], seed: UInt64,
+                                          label: String) {
+        layer.algorithm = .shifted
+        XCTAssertEqual(layer.resolvedAlgorithm(height: shape[2], width: shape[3]), .shifted, label)
+        let x = GradientCheck.random(shape, seed: seed)
+        let r = GradientCheck.random(layer.forward(x).shape, seed: seed + 10)
+        let dx = layer.backward(r, input: x)!
+        let loss = { GradientCheck.dot(r, layer.forward(x)) }
+        GradientCheck.compare(values: x.data, count: x.count, analytic: dx.array, label: "dx \(label)", loss: loss)
+        for (p, name) in [(layer.weight, "dW"), (layer.bias!, "db")] {
+            GradientCheck.compare(values: store.value(p), count: p.count, analytic: store.gradientArray(p),
+                                  label: "\(name) \(label)", loss: loss)
         }
     }
 

@@ -158,8 +158,13 @@ extension ShiftedPlan {
             if overwrite { gradW.update(repeating: 0, count: size) }
             return
         }
-        if case .none = second {} else if !scratch.weightPrepared { prepareWeight(w, scratch: scratch) }
-        let wt = UnsafePointer(scratch.weight(size)), wa = UnsafePointer(scratch.transposedWeight(size))
+        // Only a second product reads the weight.
+        var wt: UnsafePointer<Float>? = nil, wa: UnsafePointer<Float>? = nil
+        if case .none = second {} else {
+            if !scratch.weightPrepared { prepareWeight(w, scratch: scratch) }
+            wt = UnsafePointer(scratch.weight(size))
+            wa = UnsafePointer(scratch.transposedWeight(size))
+        }
         let count = Swift.max(1, Swift.min(scratch.budget.threads, batch))
         let scratches = scratch.workerScratches(count)
         let grads = scratches.map { $0.gradient(size) }
@@ -185,8 +190,8 @@ extension ShiftedPlan {
                 started = true
                 switch second {
                 case .none: break
-                case .adjoint(let dx): correlateAdjointSample(t, sample: n, weight: wa, bias: nil, into: dx, scratch: s)
-                case .correlation(let y): correlateSample(xp, sample: n, weight: wt, bias: nil, into: y, scratch: s)
+                case .adjoint(let dx): correlateAdjointSample(t, sample: n, weight: wa!, bias: nil, into: dx, scratch: s)
+                case .correlation(let y): correlateSample(xp, sample: n, weight: wt!, bias: nil, into: y, scratch: s)
                 }
             }
         }
