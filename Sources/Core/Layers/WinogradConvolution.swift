@@ -82,13 +82,24 @@ struct WinogradPlan {
     var transformedWeightFloats: Int { alpha * alpha * geometry.outChannels * phaseChannels }
 
     /// Tiles per GEMM block: the block's V and M (α² × tiles × (C′ + O) floats) stay near 512 KB, so
-    /// they are still in the core's L2 when the transform that follows reads them; at least 32 rows so
-    /// each GEMM is worth a call. Measured (bench layers, Zen 4, batch 16): against 2 MB blocks, 512 KB
-    /// took the Winograd layers from 1.3–1.5× to 1.6–1.9× on two threads and was as fast or faster on one.
+    /// they are still in the core's L2 when the transform that follows reads them, but with at least
+    /// `minimumBlockTiles` rows so each GEMM is worth a call. Measured (bench layers, Zen 4, batch 16):
+    /// against 2 MB blocks, 512 KB took the Winograd layers from 1.3–1.5× to 1.6–1.9× on two threads
+    /// and was as fast or faster on one.
     var blockTiles: Int {
         let perTile = alpha * alpha * (phaseChannels + geometry.outChannels)
-        return Swift.max(32, (1 << 17) / perTile)
+        return Swift.max(Self.minimumBlockTiles, (1 << 17) / perTile)
     }
+
+    /// Rows of the per-point GEMMs at the least. Where OpenBLAS has small-matrix kernels (SkylakeX's
+    /// set, which Zen 4 gets), a short GEMM is cheap and 32 rows keep the 12×12 layers' blocks in L2.
+    /// Elsewhere (Zen 1–3, Haswell) every call also packs both operands and takes a buffer from
+    /// OpenBLAS's shared pool under one process-wide mutex, which two threads contend for: on Zen 3
+    /// the first 12×12 layer (a 43 × 16 × 12 GEMM per point) spent 5% of its 2-thread samples in that
+    /// mutex. 128 rows there, measured on Zen 3 (`bench layers`, 1 and 2 threads, batch 16, floors
+    /// 32/64/128/256, two rounds each): enc.s1a 2 threads 56–63 → 46–48 ms, enc.s2a 54–57 → 49–50 ms,
+    /// all layers 270–278 → 253–263 ms (1 thread 496–518 → 473–498 ms); the other layers within noise.
+    static let minimumBlockTiles = BLASKernels.hasSmallMatrixKernels ? 32 : 128
 
     /// Multiplications per sample of the forward pass (the GEMM part), for reports.
     var multiplyAdds: Int { tilesPerSample * alpha * alpha * phaseChannels * geometry.outChannels }
