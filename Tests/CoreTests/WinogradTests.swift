@@ -107,41 +107,48 @@ final class WinogradTests: XCTestCase {
         for (i, c) in Self.cases.enumerated() {
             let g = geometry(c)
             XCTAssertTrue(WinogradPlan.supports(g), c.label)
-            let plan = WinogradPlan(g)
-            if c.c >= 12 {
-                XCTAssertGreaterThan(plan.tilesPerSample, plan.blockTiles, "\(c.label): one chunk per sample")
-                XCTAssertGreaterThan(plan.th, Swift.max(1, plan.blockTiles / plan.tw), "\(c.label): several blocks per chunk")
-            }
             let x = Self.random(c.n * g.inputPerSample, seed: UInt64(10 + i))
             let w = Self.random(g.outChannels * g.channels * g.kh * g.kw, seed: UInt64(20 + i))
             let dy = Self.random(c.n * g.outputPerSample, seed: UInt64(30 + i))
             let yExact = Self.forward(g, n: c.n, x, w)
             let (dxExact, dwExact) = Self.backward(g, n: c.n, x, w, dy)
-            for threads in [1, 2] {
-                let scratch = ConvScratch()
-                scratch.budget = ComputeBudget(threads: threads)
-                let label = "\(c.label) threads \(threads)"
-                let (yb, dxb, dwb) = Self.roundingBounds(plan, batch: c.n, x: x, w: w, dy: dy, threads: threads)
+            // Both block floors on any host (WinogradPlan.defaultMinimumBlockTiles picks one by the
+            // OpenBLAS kernel set): 32 gives several blocks per sample, 128 several samples per chunk.
+            for floor in [32, 128] {
+                let plan = WinogradPlan(g, minimumBlockTiles: floor)
+                if c.c >= 12 && floor == 32 {
+                    XCTAssertGreaterThan(plan.tilesPerSample, plan.blockTiles, "\(c.label): one chunk per sample")
+                    XCTAssertGreaterThan(plan.th, Swift.max(1, plan.blockTiles / plan.tw), "\(c.label): several blocks per chunk")
+                }
+                if c.c >= 12 && floor == 128 {
+                    XCTAssertGreaterThanOrEqual(plan.blockTiles / plan.tilesPerSample, 2, "\(c.label): several samples per chunk")
+                }
+                for threads in [1, 2] {
+                    let scratch = ConvScratch()
+                    scratch.budget = ComputeBudget(threads: threads)
+                    let label = "\(c.label) floor \(floor) threads \(threads)"
+                    let (yb, dxb, dwb) = Self.roundingBounds(plan, batch: c.n, x: x, w: w, dy: dy, threads: threads)
 
-                var y = [Float](repeating: .nan, count: yExact.count)
-                plan.correlate(x, batch: c.n, weight: w, bias: nil, into: &y, scratch: scratch)
-                let yErr = Self.assertWithin(y, yExact, bound: yb, "y \(label)")
+                    var y = [Float](repeating: .nan, count: yExact.count)
+                    plan.correlate(x, batch: c.n, weight: w, bias: nil, into: &y, scratch: scratch)
+                    let yErr = Self.assertWithin(y, yExact, bound: yb, "y \(label)")
 
-                var dx = [Float](repeating: .nan, count: dxExact.count)
-                plan.correlateAdjoint(dy, batch: c.n, weight: w, bias: nil, into: &dx, scratch: scratch)
-                Self.assertWithin(dx, dxExact, bound: dxb, "dx \(label)")
+                    var dx = [Float](repeating: .nan, count: dxExact.count)
+                    plan.correlateAdjoint(dy, batch: c.n, weight: w, bias: nil, into: &dx, scratch: scratch)
+                    Self.assertWithin(dx, dxExact, bound: dxb, "dx \(label)")
 
-                var dw = [Float](repeating: 0, count: w.count)
-                plan.weightGradient(input: x, outputGradient: dy, batch: c.n, weight: w, accumulateInto: &dw,
-                                    then: .none, scratch: scratch)
-                Self.assertWithin(dw, dwExact, bound: dwb, "dW \(label)")
+                    var dw = [Float](repeating: 0, count: w.count)
+                    plan.weightGradient(input: x, outputGradient: dy, batch: c.n, weight: w, accumulateInto: &dw,
+                                        then: .none, scratch: scratch)
+                    Self.assertWithin(dw, dwExact, bound: dwb, "dW \(label)")
 
-                // The bound has teeth: a wrong index or coefficient errs by O(|y|), the bound is far below it
-                // (worst case ~1e-2·max|y| for F(3, 6) over 48 phase channels: the magnitudes' sum grows
-                // like C′, |y| like √C′ on random data).
-                let scale = yExact.map(Swift.abs).max() ?? 1
-                XCTAssertLessThan(Double(yb.max() ?? 0) / scale, 5e-2, "forward bound relative to |y| \(label)")
-                if threads == 1 { print("Winograd \(c.label): forward error \(yErr) of max|y|, bound \(Double(yb.max() ?? 0) / scale)") }
+                    // The bound has teeth: a wrong index or coefficient errs by O(|y|), the bound is far below it
+                    // (worst case ~1e-2·max|y| for F(3, 6) over 48 phase channels: the magnitudes' sum grows
+                    // like C′, |y| like √C′ on random data).
+                    let scale = yExact.map(Swift.abs).max() ?? 1
+                    XCTAssertLessThan(Double(yb.max() ?? 0) / scale, 5e-2, "forward bound relative to |y| \(label)")
+                    if threads == 1 { print("Winograd \(c.label) floor \(floor): forward error \(yErr) of max|y|, bound \(Double(yb.max() ?? 0) / scale)") }
+                }
             }
         }
     }

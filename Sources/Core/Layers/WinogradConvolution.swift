@@ -41,6 +41,8 @@ struct WinogradPlan {
     let th: Int, tw: Int
     /// Rows and columns of a sample's phase planes (every patch of every tile inside).
     let hp: Int, wp: Int
+    /// Tiles per GEMM block at the least (`defaultMinimumBlockTiles`; tests set both values on any host).
+    let minimumBlockTiles: Int
 
     /// Square kernels with equal strides 1 or 2 only (the 3×4 / stride (1, 2) tail layers are 1×2
     /// pixels: nothing to gain there), and phase kernels of 2 to 7 taps: α ≤ 8 with m ≥ 2, see `defaultTile`).
@@ -59,7 +61,8 @@ struct WinogradPlan {
     }
 
     /// `absolute`: the magnitude-only transforms of `ToomCookRows(_:absolute:)` (error bounds in tests).
-    init(_ g: ConvGeometry, tile: Int? = nil, absolute: Bool = false) {
+    init(_ g: ConvGeometry, tile: Int? = nil, absolute: Bool = false,
+         minimumBlockTiles: Int = WinogradPlan.defaultMinimumBlockTiles) {
         precondition(WinogradPlan.supports(g), "Winograd convolution needs a square kernel and equal strides of 1 or 2")
         geometry = g
         stride = g.sh
@@ -73,6 +76,7 @@ struct WinogradPlan {
         tw = (g.ow + m - 1) / m
         hp = th * m + r - 1
         wp = tw * m + r - 1
+        self.minimumBlockTiles = minimumBlockTiles
     }
 
     var tilesPerSample: Int { th * tw }
@@ -88,7 +92,7 @@ struct WinogradPlan {
     /// and was as fast or faster on one.
     var blockTiles: Int {
         let perTile = alpha * alpha * (phaseChannels + geometry.outChannels)
-        return Swift.max(Self.minimumBlockTiles, (1 << 17) / perTile)
+        return Swift.max(minimumBlockTiles, (1 << 17) / perTile)
     }
 
     /// Rows of the per-point GEMMs at the least. Where OpenBLAS has small-matrix kernels (SkylakeX's
@@ -99,7 +103,7 @@ struct WinogradPlan {
     /// mutex. 128 rows there, measured on Zen 3 (`bench layers`, 1 and 2 threads, batch 16, floors
     /// 32/64/128/256, two rounds each): enc.s1a 2 threads 56–63 → 46–48 ms, enc.s2a 54–57 → 49–50 ms,
     /// all layers 270–278 → 253–263 ms (1 thread 496–518 → 473–498 ms); the other layers within noise.
-    static let minimumBlockTiles = BLASKernels.hasSmallMatrixKernels ? 32 : 128
+    static let defaultMinimumBlockTiles = BLASKernels.hasSmallMatrixKernels ? 32 : 128
 
     /// Multiplications per sample of the forward pass (the GEMM part), for reports.
     var multiplyAdds: Int { tilesPerSample * alpha * alpha * phaseChannels * geometry.outChannels }
@@ -580,17 +584,19 @@ extension WinogradPlan {
         let perChunk = Swift.max(1, blockTiles / tilesPerSample)
         let count = Swift.min(scratch.budget.threads, batch)
         let scratches = scratch.workerScratches(Swift.max(1, count))
-        func chunks(_ part: Range<Int>) -> [Range<Int>] {
-            Swift.stride(from: part.lowerBound, to: part.upperBound, by: perChunk).map { $0..<Swift.min(part.upperBound, $0 + perChunk) }
+        func chunks(_ part: Range<Int>, size: Int) -> [Range<Int>] {
+            Swift.stride(from: part.lowerBound, to: part.upperBound, by: size).map { $0..<Swift.min(part.upperBound, $0 + size) }
         }
         guard let workers else {
-            let list = chunks(0..<batch)
+            // At least one chunk per thread: a block of ≥ 128 tiles (`minimumBlockTiles`) holds
+            // several samples of a small map, and a rank's local batch may be only a few samples.
+            let list = chunks(0..<batch, size: Swift.max(1, Swift.min(perChunk, (batch + count - 1) / Swift.max(1, count))))
             parallelForClaimed(list.count, threads: count) { i, slot in body(list[i], scratches[slot], slot) }
             return
         }
         workers(Swift.max(1, count))
         parallelFor(Swift.max(1, count), threads: count) { w in
-            for chunk in chunks(count <= 1 ? 0..<batch : splitRange(batch, parts: count, w)) { body(chunk, scratches[w], w) }
+            for chunk in chunks(count <= 1 ? 0..<batch : splitRange(batch, parts: count, w), size: perChunk) { body(chunk, scratches[w], w) }
         }
     }
 
