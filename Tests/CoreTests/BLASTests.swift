@@ -45,15 +45,16 @@ final class BLASTests: XCTestCase {
             let a = randomMatrix(max(c.m * c.k, 1), rng: &rng), b = randomMatrix(max(c.k * c.n, 1), rng: &rng)
             let ldc = c.n + 3
             let tag = "m \(c.m) n \(c.n) k \(c.k) transA \(c.transA) transB \(c.transB)"
-            let openBLAS = product(c, a: a, b: b, ldc: ldc) { pa, lda, pb, ldb, pc in
-                cblas_sgemm(CblasRowMajor, c.transA ? CblasTrans : CblasNoTrans, c.transB ? CblasTrans : CblasNoTrans,
-                            Int32(c.m), Int32(c.n), Int32(c.k), 1, pa, Int32(lda), pb, Int32(ldb), 0, pc, Int32(ldc))
+            // OpenBLAS itself, bypassing the wrapper.
+            func openBLASProduct(beta: Float, clearingFirst: Bool) -> [Float] {
+                product(c, a: a, b: b, ldc: ldc) { pa, lda, pb, ldb, pc in
+                    if clearingFirst { BLASKernels.clear(pc, rows: c.m, columns: c.n, ldc: ldc) }
+                    cblas_sgemm(CblasRowMajor, c.transA ? CblasTrans : CblasNoTrans, c.transB ? CblasTrans : CblasNoTrans,
+                                Int32(c.m), Int32(c.n), Int32(c.k), 1, pa, Int32(lda), pb, Int32(ldb), beta, pc, Int32(ldc))
+                }
             }
-            let clearedFirst = product(c, a: a, b: b, ldc: ldc) { pa, lda, pb, ldb, pc in
-                BLASKernels.clear(pc, rows: c.m, columns: c.n, ldc: ldc)
-                cblas_sgemm(CblasRowMajor, c.transA ? CblasTrans : CblasNoTrans, c.transB ? CblasTrans : CblasNoTrans,
-                            Int32(c.m), Int32(c.n), Int32(c.k), 1, pa, Int32(lda), pb, Int32(ldb), 1, pc, Int32(ldc))
-            }
+            let openBLAS = openBLASProduct(beta: 0, clearingFirst: false)
+            let clearedFirst = openBLASProduct(beta: 1, clearingFirst: true)
             let wrapper = product(c, a: a, b: b, ldc: ldc) { pa, lda, pb, ldb, pc in
                 sgemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, a: pa, lda: lda, b: pb, ldb: ldb,
                       c: pc, ldc: ldc)

@@ -582,20 +582,20 @@ extension WinogradPlan {
     private func forEachChunk(batch: Int, scratch: ConvScratch, workers: ((Int) -> Void)? = nil,
                               _ body: (Range<Int>, ConvScratch, Int) -> Void) {
         let perChunk = Swift.max(1, blockTiles / tilesPerSample)
-        let count = Swift.min(scratch.budget.threads, batch)
-        let scratches = scratch.workerScratches(Swift.max(1, count))
+        let count = Swift.max(1, Swift.min(scratch.budget.threads, batch))
+        let scratches = scratch.workerScratches(count)
         func chunks(_ part: Range<Int>, size: Int) -> [Range<Int>] {
             Swift.stride(from: part.lowerBound, to: part.upperBound, by: size).map { $0..<Swift.min(part.upperBound, $0 + size) }
         }
         guard let workers else {
             // At least one chunk per thread: a block of ≥ 128 tiles (`minimumBlockTiles`) holds
             // several samples of a small map, and a rank's local batch may be only a few samples.
-            let list = chunks(0..<batch, size: Swift.max(1, Swift.min(perChunk, (batch + count - 1) / Swift.max(1, count))))
+            let list = chunks(0..<batch, size: Swift.max(1, Swift.min(perChunk, (batch + count - 1) / count)))
             parallelForClaimed(list.count, threads: count) { i, slot in body(list[i], scratches[slot], slot) }
             return
         }
-        workers(Swift.max(1, count))
-        parallelFor(Swift.max(1, count), threads: count) { w in
+        workers(count)
+        parallelFor(count, threads: count) { w in
             for chunk in chunks(count <= 1 ? 0..<batch : splitRange(batch, parts: count, w), size: perChunk) { body(chunk, scratches[w], w) }
         }
     }

@@ -31,7 +31,9 @@ public enum BLASKernels {
 
     /// True where OpenBLAS has small-matrix sgemm kernels, which need neither packing nor a buffer
     /// from its shared pool (its SkylakeX set and the sets built on it; Zen 4 gets `Cooperlake`).
-    public static let hasSmallMatrixKernels = ["SkylakeX", "Cooperlake", "SapphireRapids"].contains(BLASThreads.coreName)
+    public static let hasSmallMatrixKernels = smallMatrixCores.contains(BLASThreads.coreName)
+
+    static let smallMatrixCores: Set<String> = ["SkylakeX", "Cooperlake", "SapphireRapids"]
 
     /// Kernel sets of OpenBLAS 0.3.21 whose `sgemm_beta` stores one float at a time (checked by
     /// disassembling `sgemm_beta_<CORE>` in Debian's libopenblasp-r0.3.21.so).
