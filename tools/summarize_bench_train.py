@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """One Markdown row per `cpae-mpi bench train --peer --rounds R --json` file: ours / PyTorch for each
 (threads, objective) as the median over the rounds with the lowest round in brackets, then the
-2-thread speed-up over 1 thread from the separate runs and from the steps alternated in one process.
+2-thread speed-up over 1 thread from the separate runs and from the steps alternated in one process,
+and (files from 2026-12-06 12:30 UTC on) the host's own 2-thread speed-up in those alternated cycles
+(`HostCapacityProbe`) with the step's share of it, cycle by cycle.
 
 The README's speed table is this script's output, so its numbers are the files' and not copied by
 hand:
@@ -39,8 +41,14 @@ def row(path):
         by = {x["objective"]: x["speedup"]["median"] for x in s.get(key) or [] if x.get("threads") == 2}
         return " / ".join(f"{by[o]:.2f}×" if o in by else "—" for o in OBJECTIVES)
 
+    def host():
+        by = {x["objective"]: x for x in s.get("alternated_speedups") or []
+              if x.get("threads") == 2 and x.get("host_speedup")}
+        return " / ".join(f"{by[o]['host_speedup']['median']:.2f}× ({by[o]['of_host']['median']:.2f})" if o in by else "—"
+                          for o in OBJECTIVES)
+
     return (f"| {when} | {kernels} | {s['rounds']} | " + " | ".join(cells) +
-            f" | {speedups('speedups')} | {speedups('alternated_speedups')} | `{name}` |")
+            f" | {speedups('speedups')} | {speedups('alternated_speedups')} | {host()} | `{name}` |")
 
 
 def main():
@@ -48,8 +56,8 @@ def main():
         raise SystemExit(__doc__)
     print("| run (UTC) | kernels | rounds | 1 thread, reconstruction | 1 thread, reference "
           "| 2 threads, reconstruction | 2 threads, reference | 2 over 1 thread, separate runs "
-          "| 2 over 1, alternated | file |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| 2 over 1, alternated | the host's own 2 over 1 (the step's share) | file |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for p in sorted(sys.argv[1:], key=lambda p: re.sub(r".*(\d{4}-\d{2}-\d{2}(T\d{4})?).*", r"\1", os.path.basename(p))):
         print(row(p))
 

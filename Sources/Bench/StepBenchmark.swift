@@ -67,6 +67,10 @@ public struct StepBenchmark {
         public var step_seconds: [Double]
         /// For each count, its speed-up over the first count in every cycle (the first count's own: all 1).
         public var speedups: [[Double]]
+        /// For each count, the host's own speed-up over the first count in every cycle
+        /// (`HostCapacityProbe`, timed right after that cycle's step at the count): the ceiling of
+        /// `speedups` at that moment. nil in reports written before it existed.
+        public var host_speedups: [[Double]]?
         /// Cycles in which every count's sample was clean (others < 0.1 core).
         public var clean_cycles: Int
         public var cycles: Int
@@ -116,15 +120,23 @@ public struct StepBenchmark {
                    deterministic_unit: deterministic ? deterministicUnit : nil)
     }
 
-    /// `timer.samples` cycles, each one step at every count of `threads` in turn, on one model.
+    /// `timer.samples` cycles, each one step at every count of `threads` in turn, on one model, each
+    /// step followed by the host-capacity probe at the same count.
     public func runAlternating(threads: [Int], objective: Objective) throws -> ThreadScaling {
         precondition(!threads.isEmpty)
         let s = try Setup(self, objective: objective)
-        let ms = timer.measureAlternating(threads.count) { i in s.step(threads: threads[i]) { _ in } }
+        let probe = HostCapacityProbe()
+        // Configuration 2i is the step at threads[i], 2i + 1 the probe right after it.
+        let ms = timer.measureAlternating(2 * threads.count) { j in
+            if j % 2 == 0 { s.step(threads: threads[j / 2]) { _ in } } else { probe.run(threads: threads[j / 2]) }
+        }
+        let steps = stride(from: 0, to: ms.count, by: 2).map { ms[$0] }
+        let probes = stride(from: 1, to: ms.count, by: 2).map { ms[$0] }
         return ThreadScaling(objective: objective.rawValue, batch: batch, threads: threads,
-                             step_seconds: ms.map(\.median),
-                             speedups: ms.map { ms[0].ratios(over: $0) },
-                             clean_cycles: GuardedTimer.cleanRounds(ms), cycles: ms[0].samples.count,
+                             step_seconds: steps.map(\.median),
+                             speedups: steps.map { steps[0].ratios(over: $0) },
+                             host_speedups: probes.map { probes[0].ratios(over: $0) },
+                             clean_cycles: GuardedTimer.cleanRounds(ms), cycles: steps[0].samples.count,
                              algorithm: algorithm.rawValue, round: nil)
     }
 

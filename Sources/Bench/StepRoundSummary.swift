@@ -51,6 +51,10 @@ public struct StepRoundSummary: Codable, Sendable, Equatable {
         public var objective: String
         public var cycles: Int
         public var speedup: Spread
+        /// The host's own speed-up in the same cycles (`HostCapacityProbe`): what the machine offered.
+        public var host_speedup: Spread?
+        /// Cycle by cycle, the step's speed-up over the host's: how much of the offer the step used.
+        public var of_host: Spread?
     }
 
     /// The deterministic mode's cost at one unit, from steps alternated with the default mode in one
@@ -77,11 +81,22 @@ public struct StepRoundSummary: Codable, Sendable, Equatable {
     public mutating func addAlternated(_ scalings: [StepBenchmark.ThreadScaling]) {
         guard !scalings.isEmpty else { return }
         struct Key: Hashable { var threads: Int; var over: Int; var objective: String }
-        let pooled = Self.pool(scalings.flatMap { a in
-            a.threads.enumerated().dropFirst().map { i, t in (Key(threads: t, over: a.threads[0], objective: a.objective), a.speedups[i]) }
-        })
-        alternated_speedups = pooled.map { k, spread, cycles in
-            AlternatedSpeedUp(threads: k.threads, over_threads: k.over, objective: k.objective, cycles: cycles, speedup: spread)
+        func pooled(_ series: (StepBenchmark.ThreadScaling, Int) -> [Double]?) -> [(Key, Spread, Int)] {
+            Self.pool(scalings.flatMap { a in
+                a.threads.enumerated().dropFirst().compactMap { i, t in
+                    series(a, i).map { (Key(threads: t, over: a.threads[0], objective: a.objective), $0) }
+                }
+            })
+        }
+        func byKey(_ items: [(Key, Spread, Int)]) -> [Key: Spread] {
+            Dictionary(items.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        }
+        // Only measurements that have the host's figure count towards it (older reports lack it).
+        let host = byKey(pooled { a, i in a.host_speedups?[i] })
+        let ofHost = byKey(pooled { a, i in a.host_speedups.map { h in zip(a.speedups[i], h[i]).map { $0 / $1 } } })
+        alternated_speedups = pooled { a, i in a.speedups[i] }.map { k, spread, cycles in
+            AlternatedSpeedUp(threads: k.threads, over_threads: k.over, objective: k.objective, cycles: cycles, speedup: spread,
+                              host_speedup: host[k], of_host: ofHost[k])
         }
     }
 

@@ -50,10 +50,10 @@ final class BenchTrainRoundsTests: XCTestCase {
 
     /// The alternated speed-ups pool every cycle of every round per (objective, thread count).
     func testAlternatedSpeedUpsPoolTheCyclesOfAllRounds() {
-        func scaling(_ objective: String, _ ups: [Double], round: Int) -> StepBenchmark.ThreadScaling {
+        func scaling(_ objective: String, _ ups: [Double], host: [Double]? = nil, round: Int) -> StepBenchmark.ThreadScaling {
             StepBenchmark.ThreadScaling(objective: objective, batch: 4, threads: [1, 2], step_seconds: [1, 0.5],
-                                        speedups: [ups.map { _ in 1 }, ups], clean_cycles: ups.count, cycles: ups.count,
-                                        algorithm: "auto", round: round)
+                                        speedups: [ups.map { _ in 1 }, ups], host_speedups: host.map { [$0.map { _ in 1 }, $0] },
+                                        clean_cycles: ups.count, cycles: ups.count, algorithm: "auto", round: round)
         }
         var s = StepRoundSummary(runs: [run(round: 1, threads: 1, sps: 10, ratio: nil)])
         XCTAssertNil(s.alternated_speedups)
@@ -66,6 +66,29 @@ final class BenchTrainRoundsTests: XCTestCase {
         XCTAssertEqual(ups.map(\.over_threads), [1, 1])
         XCTAssertEqual(ups[0].speedup, StepRoundSummary.Spread([1.7, 1.9, 1.8, 2.0, 1.6]))
         XCTAssertEqual(ups[0].speedup.median, 1.8, accuracy: 1e-12)
+        // Reports written before the host probe have no host figures.
+        XCTAssertNil(ups[0].host_speedup)
+        XCTAssertNil(ups[0].of_host)
+    }
+
+    /// The host's speed-up pools like the step's, and the step's share of it is taken cycle by cycle
+    /// (not the ratio of the two medians); measurements without the probe add nothing to either.
+    func testAlternatedHostSpeedUpsPairWithTheirCycles() throws {
+        func scaling(_ ups: [Double], host: [Double]?, round: Int) -> StepBenchmark.ThreadScaling {
+            StepBenchmark.ThreadScaling(objective: "reference", batch: 4, threads: [1, 2], step_seconds: [1, 0.5],
+                                        speedups: [ups.map { _ in 1 }, ups], host_speedups: host.map { [$0.map { _ in 1 }, $0] },
+                                        clean_cycles: ups.count, cycles: ups.count, algorithm: "auto", round: round)
+        }
+        var s = StepRoundSummary(runs: [run(round: 1, threads: 1, sps: 10, ratio: nil)])
+        s.addAlternated([scaling([1.8, 1.5], host: [2.0, 1.5], round: 1), scaling([1.6], host: nil, round: 2),
+                         scaling([1.9], host: [1.9], round: 3)])
+        let up = try XCTUnwrap(s.alternated_speedups?.first)
+        XCTAssertEqual(up.cycles, 4)
+        XCTAssertEqual(up.speedup, StepRoundSummary.Spread([1.8, 1.5, 1.6, 1.9]))
+        XCTAssertEqual(up.host_speedup, StepRoundSummary.Spread([2.0, 1.5, 1.9]))
+        // 1.8/2.0, 1.5/1.5, 1.9/1.9: median 1.0, where the medians' ratio would be 1.7/1.9.
+        XCTAssertEqual(up.of_host?.median ?? 0, 1.0, accuracy: 1e-12)
+        XCTAssertEqual(up.of_host?.min ?? 0, 0.9, accuracy: 1e-12)
     }
 
     /// The alternated deterministic costs pool every cycle of every round per (threads, objective, unit).
@@ -129,7 +152,15 @@ final class BenchTrainRoundsTests: XCTestCase {
             XCTAssertEqual(a.speedups[0], [1])
             XCTAssertTrue(a.step_seconds.allSatisfy { $0 > 0 })
             XCTAssertEqual(a.speedups[1][0], a.step_seconds[0] / a.step_seconds[1], accuracy: 1e-12)
+            // The host probe ran in the same cycle at both counts; its speed-up cannot be measured
+            // exactly, but it is a positive ratio of real timings.
+            let host = try XCTUnwrap(a.host_speedups)
+            XCTAssertEqual(host.map(\.count), [1, 1])
+            XCTAssertEqual(host[0], [1])
+            XCTAssertTrue(host[1][0].isFinite && host[1][0] > 0)
         }
+        XCTAssertNotNil(report.summary.alternated_speedups?.first?.host_speedup)
+        XCTAssertNotNil(report.summary.alternated_speedups?.first?.of_host)
         XCTAssertEqual(report.summary.alternated_speedups?.map(\.cycles), [2])
         // One alternated mode measurement per round and thread count (one objective, unit 1); each
         // cycle's cost is its deterministic step over its default step.

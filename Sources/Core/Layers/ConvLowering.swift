@@ -66,9 +66,10 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
 /// `parallelFor` for items of uneven or unpredictable cost: `body(i, slot)` for i in 0..<count, each
 /// index claimed by whichever thread is free (so a thread slowed by anything gets fewer), `slot`
 /// below min(threads, count) naming the thread for per-thread scratch. Only for items whose results
-/// do not depend on which thread ran them.
+/// do not depend on which thread ran them. Public for the benchmarks' host-capacity probe, which
+/// must run on the same threads as the layers.
 @inline(__always)
-func parallelForClaimed(_ count: Int, threads: Int, _ body: (_ index: Int, _ slot: Int) -> Void) {
+public func parallelForClaimed(_ count: Int, threads: Int, _ body: (_ index: Int, _ slot: Int) -> Void) {
     if threads <= 1 || count <= 1 {
         for i in 0..<count { body(i, 0) }
     } else {

@@ -296,9 +296,12 @@ struct BenchTrainCommand: ParsableCommand {
     private func printAlternated(_ a: StepBenchmark.ThreadScaling) {
         for (i, t) in a.threads.enumerated().dropFirst() {
             let ups = a.speedups[i]
+            let host = a.host_speedups.map { h in
+                String(format: "; the host's own %.2f× (%.2f … %.2f×)", median(h[i]), h[i].min() ?? .nan, h[i].max() ?? .nan)
+            } ?? ""
             print("  alternated step by step, \(a.objective): \(t) threads over \(a.threads[0]) "
                   + String(format: "%.2f× (median of %d cycles, %.2f … %.2f×)", median(ups), ups.count, ups.min() ?? .nan, ups.max() ?? .nan)
-                  + (a.clean_cycles < a.cycles ? "  (machine busy in \(a.cycles - a.clean_cycles))" : ""))
+                  + host + (a.clean_cycles < a.cycles ? "  (machine busy in \(a.cycles - a.clean_cycles))" : ""))
         }
     }
 
@@ -337,6 +340,11 @@ struct BenchTrainCommand: ParsableCommand {
         for u in s.alternated_speedups ?? [] {
             print("\(u.threads) threads over \(u.over_threads), \(u.objective), alternated step by step: "
                   + String(format: "%.2f× (%.2f … %.2f×) over %d cycles", u.speedup.median, u.speedup.min, u.speedup.max, u.cycles))
+            if let h = u.host_speedup, let o = u.of_host {
+                print("  the host's own \(u.threads) threads over \(u.over_threads) in the same cycles (independent sgemms): "
+                      + String(format: "%.2f× (%.2f … %.2f×); the step's over the host's, cycle by cycle: %.2f (%.2f … %.2f)",
+                               h.median, h.min, h.max, o.median, o.min, o.max))
+            }
         }
     }
 
