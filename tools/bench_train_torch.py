@@ -21,6 +21,8 @@ baseline_rss_mb is the peak after importing them, before the model exists).
 Timing, as our GuardedTimer: two untimed steps, then --samples single-step timings, each taken after
 the machine is quiet (other processes < 0.1 core, waiting at most 10 s) and retried up to 3 times when
 others used more than 0.1 core meanwhile (/proc/stat busy time minus this process's own); the median.
+With --serve (one configuration, in this process) the steps are timed one at a time on the parent's
+command instead, so `cpae-mpi bench train --peer` can alternate them with its own (serve()).
 Exit status: 0 ok, 2 bad arguments or a model the peer cannot build, 3 torch (or numpy) missing.
 """
 import argparse
@@ -92,28 +94,55 @@ def wait_for_quiet():
             return
 
 
+def guarded_sample(step):
+    """One timing of one step after the machine is quiet, retried when disturbed (the least disturbed
+    attempt kept). Returns (seconds, other processes' cores during it, attempts)."""
+    best = None
+    for attempt in range(1, MAX_RETRIES + 2):
+        wait_for_quiet()
+        a = snapshot()
+        step()
+        b = snapshot()
+        others = other_cores(a, b)
+        seconds, disturbance = b[0] - a[0], others or 0.0
+        if best is None or disturbance < best[1]:
+            best = (seconds, disturbance, attempt)
+        if disturbance <= QUIET_CORES:
+            break
+    return best
+
+
 def guarded_median(step, samples):
     """Median seconds of one step over `samples` timings; disturbed timings are retried, the least
     disturbed attempt kept. Returns (median, clean samples)."""
     for _ in range(WARMUPS):
         step()
-    times, clean = [], 0
-    for _ in range(samples):
-        best = None
-        for _ in range(MAX_RETRIES + 1):
-            wait_for_quiet()
-            a = snapshot()
-            step()
-            b = snapshot()
-            others = other_cores(a, b)
-            seconds, disturbance = b[0] - a[0], others or 0.0
-            if best is None or disturbance < best[1]:
-                best = (seconds, disturbance)
-            if disturbance <= QUIET_CORES:
-                break
-        times.append(best[0])
-        clean += best[1] <= QUIET_CORES
-    return statistics.median(times), clean
+    timings = [guarded_sample(step) for _ in range(samples)]
+    return statistics.median(t[0] for t in timings), sum(t[1] <= QUIET_CORES for t in timings)
+
+
+def serve(step, reply):
+    """`--serve`: the parent (`cpae-mpi bench train --peer`) times our step and ours alternately, one
+    step each in turn, so both sides of every ratio see the same load. After the warm-up steps this
+    prints {"ready": true}; then each stdin line "step" times one guarded step and prints
+    {"seconds", "otherCores", "clean", "attempts"} (GuardedTimer.Sample's keys), and "end" returns
+    the steps' (median seconds, clean count, count) for the final report."""
+    for _ in range(WARMUPS):
+        step()
+    reply({"ready": True})
+    timings = []
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "end":
+            if not timings:
+                fail("--serve: 'end' before any 'step'", 1)
+            return (statistics.median(t[0] for t in timings), sum(t[1] <= QUIET_CORES for t in timings), len(timings))
+        if command != "step":
+            fail(f"--serve: unknown command '{command}' (step, end)", 1)
+        seconds, others, attempts = guarded_sample(step)
+        timings.append((seconds, others))
+        reply({"seconds": seconds, "otherCores": others, "clean": others <= QUIET_CORES, "attempts": attempts})
+    fail("--serve: stdin closed before 'end'", 1)
 
 
 # --- one configuration (the child) -------------------------------------------------------------
@@ -175,12 +204,18 @@ def measure_one(a):
         loss.backward()
         opt.step()
 
-    seconds, clean = guarded_median(step, a.samples)
+    def reply(obj):
+        print(json.dumps(obj), flush=True)
+
+    if a.serve:
+        seconds, clean, count = serve(step, reply)
+    else:
+        (seconds, clean), count = guarded_median(step, a.samples), a.samples
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # KB on Linux
-    print(json.dumps({"threads": a.threads, "objective": a.objective, "batch": a.batch,
-                      "samples_per_second": a.batch / seconds, "step_seconds": seconds,
-                      "peak_rss_mb": peak_kb * 1024 / 1e6, "baseline_rss_mb": baseline_kb * 1024 / 1e6, "clean_samples": clean, "samples": a.samples,
-                      "torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability()}))
+    reply({"threads": a.threads, "objective": a.objective, "batch": a.batch,
+           "samples_per_second": a.batch / seconds, "step_seconds": seconds,
+           "peak_rss_mb": peak_kb * 1024 / 1e6, "baseline_rss_mb": baseline_kb * 1024 / 1e6, "clean_samples": clean, "samples": count,
+           "torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability()})
 
 
 # --- the parent: one child per configuration ---------------------------------------------------
@@ -209,6 +244,7 @@ def parse_args():
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ap.add_argument("--check", action="store_true", help=argparse.SUPPRESS)   # torch importable? print its version
     ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)     # measure one configuration in this process
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)   # --one, step by step on stdin's command (serve())
     a = ap.parse_args()
     try:
         a.thread_counts = [int(t) for t in a.threads.split(",")]
@@ -234,7 +270,7 @@ def main():
         torch = import_torch()
         print(json.dumps({"torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability()}))
         return
-    if a.one:
+    if a.one or a.serve:
         a.threads, a.objective = a.thread_counts[0], a.objective_list[0]
         measure_one(a)
         return

@@ -151,6 +151,13 @@ public struct GuardedTimer: Sendable {
         return (0..<count).map { Measurement(samples: result[$0], iterations: 1, waitedSeconds: waited[$0]) }
     }
 
+    /// One guarded sample of one call of `block` (no warm-up): how a caller that interleaves its own
+    /// timings with another process's (`bench train --peer`, step by step) takes each one.
+    public func measureOne(_ block: () -> Void) -> Sample {
+        var waited = 0.0
+        return sample(iterations: 1, waited: &waited, block)
+    }
+
     /// One guarded sample of `iterations` calls: waits for quiet, and retries a disturbed one (keeping
     /// the least disturbed attempt).
     private func sample(iterations: Int, waited: inout Double, _ block: () -> Void) -> Sample {

@@ -37,6 +37,9 @@ public struct StepBenchmark {
         public var deterministic_unit: Int?
         /// `bench train --rounds`: which round (from 1) measured this run; nil for a single round.
         public var round: Int?
+        /// Steps timed alternately with the PyTorch peer's (`serve`): every pair's PyTorch seconds over
+        /// ours, taken seconds apart; `ratio` is then their median. nil when the two were timed apart.
+        public var pair_ratios: [Double]? = nil
     }
 
     public var config: ModelConfig
@@ -105,6 +108,50 @@ public struct StepBenchmark {
         let s = try Setup(self, objective: objective)
         var penaltySeconds: [Double] = []
         let m = timer.measure { s.step(threads: threads) { penaltySeconds.append($0) } }
+        return report(s, m, penaltySeconds: penaltySeconds, baseline: baseline, threads: threads, objective: objective)
+    }
+
+    /// One configuration timed step by step on the caller's command, so that another process's steps
+    /// (the PyTorch peer's) can be timed in between and each ratio compares timings seconds apart.
+    /// After `timer.warmups` untimed steps `reply` gets `{"ready":true}`; then each `"step"` from
+    /// `next` is one guarded step, answered with its `GuardedTimer.Sample`, and `"end"` answers with
+    /// the `Run` of the steps so far (peak RSS included) and returns. Anything else, or `next`
+    /// running dry first, throws.
+    public func serve(threads: Int, objective: Objective, next: () -> String?, reply: (Data) -> Void) throws {
+        let baseline = DataBenchmark.peakResidentBytes()
+        let s = try Setup(self, objective: objective)
+        for _ in 0..<timer.warmups { s.step(threads: threads) { _ in } }
+        reply(Data(#"{"ready":true}"#.utf8))
+        var samples: [GuardedTimer.Sample] = []
+        var penaltySeconds: [Double] = []
+        while let command = next() {
+            switch command {
+            case "step":
+                let sample = timer.measureOne { s.step(threads: threads) { penaltySeconds.append($0) } }
+                samples.append(sample)
+                reply(try JSONEncoder().encode(sample))
+            case "end":
+                guard !samples.isEmpty else { throw ServeError.protocolViolation("'end' before any 'step'") }
+                let m = GuardedTimer.Measurement(samples: samples, iterations: 1, waitedSeconds: 0)
+                reply(try JSONEncoder().encode(report(s, m, penaltySeconds: penaltySeconds, baseline: baseline,
+                                                      threads: threads, objective: objective)))
+                return
+            default:
+                throw ServeError.protocolViolation("unknown command '\(command)' (step, end)")
+            }
+        }
+        throw ServeError.protocolViolation("input ended before 'end'")
+    }
+
+    public enum ServeError: Error, CustomStringConvertible {
+        case protocolViolation(String)
+        public var description: String {
+            switch self { case .protocolViolation(let s): return "bench train --serve: \(s)" }
+        }
+    }
+
+    private func report(_ s: Setup, _ m: GuardedTimer.Measurement, penaltySeconds: [Double], baseline: Int64,
+                        threads: Int, objective: Objective) -> Run {
         let step = m.medianClean.isFinite ? m.medianClean : m.median
         let penalty = median(penaltySeconds)
         let macs = s.model.multiplyAdds
@@ -117,7 +164,7 @@ public struct StepBenchmark {
                    clean_samples: m.cleanSamples, samples: m.samples.count, algorithm: algorithm.rawValue,
                    peak_rss_mb: Double(DataBenchmark.peakResidentBytes()) / 1e6, baseline_rss_mb: Double(baseline) / 1e6,
                    ratio: nil, deterministic: deterministic, deterministic_cost: nil,
-                   deterministic_unit: deterministic ? deterministicUnit : nil)
+                   deterministic_unit: deterministic ? deterministicUnit : nil, pair_ratios: nil)
     }
 
     /// `timer.samples` cycles, each one step at every count of `threads` in turn, on one model, each

@@ -2,9 +2,10 @@ import Core
 import Foundation
 
 /// tools/bench_train_torch.py, the PyTorch-CPU peer of `StepBenchmark`: the same model (handed over
-/// as ModelConfig's JSON), objective, batch and number of timed steps, one configuration per call so
-/// `bench train` can alternate ours and theirs on a noisy machine. The script measures each
-/// configuration in a child process of its own and reports that child's peak RSS.
+/// as ModelConfig's JSON), objective, batch and number of timed steps, one configuration per call, or
+/// served step by step (`serveArguments`) so `bench train` can alternate ours and theirs on a noisy
+/// machine. The script measures each configuration in a child process of its own and reports that
+/// child's peak RSS.
 ///
 ///     let peer = TorchTrainPeer(python: "python3", script: path, model: config, batch: 16, samples: 3)
 ///     let version = try peer.check()              // throws .unavailable without python3 or torch
@@ -92,6 +93,12 @@ public struct TorchTrainPeer: Sendable {
                                  + String(decoding: out, as: UTF8.self).prefix(300))
         }
         return run
+    }
+
+    /// The arguments of /usr/bin/env that start the script serving one configuration step by step
+    /// (its --serve: `{"ready":true}`, then one timed step per "step" line, its run on "end").
+    public func serveArguments(threads: Int, objective: Objective) -> [String] {
+        [python, script, "--serve", "--threads", "\(threads)", "--objectives", objective.rawValue, "--batch", "\(batch)"] + modelArguments
     }
 
     private var modelArguments: [String] {

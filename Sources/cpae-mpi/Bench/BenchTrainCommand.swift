@@ -13,9 +13,10 @@ struct BenchTrainCommand: ParsableCommand {
             (two of each, VPNet, latent terms), and reports the regularizer's share of the step. Each \
             (threads, objective) configuration runs in a child process of its own, so its peak RSS is its own.
 
-            After each of ours, the PyTorch-CPU peer (tools/bench_train_torch.py: the same model, objective, \
-            batch and timed steps; no regularizer) times the same configuration in the same run, and the table \
-            gives ours / PyTorch. Without python3 or torch the peer is skipped with a note, unless --peer asked \
+            The PyTorch-CPU peer (tools/bench_train_torch.py: the same model, objective, batch and timed steps; \
+            no regularizer) times the same configuration in the same run, its steps alternated with ours one by \
+            one (each side in a child process of its own, both alive), and the table gives ours / PyTorch: the \
+            median of the pairs' ratios, each pair taken seconds apart. Without python3 or torch the peer is skipped with a note, unless --peer asked \
             for it (then that is an error); --no-peer skips it.
 
             Timings wait for a quiet machine and repeat disturbed samples (medians); the host line (CPU, \
@@ -60,6 +61,9 @@ struct BenchTrainCommand: ParsableCommand {
     /// --single --deterministic and one thread count: alternate the default and the deterministic
     /// mode and print the `DeterministicCost`.
     @Flag(help: .hidden) var alternate = false
+    /// With --single: time steps one at a time on stdin's commands (`StepBenchmark.serve`), so the
+    /// parent can alternate them with the PyTorch peer's.
+    @Flag(help: .hidden) var serve = false
 
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be ≥ 2 (BatchNorm on the innermost 1×1 maps needs two samples)") }
@@ -67,6 +71,7 @@ struct BenchTrainCommand: ParsableCommand {
         guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
         guard !single || rounds == 1 else { throw ValidationError("--single measures one round") }
         guard !alternate || single else { throw ValidationError("--alternate is the --single child's mode") }
+        guard !serve || (single && !alternate && !deterministic) else { throw ValidationError("--serve is the --single child's mode (default mode only)") }
     }
 
     func run() throws {
@@ -100,6 +105,10 @@ struct BenchTrainCommand: ParsableCommand {
         }
         if single {
             guard threadCounts.count == 1, objs.count == 1 else { throw ValidationError("--single measures one thread count and one objective") }
+            if serve {
+                try serveHere(config: config, threads: threadCounts[0], objective: objs[0])
+                return
+            }
             guard units.count == 1 else { throw ValidationError("--single measures one deterministic unit") }
             try measureHere(config: config, threads: threadCounts[0], objective: objs[0], deterministic: deterministic, unit: units[0])
             return
@@ -136,19 +145,23 @@ struct BenchTrainCommand: ParsableCommand {
             if rounds > 1 && !json { print("round \(round) of \(rounds)") }
             for t in threadCounts {
                 for o in objs {
-                    var r = try measureInChild(threads: t, objective: o)
-                    r.round = rounds > 1 ? round : nil
+                    var r: StepBenchmark.Run
                     var theirs: TorchTrainPeer.Run?
                     if let torch, peerFailure == nil {
                         do {
-                            theirs = try torch.peer.run(threads: t, objective: o)
-                            theirs!.round = r.round
-                            peerRuns.append(theirs!)
-                            r.ratio = r.samples_per_second / theirs!.samples_per_second
+                            (r, theirs) = try measurePaired(threads: t, objective: o, peer: torch.peer)
                         } catch {
                             peerFailure = error   // ours go on; the peer is not retried
                             FileHandle.standardError.write(Data("PyTorch peer failed, continuing without it: \(error)\n".utf8))
+                            r = try measureInChild(threads: t, objective: o)
                         }
+                    } else {
+                        r = try measureInChild(threads: t, objective: o)
+                    }
+                    r.round = rounds > 1 ? round : nil
+                    if var run = theirs {
+                        run.round = r.round
+                        peerRuns.append(run)
                     }
                     runs.append(r)
                     if !json { printRow(r, theirs) }
@@ -262,6 +275,45 @@ struct BenchTrainCommand: ParsableCommand {
         var bench = StepBenchmark(config: config, batch: batch, timer: timer)
         bench.algorithm = model.convAlgorithm
         return bench
+    }
+
+    /// Ours and the PyTorch peer's steps for one configuration, timed alternately: both served
+    /// children (`StepBenchmark.serve`, the script's --serve) warm up, then each cycle times one step
+    /// of each, the first of the pair alternating, so every ratio compares timings seconds apart
+    /// (children run one after the other sat up to a minute apart, and this host's load moves within
+    /// that: docs/method.md §Threads). `ratio` is the median of the pairs' ratios.
+    private func measurePaired(threads: Int, objective: Objective, peer: TorchTrainPeer) throws -> (StepBenchmark.Run, TorchTrainPeer.Run) {
+        struct Ready: Decodable { var ready: Bool }
+        let label = "\(threads) thread(s), \(objective.rawValue)"
+        let ours = try ServedChild(executable: ChildMeasurement.executable,
+                                   arguments: childArguments(threads: [threads], objective: objective) + ["--serve"],
+                                   what: "our served step at \(label)")
+        _ = try ours.read(Ready.self)
+        let theirs = try ServedChild(executable: "/usr/bin/env", arguments: peer.serveArguments(threads: threads, objective: objective),
+                                     what: "the PyTorch peer at \(label)")
+        _ = try theirs.read(Ready.self)
+        var pairs: [Double] = []
+        for k in 0..<samples {
+            let oursFirst = k % 2 == 0
+            let first = try (oursFirst ? ours : theirs).ask("step", GuardedTimer.Sample.self)
+            let second = try (oursFirst ? theirs : ours).ask("step", GuardedTimer.Sample.self)
+            let (mine, peers) = oursFirst ? (first, second) : (second, first)
+            pairs.append(peers.seconds / mine.seconds)
+        }
+        var run = try ours.ask("end", StepBenchmark.Run.self)
+        let peerRun = try theirs.ask("end", TorchTrainPeer.Run.self)
+        try ours.finish()
+        try theirs.finish()
+        run.pair_ratios = pairs
+        run.ratio = median(pairs)
+        return (run, peerRun)
+    }
+
+    /// The --single --serve child's work: `StepBenchmark.serve` on stdin's commands, answers on stdout.
+    private func serveHere(config: ModelConfig, threads: Int, objective: Objective) throws {
+        try stepBenchmark(config: config).serve(threads: threads, objective: objective, next: { readLine() }) { answer in
+            FileHandle.standardOutput.write(answer + Data("\n".utf8))
+        }
     }
 
     /// Runs this executable with --single for one configuration; its stderr passes through.
