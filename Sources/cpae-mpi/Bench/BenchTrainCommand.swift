@@ -150,7 +150,7 @@ struct BenchTrainCommand: ParsableCommand {
                     if let torch, peerFailure == nil {
                         do {
                             (r, theirs) = try measurePaired(threads: t, objective: o, peer: torch.peer)
-                        } catch {
+                        } catch let error as TorchTrainPeer.Failure {
                             peerFailure = error   // ours go on; the peer is not retried
                             FileHandle.standardError.write(Data("PyTorch peer failed, continuing without it: \(error)\n".utf8))
                             r = try measureInChild(threads: t, objective: o)
@@ -289,21 +289,32 @@ struct BenchTrainCommand: ParsableCommand {
                                    arguments: childArguments(threads: [threads], objective: objective) + ["--serve"],
                                    what: "our served step at \(label)")
         _ = try ours.read(Ready.self)
-        let theirs = try ServedChild(executable: "/usr/bin/env", arguments: peer.serveArguments(threads: threads, objective: objective),
-                                     what: "the PyTorch peer at \(label)")
-        _ = try theirs.read(Ready.self)
+        // The peer's errors are `TorchTrainPeer.Failure` (the run goes on without it); ours end the run.
+        func peerSide<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch { throw TorchTrainPeer.Failure.failed("\(error)") }
+        }
+        let theirs = try peerSide {
+            try ServedChild(executable: "/usr/bin/env", arguments: peer.serveArguments(threads: threads, objective: objective),
+                            what: "the PyTorch peer at \(label)")
+        }
+        _ = try peerSide { try theirs.read(Ready.self) }
         var pairs: [Double] = []
         for k in 0..<samples {
-            let oursFirst = k % 2 == 0
-            let first = try (oursFirst ? ours : theirs).ask("step", GuardedTimer.Sample.self)
-            let second = try (oursFirst ? theirs : ours).ask("step", GuardedTimer.Sample.self)
-            let (mine, peers) = oursFirst ? (first, second) : (second, first)
+            // Who goes first alternates, so neither side always runs right after the other.
+            let mine: GuardedTimer.Sample, peers: GuardedTimer.Sample
+            if k % 2 == 0 {
+                mine = try ours.ask("step", GuardedTimer.Sample.self)
+                peers = try peerSide { try theirs.ask("step", GuardedTimer.Sample.self) }
+            } else {
+                peers = try peerSide { try theirs.ask("step", GuardedTimer.Sample.self) }
+                mine = try ours.ask("step", GuardedTimer.Sample.self)
+            }
             pairs.append(peers.seconds / mine.seconds)
         }
         var run = try ours.ask("end", StepBenchmark.Run.self)
-        let peerRun = try theirs.ask("end", TorchTrainPeer.Run.self)
         try ours.finish()
-        try theirs.finish()
+        let peerRun = try peerSide { try theirs.ask("end", TorchTrainPeer.Run.self) }
+        try peerSide { try theirs.finish() }
         run.pair_ratios = pairs
         run.ratio = median(pairs)
         return (run, peerRun)
