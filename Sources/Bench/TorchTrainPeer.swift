@@ -2,14 +2,13 @@ import Core
 import Foundation
 
 /// tools/bench_train_torch.py, the PyTorch-CPU peer of `StepBenchmark`: the same model (handed over
-/// as ModelConfig's JSON), objective, batch and number of timed steps, one configuration per call, or
-/// served step by step (`serveArguments`) so `bench train` can alternate ours and theirs on a noisy
-/// machine. The script measures each configuration in a child process of its own and reports that
-/// child's peak RSS.
+/// as ModelConfig's JSON), objective and batch, one configuration per process, served step by step
+/// (`serveArguments`) so `bench train` can alternate its steps with ours on a noisy machine; each
+/// process reports its own peak RSS.
 ///
-///     let peer = TorchTrainPeer(python: "python3", script: path, model: config, batch: 16, samples: 3)
+///     let peer = TorchTrainPeer(python: "python3", script: path, model: config, batch: 16)
 ///     let version = try peer.check()              // throws .unavailable without python3 or torch
-///     let run = try peer.run(threads: 1, objective: .reconstruction)
+///     let arguments = peer.serveArguments(threads: 1, objective: .reconstruction)   // for /usr/bin/env
 public struct TorchTrainPeer: Sendable {
     /// One configuration as the script reports it.
     public struct Run: Codable, Sendable {
@@ -55,10 +54,9 @@ public struct TorchTrainPeer: Sendable {
     public var script: String
     public var model: ModelConfig
     public var batch: Int
-    public var samples: Int
 
-    public init(python: String, script: String, model: ModelConfig, batch: Int, samples: Int) {
-        self.python = python; self.script = script; self.model = model; self.batch = batch; self.samples = samples
+    public init(python: String, script: String, model: ModelConfig, batch: Int) {
+        self.python = python; self.script = script; self.model = model; self.batch = batch
     }
 
     /// tools/bench_train_torch.py below the current directory, else in the repository the executable
@@ -81,18 +79,6 @@ public struct TorchTrainPeer: Sendable {
         do { return try JSONDecoder().decode(Version.self, from: out) } catch {
             throw Failure.failed("\(script) --check printed no version JSON: \(String(decoding: out, as: UTF8.self).prefix(300))")
         }
-    }
-
-    public func run(threads: Int, objective: Objective) throws -> Run {
-        let out = try invoke(["--threads", "\(threads)", "--objectives", objective.rawValue, "--batch", "\(batch)",
-                              "--samples", "\(samples)", "--json"] + modelArguments,
-                             what: "\(threads) thread(s), \(objective.rawValue)")
-        struct Report: Codable { var runs: [Run] }
-        guard let run = (try? JSONDecoder().decode(Report.self, from: out))?.runs.first else {
-            throw Failure.failed("\(script) printed no run JSON for \(threads) thread(s), \(objective.rawValue): "
-                                 + String(decoding: out, as: UTF8.self).prefix(300))
-        }
-        return run
     }
 
     /// The arguments of /usr/bin/env that start the script serving one configuration step by step

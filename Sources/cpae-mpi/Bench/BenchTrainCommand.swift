@@ -239,7 +239,7 @@ struct BenchTrainCommand: ParsableCommand {
             }
             script = found
         }
-        let p = TorchTrainPeer(python: python, script: script, model: config, batch: batch, samples: samples)
+        let p = TorchTrainPeer(python: python, script: script, model: config, batch: batch)
         return (p, try p.check())
     }
 
