@@ -16,8 +16,8 @@ import Foundation
 /// fewer: T threads finish in total work / (sum of the threads' rates), the best any T-thread split of
 /// the work could do. Its speed-up is 1-thread seconds over T-thread seconds.
 public final class HostCapacityProbe {
-    public let size: Int
-    public let pieces: Int
+    private let size: Int
+    private let pieces: Int
     private let a: UnsafeMutablePointer<Float>
     private let b: UnsafeMutablePointer<Float>
     /// One output per piece, so the pieces share nothing they write.
@@ -39,9 +39,6 @@ public final class HostCapacityProbe {
     }
 
     deinit { a.deallocate(); b.deallocate(); c.deallocate() }
-
-    /// FLOPs of one `run` (2 per multiply-add).
-    public var flops: Double { 2 * Double(size) * Double(size) * Double(size) * Double(pieces) }
 
     /// All pieces on `threads` threads (OpenBLAS itself single-threaded, as in the training step).
     public func run(threads: Int) {

@@ -16,8 +16,8 @@ struct BenchTrainCommand: ParsableCommand {
             The PyTorch-CPU peer (tools/bench_train_torch.py: the same model, objective, batch and timed steps; \
             no regularizer) times the same configuration in the same run, its steps alternated with ours one by \
             one (each side in a child process of its own, both alive), and the table gives ours / PyTorch: the \
-            median of the pairs' ratios, each pair taken seconds apart. Without python3 or torch the peer is skipped with a note, unless --peer asked \
-            for it (then that is an error); --no-peer skips it.
+            median of the pairs' ratios, each pair taken seconds apart. Without python3 or torch the peer is \
+            skipped with a note, unless --peer asked for it (then that is an error); --no-peer skips it.
 
             Timings wait for a quiet machine and repeat disturbed samples (medians); the host line (CPU, \
             AVX-512, OpenBLAS kernels) says what the figures depend on. On a host shared with other work a \
